@@ -1,0 +1,220 @@
+"""The `opmaestro` command: serve, worker, beat, migrate, outbox, datamap, export-openapi."""
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opmaestro.core import jobs, migrations
+from opmaestro.core.config import PROJECT_ROOT, JobBackend, get_settings
+from opmaestro.core.datamap import personal_columns
+from opmaestro.core.db import Base, create_engine, create_sessionmaker, unit_of_work
+from opmaestro.core.logging import configure_logging
+
+app = typer.Typer(no_args_is_help=True, help="OpMaestro privacy platform.", add_completion=False)
+outbox_app = typer.Typer(no_args_is_help=True, help="Read the email outbox (where mail waits in development).")
+app.add_typer(outbox_app, name="outbox")
+T = TypeVar("T")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(get_settings())
+        try:
+            async with unit_of_work(create_sessionmaker(engine), None) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    widths = {c: max([len(c), *(len(str(row[c])) for row in rows)]) for c in columns}
+    typer.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        typer.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Default: OPMAESTRO_HOST.")] = None,
+          port: Annotated[int | None, typer.Option(help="Default: OPMAESTRO_PORT.")] = None,
+          workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1) -> None:
+    """Run the API server."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run("opmaestro.main:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_config=None, access_log=False,
+                server_header=False, proxy_headers=True)
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Upgrade the database schema."""
+    migrations.upgrade(revision=revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def revision(message: Annotated[str, typer.Option("-m", "--message")]) -> None:
+    """Autogenerate a migration from the models."""
+    migrations.revision(message)
+
+
+@app.command()
+def worker(beat: Annotated[bool, typer.Option(help="Also run the periodic scheduler (Celery beat).")] = False,
+           concurrency: Annotated[int | None, typer.Option(min=1)] = None,
+           pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork") -> None:
+    """Run background jobs: a Celery worker, or a standalone embedded worker."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if settings.job_backend is JobBackend.CELERY:
+        from opmaestro.core.celery_app import celery_app
+
+        argv = ["worker", "--loglevel", settings.log_level, "--pool", pool]
+        if concurrency:
+            argv += ["--concurrency", str(concurrency)]
+        if beat:
+            argv += ["--beat", "--schedule", str(PROJECT_ROOT / "var" / "celerybeat-schedule")]
+        celery_app().worker_main(argv)
+        return
+    asyncio.run(_run_embedded_worker(concurrency or 2))
+
+
+async def _run_embedded_worker(concurrency: int) -> None:
+    import opmaestro.tasks  # noqa: F401 - registers every domain's job handlers
+
+    settings = get_settings()
+    engine = create_engine(settings)
+    runner = jobs.JobRunner(create_sessionmaker(engine), settings)
+    worker = jobs.EmbeddedWorker(runner, concurrency=concurrency)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    await worker.start()
+    typer.echo(f"embedded worker {runner.worker_id} running; Ctrl-C to stop")
+    await stopped.wait()
+    await worker.stop()
+    await engine.dispose()
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat, which enqueues periodic jobs (Celery mode)."""
+    from opmaestro.core.celery_app import celery_app
+
+    configure_logging(get_settings().log_level)
+    celery_app().start(["beat", "--schedule", str(PROJECT_ROOT / "var" / "celerybeat-schedule")])
+
+
+@app.command()
+def datamap(as_json: JsonFlag = False) -> None:
+    """List every personal-data column with its category and erasure strategy."""
+    import opmaestro.models  # noqa: F401 - loads every model
+
+    rows = [entry.as_dict() for entry in personal_columns(Base.metadata)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        _table(rows, ["table", "column", "category", "erasure"])
+
+
+@app.command("export-openapi")
+def export_openapi(output: Annotated[Path, typer.Option()] = PROJECT_ROOT / "openapi" / "openapi.json") -> None:
+    """Write the OpenAPI document (sorted keys, stable operation ids)."""
+    from opmaestro.openapi import render_openapi
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi())
+    typer.echo(f"wrote {output}")
+
+
+def _message_summary(message: Any) -> dict[str, Any]:
+    return {"id": str(message.id), "created_at": message.created_at.isoformat(timespec="seconds"),
+            "status": message.status, "category": message.category, "to": message.to_address,
+            "subject": message.subject}
+
+
+@outbox_app.command("list")
+def outbox_list(to: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
+                limit: Annotated[int, typer.Option(min=1, max=1000)] = 50, as_json: JsonFlag = False) -> None:
+    """List outbox messages, newest first."""
+    from opmaestro.notifications import service as notifications
+
+    rows = [_message_summary(m) for m in _with_session(lambda s: notifications.list_messages(s, to=to, limit=limit))]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        typer.echo("the outbox is empty" + (f" for {to}" if to else ""))
+    else:
+        _table(rows, ["id", "created_at", "status", "category", "to", "subject"])
+
+
+@outbox_app.command("show")
+def outbox_show(message_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonFlag = False) -> None:
+    """Show one message with its headers, text and HTML bodies."""
+    from opmaestro.notifications import service as notifications
+
+    try:
+        parsed = UUID(message_id)
+    except ValueError:
+        typer.echo(f"not a message id: {message_id}", err=True)
+        raise typer.Exit(2) from None
+    message = _with_session(lambda s: notifications.get_message(s, parsed))
+    if message is None:
+        typer.echo(f"no outbox message {message_id}", err=True)
+        raise typer.Exit(1)
+    detail = _message_summary(message) | {
+        "template": message.template, "headers": message.headers, "last_error": message.last_error,
+        "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+        "text": message.text_body, "html": message.html_body,
+    }
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2))
+        return
+    for key in ("id", "status", "category", "to", "subject", "created_at", "sent_at", "last_error"):
+        typer.echo(f"{key}: {detail[key]}")
+    for name, value in message.headers.items():
+        typer.echo(f"header {name}: {value}")
+    typer.echo("\n--- text ---\n" + message.text_body + "\n--- html ---\n" + message.html_body)
+
+
+@outbox_app.command("send-test")
+def outbox_send_test(to: Annotated[str, typer.Option(help="Recipient of the test message.")]) -> None:
+    """Send a test message now, to check the SMTP settings."""
+    import opmaestro.tasks  # noqa: F401 - registers the delivery handler
+    from opmaestro.notifications import service as notifications
+
+    async def run() -> str:
+        settings = get_settings()
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            async with unit_of_work(sessionmaker, jobs.RunNow(jobs.JobRunner(sessionmaker, settings))) as session:
+                message = await notifications.send_email(session, to, "smtp_test", {})
+            async with sessionmaker() as session:
+                sent = await notifications.get_message(session, message.id)
+                assert sent is not None
+                return f"{sent.id}: {sent.status}" + (f" ({sent.last_error})" if sent.last_error else "")
+        finally:
+            await engine.dispose()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+if __name__ == "__main__":
+    sys.exit(app())

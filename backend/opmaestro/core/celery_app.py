@@ -1,0 +1,161 @@
+"""Celery mode: workers claim and run job rows by id; beat drives the periodic schedule."""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+from redis.asyncio import Redis
+
+from opmaestro.core import jobs
+from opmaestro.core.config import Settings, get_settings
+from opmaestro.core.db import create_engine, create_sessionmaker
+from opmaestro.core.logging import configure_logging
+
+logger = logging.getLogger(__name__)
+RUN_JOB = "opmaestro.run_job"
+LOST_MESSAGE_GRACE = timedelta(seconds=60)
+
+
+def create_celery(settings: Settings) -> Celery:
+    import opmaestro.tasks  # noqa: F401 - registers every domain's job handlers
+
+    celery = Celery("opmaestro", broker=settings.redis_url)
+    celery.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            f"periodic:{name}": {"task": "opmaestro.enqueue_periodic", "schedule": every.total_seconds(),
+                                 "args": [name]}
+            for name, every in jobs.periodic_jobs().items()
+        } | {
+            "jobs:maintain": {"task": "opmaestro.maintain", "schedule": LOST_MESSAGE_GRACE.total_seconds() / 2},
+        },
+    )
+    celery.task(name=RUN_JOB)(_run_job)
+    celery.task(name="opmaestro.enqueue_periodic")(_enqueue_periodic)
+    celery.task(name="opmaestro.maintain")(_maintain)
+    return celery
+
+
+class _ProcessState:
+    """One event loop and one engine per worker process (Celery tasks are synchronous)."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+    runner: jobs.JobRunner | None = None
+
+    @classmethod
+    def get(cls) -> tuple[asyncio.AbstractEventLoop, jobs.JobRunner]:
+        if cls.loop is None or cls.runner is None:
+            settings = get_settings()
+            cls.loop = asyncio.new_event_loop()
+            cls.runner = jobs.JobRunner(create_sessionmaker(create_engine(settings)), settings)
+        return cls.loop, cls.runner
+
+    @classmethod
+    def forget(cls, **_: Any) -> None:
+        """A forked child must not touch its parent's loop or connections."""
+        cls.loop = cls.runner = None
+
+    @classmethod
+    def reset(cls, **_: Any) -> None:
+        if cls.loop is not None and cls.runner is not None:
+            engine = cls.runner.sessionmaker.kw["bind"]
+            cls.loop.run_until_complete(engine.dispose())
+            cls.loop.close()
+        cls.loop = cls.runner = None
+
+
+worker_process_init.connect(_ProcessState.forget, weak=False)
+worker_process_shutdown.connect(_ProcessState.reset, weak=False)
+
+
+def _run_job(job_id: str) -> bool:
+    loop, runner = _ProcessState.get()
+    ran = loop.run_until_complete(runner.run_by_id(UUID(job_id)))
+    if ran:
+        loop.run_until_complete(_dispatch_retry(runner, UUID(job_id)))
+    return ran
+
+
+async def _dispatch_retry(runner: jobs.JobRunner, job_id: UUID) -> None:
+    async with runner.sessionmaker() as session:
+        job = await session.get(jobs.Job, job_id)
+        if job is None or job.status != jobs.JobStatus.QUEUED:
+            return
+        countdown = max((job.run_at - jobs.utcnow()).total_seconds(), 0)
+    celery_app().send_task(RUN_JOB, args=[str(job_id)], countdown=countdown)
+
+
+def _enqueue_periodic(name: str) -> list[str]:
+    loop, runner = _ProcessState.get()
+    enqueued = loop.run_until_complete(runner.enqueue_due_periodic([name]))
+    loop.run_until_complete(_send_due(runner, timedelta(0)))
+    return enqueued
+
+
+def _maintain() -> int:
+    loop, runner = _ProcessState.get()
+    loop.run_until_complete(runner.recover_stale())
+    return loop.run_until_complete(_send_due(runner, LOST_MESSAGE_GRACE))
+
+
+async def _send_due(runner: jobs.JobRunner, grace: timedelta) -> int:
+    ids = await runner.due_undispatched(grace)
+    for job_id in ids:
+        celery_app().send_task(RUN_JOB, args=[str(job_id)])
+    return len(ids)
+
+
+_celery: Celery | None = None
+
+
+def celery_app() -> Celery:
+    global _celery
+    if _celery is None:
+        configure_logging(get_settings().log_level)
+        _celery = create_celery(get_settings())
+    return _celery
+
+
+class CeleryDispatcher:
+    """The API side of Celery mode: after commit, hand the new job ids to the broker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def start(self) -> None:
+        celery_app()
+
+    async def stop(self) -> None:
+        return None
+
+    async def committed(self, job_ids: Sequence[UUID]) -> None:
+        try:
+            await asyncio.to_thread(self._send, [str(job_id) for job_id in job_ids])
+        except Exception:
+            # The rows are committed; the beat's maintenance task sends them once the broker is back.
+            logger.warning("could not reach the job broker; %d job(s) wait for the next sweep",
+                           len(job_ids), exc_info=True)
+
+    def _send(self, job_ids: list[str]) -> None:
+        app = celery_app()
+        for job_id in job_ids:
+            app.send_task(RUN_JOB, args=[job_id])
+
+    async def is_ready(self) -> bool:
+        client = Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            return bool(await client.ping())
+        except Exception:
+            return False
+        finally:
+            await client.aclose()

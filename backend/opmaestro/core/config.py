@@ -1,0 +1,89 @@
+"""Settings read from the environment (prefix OPMAESTRO_) and an optional .env file."""
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused in production
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class JobBackend(StrEnum):
+    EMBEDDED = "embedded"
+    CELERY = "celery"
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPMAESTRO_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'opmaestro.db'}"
+    database_echo: bool = False
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "INFO"
+
+    job_backend: JobBackend = JobBackend.EMBEDDED
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    job_max_attempts: int = Field(default=5, ge=1, le=50)
+    job_backoff_seconds: float = Field(default=2.0, ge=0)
+    job_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    job_lease_seconds: float = Field(default=300.0, gt=0)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
+    job_keep_finished_days: int = Field(default=14, ge=1)
+    embedded_worker: bool = True
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "OpMaestro <no-reply@opmaestro.localhost>"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if not self.is_production:
+            return self
+        problems = []
+        secret = self.secret_key.get_secret_value()
+        if not secret or secret == DEVELOPMENT_SECRET or len(secret) < 32:
+            problems.append("OPMAESTRO_SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.public_base_url.startswith("https://"):
+            problems.append("OPMAESTRO_PUBLIC_BASE_URL must be an https:// URL")
+        if self.smtp_username and not (self.smtp_password and self.smtp_password.get_secret_value()):
+            problems.append("OPMAESTRO_SMTP_PASSWORD must be set when OPMAESTRO_SMTP_USERNAME is")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

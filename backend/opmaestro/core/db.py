@@ -1,0 +1,136 @@
+"""Engine, sessions, the declarative base and the column conventions every model shares."""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+import uuid6
+from fastapi import Depends, Request
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, Uuid, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.datamap import not_personal
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> UUID:
+    """A time-ordered UUIDv7, so primary keys stay index friendly."""
+    return UUID(int=uuid6.uuid7().int)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use opmaestro.core.clock.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), UUID: Uuid(), dict[str, Any]: JSON()}
+
+
+class IdMixin:
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=new_id, sort_order=-10,
+                                    info=not_personal("public id"))
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, sort_order=10, info=not_personal())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, sort_order=10,
+                                                 info=not_personal())
+
+
+def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if explicit_begin:
+            dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    if explicit_begin:
+        # pysqlite's implicit BEGIN makes SAVEPOINT/RELEASE commit for real; tests that roll
+        # back every transaction need SQLite's own BEGIN (SQLAlchemy's documented recipe).
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+
+def create_engine(settings: Settings, *, explicit_begin: bool = False) -> AsyncEngine:
+    """An engine for the configured database; SQLite gets WAL, foreign keys and a busy timeout."""
+    options: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": not settings.is_sqlite}
+    if not settings.is_sqlite:
+        options.update(pool_size=10, max_overflow=10)
+    engine = create_async_engine(settings.database_url, **options)
+    if settings.is_sqlite:
+        _configure_sqlite(engine, explicit_begin=explicit_begin)
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+PENDING_JOBS_KEY = "opmaestro.pending_jobs"
+
+
+class CommitListener(Protocol):
+    async def committed(self, job_ids: Sequence[UUID]) -> None: ...
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession], listener: CommitListener | None
+) -> AsyncIterator[AsyncSession]:
+    """Commit once at the end, roll back on error, then release jobs enqueued inside."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            session.info.pop(PENDING_JOBS_KEY, None)
+            raise
+        job_ids = session.info.pop(PENDING_JOBS_KEY, [])
+    if job_ids and listener is not None:
+        await listener.committed(job_ids)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request, committed before the response is sent."""
+    async with unit_of_work(request.app.state.sessionmaker, request.app.state.job_backend) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,139 @@
+"""RFC 9457 problem details for every error the API answers with."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from opmaestro.core.headers import security_headers
+from opmaestro.core.logging import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger(__name__)
+
+
+class FieldProblem(BaseModel):
+    location: str
+    field: str
+    message: str
+    code: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class AppError(Exception):
+    """Base of every error a service raises on purpose; rendered as problem+json."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    @property
+    def type(self) -> str:
+        return f"urn:opmaestro:problem:{self.slug}"
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than the limit of {limit} bytes.")
+
+
+def problem(*errors: type[AppError], description: str | None = None) -> dict[str, Any]:
+    """An OpenAPI `responses=` entry for the given error classes."""
+    return {
+        "model": Problem,
+        "content": {PROBLEM_JSON: {}},
+        "description": description or " / ".join(error.title for error in errors) or "Problem",
+    }
+
+
+def problem_response(status: int, *, title: str | None = None, detail: str | None = None,
+                     type_: str = "about:blank", headers: dict[str, str] | None = None,
+                     **extra: Any) -> JSONResponse:
+    body = Problem(type=type_, title=title or HTTPStatus(status).phrase, status=status, detail=detail,
+                   request_id=current_request_id(), **extra)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers,
+                        media_type=PROBLEM_JSON)
+
+
+def _field_problem(error: dict[str, Any]) -> FieldProblem:
+    location, *path = [str(part) for part in error.get("loc", ())] or ["body"]
+    return FieldProblem(location=location, field=".".join(path), message=str(error.get("msg", "")),
+                        code=str(error.get("type", "invalid")))
+
+
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(exc.status, title=exc.title, detail=exc.detail, type_=exc.type,
+                            headers=exc.headers, **exc.extra)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem_response(400, title="Malformed JSON", type_="urn:opmaestro:problem:malformed-json",
+                                detail="The request body is not valid JSON.")
+    return problem_response(422, title="Validation failed", type_="urn:opmaestro:problem:validation",
+                            detail="Some fields are missing or invalid.",
+                            errors=[_field_problem(error) for error in errors])
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if detail == HTTPStatus(exc.status_code).phrase:
+        detail = None
+    return problem_response(exc.status_code, detail=detail, headers=dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    logger.error("unhandled error on %s %s", request.method, route, exc_info=exc)
+    response = problem_response(500, detail="An unexpected error occurred. Quote the request id to support.")
+    response.headers.update(security_headers(request.app.state.settings, request.url.path))
+    if request_id := current_request_id():
+        response.headers["X-Request-ID"] = request_id
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

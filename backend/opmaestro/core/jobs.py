@@ -1,0 +1,435 @@
+"""Background jobs: rows in the caller's transaction, run after commit by a worker.
+
+The embedded worker runs inside the API process; in Celery mode the job id is sent to a
+Celery worker that claims and runs the same row with the same handler. Job state lives
+in the database, so a lost broker message or a killed worker loses nothing.
+"""
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+from uuid import UUID
+
+from sqlalchemy import Index, String, Text, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.datamap import not_personal
+from opmaestro.core.db import PENDING_JOBS_KEY, Base, IdMixin, TimestampMixin
+from opmaestro.core.logging import redact
+
+logger = logging.getLogger(__name__)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Job(IdMixin, TimestampMixin, Base):
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_status_run_at", "status", "run_at"),)
+
+    name: Mapped[str] = mapped_column(String(100), info=not_personal())
+    payload: Mapped[dict[str, Any]] = mapped_column(info=not_personal("ids only, never personal values"))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED, info=not_personal())
+    attempts: Mapped[int] = mapped_column(default=0, info=not_personal())
+    max_attempts: Mapped[int] = mapped_column(info=not_personal())
+    run_at: Mapped[datetime] = mapped_column(info=not_personal())
+    claimed_by: Mapped[str | None] = mapped_column(String(200), info=not_personal("worker id"))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(info=not_personal())
+    dispatched_at: Mapped[datetime | None] = mapped_column(info=not_personal())
+    finished_at: Mapped[datetime | None] = mapped_column(info=not_personal())
+    last_error: Mapped[str | None] = mapped_column(Text, info=not_personal("redacted error text"))
+
+
+class PeriodicSchedule(Base):
+    __tablename__ = "periodic_schedule"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True, info=not_personal())
+    next_run_at: Mapped[datetime] = mapped_column(info=not_personal())
+
+
+@dataclass(frozen=True)
+class JobContext:
+    session: AsyncSession
+    job_id: UUID
+    attempt: int
+    max_attempts: int
+    settings: Settings
+
+
+Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+DeadHandler = Callable[[AsyncSession, dict[str, Any], str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Registration:
+    run: Handler
+    on_dead: DeadHandler | None
+
+
+_handlers: dict[str, Registration] = {}
+_periodic: dict[str, timedelta] = {}
+
+
+def handler(name: str, *, on_dead: DeadHandler | None = None) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs called `name`; `on_dead` runs when retries run out."""
+
+    def register(function: Handler) -> Handler:
+        _handlers[name] = Registration(function, on_dead)
+        return function
+
+    return register
+
+
+def periodic(name: str, *, every: timedelta) -> None:
+    """Enqueue job `name` every interval (embedded scheduler or Celery beat)."""
+    _periodic[name] = every
+
+
+def periodic_jobs() -> dict[str, timedelta]:
+    return dict(_periodic)
+
+
+async def enqueue(session: AsyncSession, name: str, payload: dict[str, Any], *,
+                  run_at: datetime | None = None, max_attempts: int | None = None) -> Job:
+    """Add a job to the caller's transaction; it runs only once that transaction commits."""
+    if name not in _handlers:
+        raise LookupError(f"no job handler is registered for {name!r}")
+    from opmaestro.core.config import get_settings
+
+    job = Job(name=name, payload=payload, status=JobStatus.QUEUED, attempts=0,
+              max_attempts=max_attempts or get_settings().job_max_attempts, run_at=run_at or utcnow())
+    session.add(job)
+    await session.flush()
+    session.info.setdefault(PENDING_JOBS_KEY, []).append(job.id)
+    return job
+
+
+def backoff_delay(settings: Settings, attempts: int) -> float:
+    """Exponential backoff with a little jitter, capped."""
+    base = settings.job_backoff_seconds * (2 ** max(attempts - 1, 0))
+    return min(base, settings.job_backoff_max_seconds) * random.uniform(1.0, 1.25)  # noqa: S311
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class JobRunner:
+    """Claims, runs and settles jobs; shared by the embedded worker and Celery tasks."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                 worker_id: str | None = None) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.worker_id = worker_id or new_worker_id()
+
+    async def claim_next(self) -> Job | None:
+        """Claim the oldest due job, or None when nothing is due."""
+        now = utcnow()
+        candidate = (
+            select(Job.id)
+            .where(Job.status == JobStatus.QUEUED, Job.run_at <= now)
+            .order_by(Job.run_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        return await self._claim(Job.id == candidate, now)
+
+    async def claim(self, job_id: UUID) -> Job | None:
+        """Claim one job by id if it is still queued and due (Celery delivers ids)."""
+        now = utcnow()
+        return await self._claim((Job.id == job_id) & (Job.run_at <= now), now)
+
+    async def _claim(self, condition: Any, now: datetime) -> Job | None:
+        statement = (
+            update(Job)
+            .where(condition, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, attempts=Job.attempts + 1, claimed_by=self.worker_id,
+                    heartbeat_at=now, updated_at=now)
+            .returning(Job)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.sessionmaker() as session:
+            job = (await session.execute(statement)).scalar_one_or_none()
+            await session.commit()
+        return job
+
+    async def run_next(self) -> bool:
+        """Claim and run one due job; False when there was none."""
+        job = await self.claim_next()
+        if job is None:
+            return False
+        await self.execute(job)
+        return True
+
+    async def run_by_id(self, job_id: UUID) -> bool:
+        job = await self.claim(job_id)
+        if job is None:
+            return False
+        await self.execute(job)
+        return True
+
+    async def execute(self, job: Job) -> JobStatus:
+        """Run a claimed job's handler; its work and the `done` mark commit together."""
+        registration = _handlers.get(job.name)
+        heartbeat = asyncio.create_task(self._heartbeat(job.id))
+        try:
+            if registration is None:
+                raise LookupError(f"no job handler is registered for {job.name!r}")
+            async with self.sessionmaker() as session:
+                context = JobContext(session, job.id, job.attempts, job.max_attempts, self.settings)
+                await registration.run(context, job.payload)
+                if await self._mark_done(session, job.id):
+                    await session.commit()
+                else:
+                    await session.rollback()
+                    logger.warning("job %s lost its claim while running; its work was rolled back", job.id)
+            return JobStatus.DONE
+        except Exception as error:
+            return await self._settle_failure(job, registration, error)
+        finally:
+            heartbeat.cancel()
+
+    async def _mark_done(self, session: AsyncSession, job_id: UUID) -> bool:
+        now = utcnow()
+        result = await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.claimed_by == self.worker_id, Job.status == JobStatus.RUNNING)
+            .values(status=JobStatus.DONE, finished_at=now, updated_at=now, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def _settle_failure(self, job: Job, registration: Registration | None,
+                              error: Exception) -> JobStatus:
+        message = redact(f"{type(error).__name__}: {error}")[:2000]
+        now = utcnow()
+        dead = job.attempts >= job.max_attempts
+        delay = 0.0 if dead else backoff_delay(self.settings, job.attempts)
+        values: dict[str, Any] = {"last_error": message, "claimed_by": None, "updated_at": now}
+        if dead:
+            values.update(status=JobStatus.DEAD, finished_at=now)
+        else:
+            values.update(status=JobStatus.QUEUED, run_at=now + timedelta(seconds=delay), dispatched_at=None)
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(Job).where(Job.id == job.id, Job.claimed_by == self.worker_id)
+                .values(**values).execution_options(synchronize_session=False)
+            )
+            if dead and registration and registration.on_dead and getattr(result, "rowcount", 0):
+                await registration.on_dead(session, job.payload, message)
+            await session.commit()
+        log = logger.error if dead else logger.warning
+        log("job %s (%s) failed on attempt %d/%d: %s", job.id, job.name, job.attempts, job.max_attempts,
+            message, exc_info=dead)
+        return JobStatus.DEAD if dead else JobStatus.QUEUED
+
+    async def _heartbeat(self, job_id: UUID) -> None:
+        interval = max(self.settings.job_lease_seconds / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self.sessionmaker() as session:
+                    await session.execute(
+                        update(Job).where(Job.id == job_id, Job.claimed_by == self.worker_id)
+                        .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False)
+                    )
+                    await session.commit()
+            except Exception:
+                logger.warning("heartbeat for job %s failed", job_id, exc_info=True)
+
+    async def recover_stale(self) -> int:
+        """Requeue running jobs whose worker stopped sending heartbeats (it crashed or was killed)."""
+        now = utcnow()
+        stale_before = now - timedelta(seconds=self.settings.job_lease_seconds)
+        stale = (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before)
+        async with self.sessionmaker() as session:
+            dead = await session.execute(
+                update(Job).where(stale, Job.attempts >= Job.max_attempts)
+                .values(status=JobStatus.DEAD, finished_at=now, claimed_by=None, updated_at=now,
+                        last_error="worker stopped responding on the last attempt")
+                .execution_options(synchronize_session=False)
+            )
+            requeued = await session.execute(
+                update(Job).where(stale)
+                .values(status=JobStatus.QUEUED, claimed_by=None, run_at=now, dispatched_at=None,
+                        updated_at=now, last_error="worker stopped responding; requeued")
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        count = getattr(requeued, "rowcount", 0) + getattr(dead, "rowcount", 0)
+        if count:
+            logger.warning("recovered %d job(s) abandoned by a stopped worker", count)
+        return int(count)
+
+    async def enqueue_due_periodic(self, names: Sequence[str] | None = None) -> list[str]:
+        """Enqueue each periodic job whose time has come; safe to call from many processes."""
+        enqueued = []
+        now = utcnow()
+        for name in names or sorted(_periodic):
+            every = _periodic[name]
+            async with self.sessionmaker() as session:
+                if await session.get(PeriodicSchedule, name) is None:
+                    session.add(PeriodicSchedule(name=name, next_run_at=now))
+                    try:
+                        await session.commit()
+                    except Exception:
+                        await session.rollback()
+                won = await session.execute(
+                    update(PeriodicSchedule)
+                    .where(PeriodicSchedule.name == name, PeriodicSchedule.next_run_at <= now)
+                    .values(next_run_at=now + every)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(won, "rowcount", 0):
+                    await enqueue(session, name, {})
+                    enqueued.append(name)
+                await session.commit()
+        return enqueued
+
+    async def due_undispatched(self, grace: timedelta) -> list[UUID]:
+        """Queued, due jobs not sent to a broker within `grace` (lost messages, retries)."""
+        now = utcnow()
+        async with self.sessionmaker() as session:
+            ids = list((await session.scalars(
+                select(Job.id).where(
+                    Job.status == JobStatus.QUEUED, Job.run_at <= now - grace,
+                    (Job.dispatched_at.is_(None)) | (Job.dispatched_at <= now - grace),
+                ).order_by(Job.run_at).limit(500)
+            )).all())
+            if ids:
+                await session.execute(update(Job).where(Job.id.in_(ids)).values(dispatched_at=now)
+                                      .execution_options(synchronize_session=False))
+            await session.commit()
+        return ids
+
+
+class JobBackend(Protocol):
+    """What the API process needs from a job backend."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def committed(self, job_ids: Sequence[UUID]) -> None: ...
+    async def is_ready(self) -> bool: ...
+
+
+class RunNow:
+    """Runs jobs right after the commit, in the caller's process (CLI commands)."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
+
+    async def committed(self, job_ids: Sequence[UUID]) -> None:
+        for job_id in job_ids:
+            await self.runner.run_by_id(job_id)
+
+
+class ExternalWorker:
+    """The API runs no worker: a separate `opmaestro worker` process polls the job table."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def committed(self, job_ids: Sequence[UUID]) -> None:
+        return None
+
+    async def is_ready(self) -> bool:
+        return True
+
+
+class EmbeddedWorker:
+    """Runs jobs and periodic schedules inside the API process (the embedded default)."""
+
+    def __init__(self, runner: JobRunner, *, concurrency: int = 2, run_scheduler: bool = True) -> None:
+        self.runner = runner
+        self.concurrency = concurrency
+        self.run_scheduler = run_scheduler
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._tasks = [asyncio.create_task(self._work(), name=f"job-worker-{n}")
+                       for n in range(self.concurrency)]
+        self._tasks.append(asyncio.create_task(self._maintain(), name="job-maintenance"))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def committed(self, job_ids: Sequence[UUID]) -> None:
+        self._wake.set()
+
+    async def is_ready(self) -> bool:
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
+
+    async def _work(self) -> None:
+        while not self._stopping:
+            try:
+                if await self.runner.run_next():
+                    continue
+            except Exception:
+                logger.exception("job worker loop error")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.runner.settings.job_poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def _maintain(self) -> None:
+        interval = min(self.runner.settings.job_lease_seconds / 3, 30.0)
+        while not self._stopping:
+            try:
+                recovered = await self.runner.recover_stale()
+                if self.run_scheduler:
+                    recovered += len(await self.runner.enqueue_due_periodic())
+                if recovered:
+                    self._wake.set()
+            except Exception:
+                logger.exception("job maintenance error")
+            await asyncio.sleep(interval)
+
+
+async def prune_finished(session: AsyncSession, keep_days: int) -> int:
+    """Delete done jobs after `keep_days`, dead ones after twice that (kept longer to inspect)."""
+    now = utcnow()
+    result = await session.execute(
+        delete(Job).where(
+            ((Job.status == JobStatus.DONE) & (Job.finished_at < now - timedelta(days=keep_days)))
+            | ((Job.status == JobStatus.DEAD) & (Job.finished_at < now - timedelta(days=2 * keep_days)))
+        ).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+@handler("jobs.prune")
+async def _prune(context: JobContext, _payload: dict[str, Any]) -> None:
+    removed = await prune_finished(context.session, context.settings.job_keep_finished_days)
+    logger.info("pruned %d finished job(s)", removed)
+
+
+periodic("jobs.prune", every=timedelta(hours=6))

@@ -1,0 +1,20 @@
+from fastapi import APIRouter, Request
+
+from opmaestro.core.errors import problem
+from opmaestro.health import service as health_service
+from opmaestro.health.schemas import Liveness, Readiness
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("", response_model=Liveness)
+async def get_liveness() -> Liveness:
+    """Answer as long as the process serves requests."""
+    return Liveness()
+
+
+@router.get("/ready", response_model=Readiness, responses={503: problem(health_service.NotReady)})
+async def get_readiness(request: Request) -> Readiness:
+    """Check the database, the migration head and the job backend."""
+    state = request.app.state
+    return await health_service.check_readiness(state.sessionmaker, state.job_backend, state.migration_heads)

@@ -1,0 +1,78 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import opmaestro.tasks  # noqa: F401 - registers every domain's job handlers
+from opmaestro import __version__
+from opmaestro.api import api_router
+from opmaestro.core import jobs, migrations
+from opmaestro.core.config import JobBackend, Settings, get_settings
+from opmaestro.core.db import create_engine, create_sessionmaker
+from opmaestro.core.errors import install_error_handlers
+from opmaestro.core.logging import configure_logging
+from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable `<tag>-<handler>` ids, so the generated client keeps its names."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def build_job_backend(settings: Settings,
+                      sessionmaker: async_sessionmaker[AsyncSession]) -> jobs.JobBackend:
+    if settings.job_backend is JobBackend.CELERY:
+        from opmaestro.core.celery_app import CeleryDispatcher
+
+        return CeleryDispatcher(settings)
+    if not settings.embedded_worker:
+        return jobs.ExternalWorker()
+    return jobs.EmbeddedWorker(jobs.JobRunner(sessionmaker, settings))
+
+
+def create_app(settings: Settings | None = None, *,
+               sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+               job_backend: jobs.JobBackend | None = None) -> FastAPI:
+    """Build the API; tests pass their own sessionmaker and job backend."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = None
+        if sessionmaker is None:
+            engine = create_engine(settings)
+            app.state.sessionmaker = create_sessionmaker(engine)
+        if job_backend is None:
+            app.state.job_backend = build_job_backend(settings, app.state.sessionmaker)
+        await app.state.job_backend.start()
+        try:
+            yield
+        finally:
+            await app.state.job_backend.stop()
+            if engine is not None:
+                await engine.dispose()
+
+    app = FastAPI(
+        title="OpMaestro API",
+        version=__version__,
+        summary="Accounts, consent and data-subject rights for the OpMaestro CRM.",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.migration_heads = migrations.heads()
+    if sessionmaker is not None:
+        app.state.sessionmaker = sessionmaker
+    if job_backend is not None:
+        app.state.job_backend = job_backend
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, settings=settings)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,148 @@
+"""Email: render a template into the outbox in the caller's transaction, deliver it later."""
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
+from uuid import UUID
+
+import aiosmtplib
+from email_validator import EmailNotValidError, validate_email
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opmaestro.core import jobs
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings, SmtpSecurity, get_settings
+from opmaestro.core.logging import redact
+from opmaestro.notifications.models import EmailCategory, OutboxMessage, OutboxStatus
+
+DELIVER_JOB = "notifications.deliver"
+PRODUCT_NAME = "OpMaestro"
+
+_templates = Environment(
+    loader=PackageLoader("opmaestro.notifications", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    auto_reload=False,
+)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class PermanentDeliveryError(Exception):
+    """The receiving server refused the message for good; retrying cannot help."""
+
+
+def render(template: str, context: dict[str, Any]) -> RenderedEmail:
+    """Render `<template>.subject.txt`, `.txt` and `.html` with the shared context."""
+    full = {"product_name": PRODUCT_NAME, "public_base_url": get_settings().public_base_url, **context}
+    subject = " ".join(_templates.get_template(f"{template}.subject.txt").render(full).split())
+    return RenderedEmail(
+        subject=subject,
+        text=_templates.get_template(f"{template}.txt").render(full),
+        html=_templates.get_template(f"{template}.html").render(full | {"subject": subject}),
+    )
+
+
+async def send_email(session: AsyncSession, to: str, template: str, context: dict[str, Any], *,
+                     category: EmailCategory = EmailCategory.SERVICE,
+                     headers: dict[str, str] | None = None) -> OutboxMessage:
+    """Write a rendered message to the outbox and queue its delivery after commit."""
+    try:
+        address = validate_email(to, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError("the recipient is not a valid email address") from error
+    rendered = render(template, context)
+    domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or None
+    message = OutboxMessage(
+        to_address=address, category=category, template=template, subject=rendered.subject,
+        text_body=rendered.text, html_body=rendered.html, status=OutboxStatus.QUEUED,
+        headers={"Message-ID": make_msgid(domain=domain), **(headers or {})},
+    )
+    session.add(message)
+    await session.flush()
+    await jobs.enqueue(session, DELIVER_JOB, {"message_id": str(message.id)})
+    return message
+
+
+def build_mime(message: OutboxMessage, mail_from: str) -> EmailMessage:
+    mime = EmailMessage()
+    mime["From"] = mail_from
+    mime["To"] = message.to_address
+    mime["Subject"] = message.subject
+    mime["Date"] = formatdate(message.created_at.timestamp(), usegmt=True)
+    for name, value in message.headers.items():
+        mime[name] = value
+    mime.set_content(message.text_body)
+    mime.add_alternative(message.html_body, subtype="html")
+    return mime
+
+
+async def deliver(session: AsyncSession, message_id: UUID, settings: Settings) -> OutboxMessage | None:
+    """Send one outbox message over SMTP; transient failures raise so the job retries."""
+    message = await session.get(OutboxMessage, message_id)
+    if message is None or message.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+        return message
+    if not settings.smtp_host:
+        message.status = OutboxStatus.HELD
+        message.last_error = "no SMTP server is configured; the message is kept in the outbox"
+        await session.flush()
+        return message
+    try:
+        await _smtp_send(build_mime(message, settings.mail_from), settings)
+    except PermanentDeliveryError as error:
+        message.status = OutboxStatus.FAILED
+        message.last_error = redact(str(error))[:2000]
+    else:
+        message.status = OutboxStatus.SENT
+        message.sent_at = utcnow()
+        message.last_error = None
+    await session.flush()
+    return message
+
+
+async def _smtp_send(mime: EmailMessage, settings: Settings) -> None:
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    try:
+        await aiosmtplib.send(
+            mime, hostname=settings.smtp_host, port=settings.smtp_port,
+            username=settings.smtp_username, password=password,
+            use_tls=settings.smtp_security is SmtpSecurity.TLS,
+            start_tls=settings.smtp_security is SmtpSecurity.STARTTLS,
+            timeout=settings.smtp_timeout_seconds,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as error:
+        if all(refusal.code >= 500 for refusal in error.recipients):
+            raise PermanentDeliveryError(f"recipient refused: {error.recipients[0].code}") from error
+        raise
+    except (aiosmtplib.SMTPDataError, aiosmtplib.SMTPSenderRefused) as error:
+        if error.code >= 500:
+            raise PermanentDeliveryError(f"message refused: {error.code} {error.message}") from error
+        raise
+
+
+async def mark_undeliverable(session: AsyncSession, message_id: UUID, reason: str) -> None:
+    message = await session.get(OutboxMessage, message_id)
+    if message is not None and message.status != OutboxStatus.SENT:
+        message.status = OutboxStatus.FAILED
+        message.last_error = f"gave up after repeated failures: {reason}"[:2000]
+        await session.flush()
+
+
+async def list_messages(session: AsyncSession, *, to: str | None = None, limit: int = 50) -> list[OutboxMessage]:
+    """Newest first, optionally only those sent to one address."""
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    if to:
+        query = query.where(func.lower(OutboxMessage.to_address) == to.strip().lower())
+    return list((await session.scalars(query)).all())
+
+
+async def get_message(session: AsyncSession, message_id: UUID) -> OutboxMessage | None:
+    return await session.get(OutboxMessage, message_id)

@@ -22,8 +22,13 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
 
 def _configure(**options: Any) -> None:
-    context.configure(target_metadata=target_metadata, render_as_batch=True, compare_type=True,
-                      render_item=render_item, **options)
+    context.configure(
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+        **options,
+    )
 
 
 def run_offline() -> None:

@@ -20,7 +20,9 @@ from opmaestro.core.db import Base, create_engine, create_sessionmaker, unit_of_
 from opmaestro.core.logging import configure_logging
 
 app = typer.Typer(no_args_is_help=True, help="OpMaestro privacy platform.", add_completion=False)
-outbox_app = typer.Typer(no_args_is_help=True, help="Read the email outbox (where mail waits in development).")
+outbox_app = typer.Typer(
+    no_args_is_help=True, help="Read the email outbox (where mail waits in development)."
+)
 app.add_typer(outbox_app, name="outbox")
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -46,15 +48,25 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="Default: OPMAESTRO_HOST.")] = None,
-          port: Annotated[int | None, typer.Option(help="Default: OPMAESTRO_PORT.")] = None,
-          workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: OPMAESTRO_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: OPMAESTRO_PORT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+) -> None:
     """Run the API server."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run("opmaestro.main:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_config=None, access_log=False,
-                server_header=False, proxy_headers=True)
+    uvicorn.run(
+        "opmaestro.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=True,
+    )
 
 
 @app.command()
@@ -71,9 +83,11 @@ def revision(message: Annotated[str, typer.Option("-m", "--message")]) -> None:
 
 
 @app.command()
-def worker(beat: Annotated[bool, typer.Option(help="Also run the periodic scheduler (Celery beat).")] = False,
-           concurrency: Annotated[int | None, typer.Option(min=1)] = None,
-           pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork") -> None:
+def worker(
+    beat: Annotated[bool, typer.Option(help="Also run the periodic scheduler (Celery beat).")] = False,
+    concurrency: Annotated[int | None, typer.Option(min=1)] = None,
+    pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork",
+) -> None:
     """Run background jobs: a Celery worker, or a standalone embedded worker."""
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -130,7 +144,9 @@ def datamap(as_json: JsonFlag = False) -> None:
 
 
 @app.command("export-openapi")
-def export_openapi(output: Annotated[Path, typer.Option()] = PROJECT_ROOT / "openapi" / "openapi.json") -> None:
+def export_openapi(
+    output: Annotated[Path, typer.Option()] = PROJECT_ROOT / "openapi" / "openapi.json",
+) -> None:
     """Write the OpenAPI document (sorted keys, stable operation ids)."""
     from opmaestro.openapi import render_openapi
 
@@ -140,18 +156,29 @@ def export_openapi(output: Annotated[Path, typer.Option()] = PROJECT_ROOT / "ope
 
 
 def _message_summary(message: Any) -> dict[str, Any]:
-    return {"id": str(message.id), "created_at": message.created_at.isoformat(timespec="seconds"),
-            "status": message.status, "category": message.category, "to": message.to_address,
-            "subject": message.subject}
+    return {
+        "id": str(message.id),
+        "created_at": message.created_at.isoformat(timespec="seconds"),
+        "status": message.status,
+        "category": message.category,
+        "to": message.to_address,
+        "subject": message.subject,
+    }
 
 
 @outbox_app.command("list")
-def outbox_list(to: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
-                limit: Annotated[int, typer.Option(min=1, max=1000)] = 50, as_json: JsonFlag = False) -> None:
+def outbox_list(
+    to: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
     """List outbox messages, newest first."""
     from opmaestro.notifications import service as notifications
 
-    rows = [_message_summary(m) for m in _with_session(lambda s: notifications.list_messages(s, to=to, limit=limit))]
+    rows = [
+        _message_summary(m)
+        for m in _with_session(lambda s: notifications.list_messages(s, to=to, limit=limit))
+    ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     elif not rows:
@@ -175,9 +202,12 @@ def outbox_show(message_id: Annotated[str, typer.Argument(metavar="ID")], as_jso
         typer.echo(f"no outbox message {message_id}", err=True)
         raise typer.Exit(1)
     detail = _message_summary(message) | {
-        "template": message.template, "headers": message.headers, "last_error": message.last_error,
+        "template": message.template,
+        "headers": message.headers,
+        "last_error": message.last_error,
         "sent_at": message.sent_at.isoformat() if message.sent_at else None,
-        "text": message.text_body, "html": message.html_body,
+        "text": message.text_body,
+        "html": message.html_body,
     }
     if as_json:
         typer.echo(json.dumps(detail, indent=2))
@@ -200,7 +230,9 @@ def outbox_send_test(to: Annotated[str, typer.Option(help="Recipient of the test
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
         try:
-            async with unit_of_work(sessionmaker, jobs.RunNow(jobs.JobRunner(sessionmaker, settings))) as session:
+            async with unit_of_work(
+                sessionmaker, jobs.RunNow(jobs.JobRunner(sessionmaker, settings))
+            ) as session:
                 message = await notifications.send_email(session, to, "smtp_test", {})
             async with sessionmaker() as session:
                 sent = await notifications.get_message(session, message.id)

@@ -23,8 +23,7 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def build_job_backend(settings: Settings,
-                      sessionmaker: async_sessionmaker[AsyncSession]) -> jobs.JobBackend:
+def build_job_backend(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> jobs.JobBackend:
     if settings.job_backend is JobBackend.CELERY:
         from opmaestro.core.celery_app import CeleryDispatcher
 
@@ -34,9 +33,12 @@ def build_job_backend(settings: Settings,
     return jobs.EmbeddedWorker(jobs.JobRunner(sessionmaker, settings))
 
 
-def create_app(settings: Settings | None = None, *,
-               sessionmaker: async_sessionmaker[AsyncSession] | None = None,
-               job_backend: jobs.JobBackend | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    job_backend: jobs.JobBackend | None = None,
+) -> FastAPI:
     """Build the API; tests pass their own sessionmaker and job backend."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)

@@ -12,6 +12,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from redis.asyncio import Redis
 
 from opmaestro.core import jobs
+from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings, get_settings
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.logging import configure_logging
@@ -33,11 +34,18 @@ def create_celery(settings: Settings) -> Celery:
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         beat_schedule={
-            f"periodic:{name}": {"task": "opmaestro.enqueue_periodic", "schedule": every.total_seconds(),
-                                 "args": [name]}
+            f"periodic:{name}": {
+                "task": "opmaestro.enqueue_periodic",
+                "schedule": every.total_seconds(),
+                "args": [name],
+            }
             for name, every in jobs.periodic_jobs().items()
-        } | {
-            "jobs:maintain": {"task": "opmaestro.maintain", "schedule": LOST_MESSAGE_GRACE.total_seconds() / 2},
+        }
+        | {
+            "jobs:maintain": {
+                "task": "opmaestro.maintain",
+                "schedule": LOST_MESSAGE_GRACE.total_seconds() / 2,
+            },
         },
     )
     celery.task(name=RUN_JOB)(_run_job)
@@ -91,7 +99,7 @@ async def _dispatch_retry(runner: jobs.JobRunner, job_id: UUID) -> None:
         job = await session.get(jobs.Job, job_id)
         if job is None or job.status != jobs.JobStatus.QUEUED:
             return
-        countdown = max((job.run_at - jobs.utcnow()).total_seconds(), 0)
+        countdown = max((job.run_at - utcnow()).total_seconds(), 0)
     celery_app().send_task(RUN_JOB, args=[str(job_id)], countdown=countdown)
 
 
@@ -131,9 +139,7 @@ class CeleryDispatcher:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-
-    async def start(self) -> None:
-        celery_app()
+        self.celery = create_celery(settings)
 
     async def stop(self) -> None:
         return None
@@ -143,13 +149,18 @@ class CeleryDispatcher:
             await asyncio.to_thread(self._send, [str(job_id) for job_id in job_ids])
         except Exception:
             # The rows are committed; the beat's maintenance task sends them once the broker is back.
-            logger.warning("could not reach the job broker; %d job(s) wait for the next sweep",
-                           len(job_ids), exc_info=True)
+            logger.warning(
+                "could not reach the job broker; %d job(s) wait for the next sweep",
+                len(job_ids),
+                exc_info=True,
+            )
+
+    async def start(self) -> None:
+        return None
 
     def _send(self, job_ids: list[str]) -> None:
-        app = celery_app()
         for job_id in job_ids:
-            app.send_task(RUN_JOB, args=[job_id])
+            self.celery.send_task(RUN_JOB, args=[job_id])
 
     async def is_ready(self) -> bool:
         client = Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=2)

@@ -28,8 +28,18 @@ class Category(StrEnum):
     SECURITY = "security"
 
 
-IDENTITY, CONTACT, PROFESSIONAL, ACCOUNT = Category.IDENTITY, Category.CONTACT, Category.PROFESSIONAL, Category.ACCOUNT
-USAGE, DEVICE, CONSENT, COMMUNICATIONS = Category.USAGE, Category.DEVICE, Category.CONSENT, Category.COMMUNICATIONS
+IDENTITY, CONTACT, PROFESSIONAL, ACCOUNT = (
+    Category.IDENTITY,
+    Category.CONTACT,
+    Category.PROFESSIONAL,
+    Category.ACCOUNT,
+)
+USAGE, DEVICE, CONSENT, COMMUNICATIONS = (
+    Category.USAGE,
+    Category.DEVICE,
+    Category.CONSENT,
+    Category.COMMUNICATIONS,
+)
 INTEGRATION, BILLING, SECURITY = Category.INTEGRATION, Category.BILLING, Category.SECURITY
 
 
@@ -128,8 +138,9 @@ def personal_columns(metadata: MetaData) -> list[PersonalColumn]:
             classification = classification_of(column.info)
             if classification and classification.personal:
                 assert classification.category is not None and classification.erasure is not None
-                found.append(PersonalColumn(table.name, column.name, classification.category,
-                                            classification.erasure))
+                found.append(
+                    PersonalColumn(table.name, column.name, classification.category, classification.erasure)
+                )
     return sorted(found, key=lambda entry: (entry.table, entry.column))
 
 

@@ -57,14 +57,16 @@ class Base(DeclarativeBase):
 
 
 class IdMixin:
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=new_id, sort_order=-10,
-                                    info=not_personal("public id"))
+    id: Mapped[UUID] = mapped_column(
+        primary_key=True, default=new_id, sort_order=-10, info=not_personal("public id")
+    )
 
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow, sort_order=10, info=not_personal())
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, sort_order=10,
-                                                 info=not_personal())
+    updated_at: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, sort_order=10, info=not_personal()
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool) -> None:

@@ -44,8 +44,13 @@ class AppError(Exception):
     slug: str = "bad-request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = headers or {}
@@ -82,41 +87,67 @@ def problem(*errors: type[AppError], description: str | None = None) -> dict[str
     }
 
 
-def problem_response(status: int, *, title: str | None = None, detail: str | None = None,
-                     type_: str = "about:blank", headers: dict[str, str] | None = None,
-                     **extra: Any) -> JSONResponse:
-    body = Problem(type=type_, title=title or HTTPStatus(status).phrase, status=status, detail=detail,
-                   request_id=current_request_id(), **extra)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers,
-                        media_type=PROBLEM_JSON)
+def problem_response(
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = Problem(
+        type=type_,
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        request_id=current_request_id(),
+        **extra,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status, headers=headers, media_type=PROBLEM_JSON
+    )
 
 
 def _field_problem(error: dict[str, Any]) -> FieldProblem:
     location, *path = [str(part) for part in error.get("loc", ())] or ["body"]
-    return FieldProblem(location=location, field=".".join(path), message=str(error.get("msg", "")),
-                        code=str(error.get("type", "invalid")))
+    return FieldProblem(
+        location=location,
+        field=".".join(path),
+        message=str(error.get("msg", "")),
+        code=str(error.get("type", "invalid")),
+    )
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem_response(exc.status, title=exc.title, detail=exc.detail, type_=exc.type,
-                            headers=exc.headers, **exc.extra)
+    return problem_response(
+        exc.status, title=exc.title, detail=exc.detail, type_=exc.type, headers=exc.headers, **exc.extra
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
-        return problem_response(400, title="Malformed JSON", type_="urn:opmaestro:problem:malformed-json",
-                                detail="The request body is not valid JSON.")
-    return problem_response(422, title="Validation failed", type_="urn:opmaestro:problem:validation",
-                            detail="Some fields are missing or invalid.",
-                            errors=[_field_problem(error) for error in errors])
+        return problem_response(
+            400,
+            title="Malformed JSON",
+            type_="urn:opmaestro:problem:malformed-json",
+            detail="The request body is not valid JSON.",
+        )
+    return problem_response(
+        422,
+        title="Validation failed",
+        type_="urn:opmaestro:problem:validation",
+        detail="Some fields are missing or invalid.",
+        errors=[_field_problem(error) for error in errors],
+    )
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail if isinstance(exc.detail, str) else None
+    detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None
     return problem_response(exc.status_code, detail=detail, headers=dict(exc.headers or {}))

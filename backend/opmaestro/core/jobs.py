@@ -6,6 +6,7 @@ in the database, so a lost broker message or a killed worker loses nothing.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -104,25 +105,43 @@ def periodic_jobs() -> dict[str, timedelta]:
     return dict(_periodic)
 
 
-async def enqueue(session: AsyncSession, name: str, payload: dict[str, Any], *,
-                  run_at: datetime | None = None, max_attempts: int | None = None) -> Job:
+async def enqueue(
+    session: AsyncSession,
+    name: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    max_attempts: int | None = None,
+) -> Job:
     """Add a job to the caller's transaction; it runs only once that transaction commits."""
     if name not in _handlers:
         raise LookupError(f"no job handler is registered for {name!r}")
     from opmaestro.core.config import get_settings
 
-    job = Job(name=name, payload=payload, status=JobStatus.QUEUED, attempts=0,
-              max_attempts=max_attempts or get_settings().job_max_attempts, run_at=run_at or utcnow())
+    job = Job(
+        name=name,
+        payload=payload,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        max_attempts=max_attempts or get_settings().job_max_attempts,
+        run_at=run_at or utcnow(),
+    )
     session.add(job)
     await session.flush()
     session.info.setdefault(PENDING_JOBS_KEY, []).append(job.id)
     return job
 
 
+def _rowcount(result: Any) -> int:
+    """Rows touched by an UPDATE/DELETE (not typed on the generic Result)."""
+    return int(getattr(result, "rowcount", 0))
+
+
 def backoff_delay(settings: Settings, attempts: int) -> float:
     """Exponential backoff with a little jitter, capped."""
-    base = settings.job_backoff_seconds * (2 ** max(attempts - 1, 0))
-    return min(base, settings.job_backoff_max_seconds) * random.uniform(1.0, 1.25)  # noqa: S311
+    base = settings.job_backoff_seconds * 2.0 ** max(attempts - 1, 0)
+    jitter: float = random.uniform(1.0, 1.25)  # noqa: S311 - not for security
+    return min(base, settings.job_backoff_max_seconds) * jitter
 
 
 def new_worker_id() -> str:
@@ -132,8 +151,9 @@ def new_worker_id() -> str:
 class JobRunner:
     """Claims, runs and settles jobs; shared by the embedded worker and Celery tasks."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                 worker_id: str | None = None) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, worker_id: str | None = None
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.worker_id = worker_id or new_worker_id()
@@ -160,8 +180,13 @@ class JobRunner:
         statement = (
             update(Job)
             .where(condition, Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING, attempts=Job.attempts + 1, claimed_by=self.worker_id,
-                    heartbeat_at=now, updated_at=now)
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=Job.attempts + 1,
+                claimed_by=self.worker_id,
+                heartbeat_at=now,
+                updated_at=now,
+            )
             .returning(Job)
             .execution_options(synchronize_session=False)
         )
@@ -214,10 +239,11 @@ class JobRunner:
             .values(status=JobStatus.DONE, finished_at=now, updated_at=now, last_error=None)
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return _rowcount(result) > 0
 
-    async def _settle_failure(self, job: Job, registration: Registration | None,
-                              error: Exception) -> JobStatus:
+    async def _settle_failure(
+        self, job: Job, registration: Registration | None, error: Exception
+    ) -> JobStatus:
         message = redact(f"{type(error).__name__}: {error}")[:2000]
         now = utcnow()
         dead = job.attempts >= job.max_attempts
@@ -229,15 +255,24 @@ class JobRunner:
             values.update(status=JobStatus.QUEUED, run_at=now + timedelta(seconds=delay), dispatched_at=None)
         async with self.sessionmaker() as session:
             result = await session.execute(
-                update(Job).where(Job.id == job.id, Job.claimed_by == self.worker_id)
-                .values(**values).execution_options(synchronize_session=False)
+                update(Job)
+                .where(Job.id == job.id, Job.claimed_by == self.worker_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
-            if dead and registration and registration.on_dead and getattr(result, "rowcount", 0):
+            if dead and registration and registration.on_dead and _rowcount(result):
                 await registration.on_dead(session, job.payload, message)
             await session.commit()
         log = logger.error if dead else logger.warning
-        log("job %s (%s) failed on attempt %d/%d: %s", job.id, job.name, job.attempts, job.max_attempts,
-            message, exc_info=dead)
+        log(
+            "job %s (%s) failed on attempt %d/%d: %s",
+            job.id,
+            job.name,
+            job.attempts,
+            job.max_attempts,
+            message,
+            exc_info=dead,
+        )
         return JobStatus.DEAD if dead else JobStatus.QUEUED
 
     async def _heartbeat(self, job_id: UUID) -> None:
@@ -247,8 +282,10 @@ class JobRunner:
             try:
                 async with self.sessionmaker() as session:
                     await session.execute(
-                        update(Job).where(Job.id == job_id, Job.claimed_by == self.worker_id)
-                        .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False)
+                        update(Job)
+                        .where(Job.id == job_id, Job.claimed_by == self.worker_id)
+                        .values(heartbeat_at=utcnow())
+                        .execution_options(synchronize_session=False)
                     )
                     await session.commit()
             except Exception:
@@ -261,19 +298,32 @@ class JobRunner:
         stale = (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before)
         async with self.sessionmaker() as session:
             dead = await session.execute(
-                update(Job).where(stale, Job.attempts >= Job.max_attempts)
-                .values(status=JobStatus.DEAD, finished_at=now, claimed_by=None, updated_at=now,
-                        last_error="worker stopped responding on the last attempt")
+                update(Job)
+                .where(stale, Job.attempts >= Job.max_attempts)
+                .values(
+                    status=JobStatus.DEAD,
+                    finished_at=now,
+                    claimed_by=None,
+                    updated_at=now,
+                    last_error="worker stopped responding on the last attempt",
+                )
                 .execution_options(synchronize_session=False)
             )
             requeued = await session.execute(
-                update(Job).where(stale)
-                .values(status=JobStatus.QUEUED, claimed_by=None, run_at=now, dispatched_at=None,
-                        updated_at=now, last_error="worker stopped responding; requeued")
+                update(Job)
+                .where(stale)
+                .values(
+                    status=JobStatus.QUEUED,
+                    claimed_by=None,
+                    run_at=now,
+                    dispatched_at=None,
+                    updated_at=now,
+                    last_error="worker stopped responding; requeued",
+                )
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
-        count = getattr(requeued, "rowcount", 0) + getattr(dead, "rowcount", 0)
+        count = _rowcount(requeued) + _rowcount(dead)
         if count:
             logger.warning("recovered %d job(s) abandoned by a stopped worker", count)
         return int(count)
@@ -297,7 +347,7 @@ class JobRunner:
                     .values(next_run_at=now + every)
                     .execution_options(synchronize_session=False)
                 )
-                if getattr(won, "rowcount", 0):
+                if _rowcount(won):
                     await enqueue(session, name, {})
                     enqueued.append(name)
                 await session.commit()
@@ -307,15 +357,27 @@ class JobRunner:
         """Queued, due jobs not sent to a broker within `grace` (lost messages, retries)."""
         now = utcnow()
         async with self.sessionmaker() as session:
-            ids = list((await session.scalars(
-                select(Job.id).where(
-                    Job.status == JobStatus.QUEUED, Job.run_at <= now - grace,
-                    (Job.dispatched_at.is_(None)) | (Job.dispatched_at <= now - grace),
-                ).order_by(Job.run_at).limit(500)
-            )).all())
+            ids = list(
+                (
+                    await session.scalars(
+                        select(Job.id)
+                        .where(
+                            Job.status == JobStatus.QUEUED,
+                            Job.run_at <= now - grace,
+                            (Job.dispatched_at.is_(None)) | (Job.dispatched_at <= now - grace),
+                        )
+                        .order_by(Job.run_at)
+                        .limit(500)
+                    )
+                ).all()
+            )
             if ids:
-                await session.execute(update(Job).where(Job.id.in_(ids)).values(dispatched_at=now)
-                                      .execution_options(synchronize_session=False))
+                await session.execute(
+                    update(Job)
+                    .where(Job.id.in_(ids))
+                    .values(dispatched_at=now)
+                    .execution_options(synchronize_session=False)
+                )
             await session.commit()
         return ids
 
@@ -369,8 +431,9 @@ class EmbeddedWorker:
 
     async def start(self) -> None:
         self._stopping = False
-        self._tasks = [asyncio.create_task(self._work(), name=f"job-worker-{n}")
-                       for n in range(self.concurrency)]
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"job-worker-{n}") for n in range(self.concurrency)
+        ]
         self._tasks.append(asyncio.create_task(self._maintain(), name="job-maintenance"))
 
     async def stop(self) -> None:
@@ -395,10 +458,8 @@ class EmbeddedWorker:
             except Exception:
                 logger.exception("job worker loop error")
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.runner.settings.job_poll_seconds)
-            except TimeoutError:
-                pass
 
     async def _maintain(self) -> None:
         interval = min(self.runner.settings.job_lease_seconds / 3, 30.0)
@@ -418,12 +479,14 @@ async def prune_finished(session: AsyncSession, keep_days: int) -> int:
     """Delete done jobs after `keep_days`, dead ones after twice that (kept longer to inspect)."""
     now = utcnow()
     result = await session.execute(
-        delete(Job).where(
+        delete(Job)
+        .where(
             ((Job.status == JobStatus.DONE) & (Job.finished_at < now - timedelta(days=keep_days)))
             | ((Job.status == JobStatus.DEAD) & (Job.finished_at < now - timedelta(days=2 * keep_days)))
-        ).execution_options(synchronize_session=False)
+        )
+        .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0))
+    return _rowcount(result)
 
 
 @handler("jobs.prune")

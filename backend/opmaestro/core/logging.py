@@ -14,11 +14,14 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bBearer\s+[\w.~+/=-]+", re.IGNORECASE), "Bearer [redacted]"),
     (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*"), "[jwt]"),
     (re.compile(r"\bopm_[a-z]+_[\w-]+"), "[token]"),
-    (re.compile(
-        r"""(?P<key>password|passwd|secret|token|api[_-]?key|authorization|cookie|session|csrf)"""
-        r"""(?P<sep>["']?\s*[:=]\s*["']?)[^\s"',;&]+""",
-        re.IGNORECASE,
-    ), r"\g<key>\g<sep>[redacted]"),
+    (
+        re.compile(
+            r"""(?P<key>password|passwd|secret|token|api[_-]?key|authorization|cookie|session|csrf)"""
+            r"""(?P<sep>["']?\s*[:=]\s*["']?)[^\s"',;&]+""",
+            re.IGNORECASE,
+        ),
+        r"\g<key>\g<sep>[redacted]",
+    ),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     (re.compile(r"(?<![\w-])\+\d[\d\s().-]{6,}\d(?![\w-])"), "[phone]"),
     (re.compile(r"(?<![\w.-])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?![\w-])"), "[phone]"),
@@ -45,8 +48,9 @@ def unbind_request_id(token: Any) -> None:
 
 
 class RedactingJsonFormatter(JsonFormatter):
-    def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord,
-                   message_dict: dict[str, Any]) -> None:
+    def add_fields(
+        self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record["level"] = record.levelname
         log_record["logger"] = record.name
@@ -57,7 +61,8 @@ class RedactingJsonFormatter(JsonFormatter):
                 log_record[key] = redact(value)
 
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's API
-        return redact(super().formatException(ei))
+        formatted = super().formatException(ei)
+        return redact(formatted if isinstance(formatted, str) else "\n".join(formatted))
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -15,6 +15,8 @@ from opmaestro.core.logging import bind_request_id, unbind_request_id
 
 access_logger = logging.getLogger("opmaestro.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
 class RequestContextMiddleware:
     """Assigns the request id, adds security and cache headers, logs one access line."""
 
@@ -47,6 +49,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except BaseException:
+            # Left bound for Starlette's outermost 500 handler; the request's task ends with it.
+            token = None
+            raise
         finally:
             route = scope.get("route")
             access_logger.info(
@@ -58,7 +64,8 @@ class RequestContextMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
-            unbind_request_id(token)
+            if token is not None:
+                unbind_request_id(token)
 
 
 class BodySizeLimitMiddleware:
@@ -91,7 +98,8 @@ class BodySizeLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
-            413, detail=f"The request body is larger than the limit of {self.max_bytes} bytes.",
+            413,
+            detail=f"The request body is larger than the limit of {self.max_bytes} bytes.",
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)

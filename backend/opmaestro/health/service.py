@@ -18,8 +18,9 @@ class NotReady(ServiceUnavailable):
     slug, title = "not-ready", "Not ready"
 
 
-async def check_readiness(sessionmaker: async_sessionmaker[AsyncSession], job_backend: JobBackend,
-                          migration_heads: frozenset[str]) -> Readiness:
+async def check_readiness(
+    sessionmaker: async_sessionmaker[AsyncSession], job_backend: JobBackend, migration_heads: frozenset[str]
+) -> Readiness:
     """Run every check; raise NotReady (with the checks) when any fails."""
     checks = [
         *await _check_database(sessionmaker, migration_heads),
@@ -32,16 +33,21 @@ async def check_readiness(sessionmaker: async_sessionmaker[AsyncSession], job_ba
     return readiness
 
 
-async def _check_database(sessionmaker: async_sessionmaker[AsyncSession],
-                          migration_heads: frozenset[str]) -> list[ReadinessCheck]:
+async def _check_database(
+    sessionmaker: async_sessionmaker[AsyncSession], migration_heads: frozenset[str]
+) -> list[ReadinessCheck]:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), sessionmaker() as session:
             await session.execute(text("SELECT 1"))
-            versions = frozenset((await session.scalars(text("SELECT version_num FROM alembic_version"))).all())
+            versions = frozenset(
+                (await session.scalars(text("SELECT version_num FROM alembic_version"))).all()
+            )
     except Exception as error:
         logger.warning("readiness: database check failed: %s", type(error).__name__)
-        return [ReadinessCheck(name="database", ok=False, detail=f"unreachable ({type(error).__name__})"),
-                ReadinessCheck(name="migrations", ok=False, detail="unknown: the database is unreachable")]
+        return [
+            ReadinessCheck(name="database", ok=False, detail=f"unreachable ({type(error).__name__})"),
+            ReadinessCheck(name="migrations", ok=False, detail="unknown: the database is unreachable"),
+        ]
     database = ReadinessCheck(name="database", ok=True, detail="reachable")
     if versions == migration_heads:
         return [database, ReadinessCheck(name="migrations", ok=True, detail="at head")]

@@ -51,9 +51,15 @@ def render(template: str, context: dict[str, Any]) -> RenderedEmail:
     )
 
 
-async def send_email(session: AsyncSession, to: str, template: str, context: dict[str, Any], *,
-                     category: EmailCategory = EmailCategory.SERVICE,
-                     headers: dict[str, str] | None = None) -> OutboxMessage:
+async def send_email(
+    session: AsyncSession,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    category: EmailCategory = EmailCategory.SERVICE,
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
     """Write a rendered message to the outbox and queue its delivery after commit."""
     try:
         address = validate_email(to, check_deliverability=False).normalized
@@ -62,8 +68,13 @@ async def send_email(session: AsyncSession, to: str, template: str, context: dic
     rendered = render(template, context)
     domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or None
     message = OutboxMessage(
-        to_address=address, category=category, template=template, subject=rendered.subject,
-        text_body=rendered.text, html_body=rendered.html, status=OutboxStatus.QUEUED,
+        to_address=address,
+        category=category,
+        template=template,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        status=OutboxStatus.QUEUED,
         headers={"Message-ID": make_msgid(domain=domain), **(headers or {})},
     )
     session.add(message)
@@ -112,8 +123,11 @@ async def _smtp_send(mime: EmailMessage, settings: Settings) -> None:
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     try:
         await aiosmtplib.send(
-            mime, hostname=settings.smtp_host, port=settings.smtp_port,
-            username=settings.smtp_username, password=password,
+            mime,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
             use_tls=settings.smtp_security is SmtpSecurity.TLS,
             start_tls=settings.smtp_security is SmtpSecurity.STARTTLS,
             timeout=settings.smtp_timeout_seconds,
@@ -136,9 +150,13 @@ async def mark_undeliverable(session: AsyncSession, message_id: UUID, reason: st
         await session.flush()
 
 
-async def list_messages(session: AsyncSession, *, to: str | None = None, limit: int = 50) -> list[OutboxMessage]:
+async def list_messages(
+    session: AsyncSession, *, to: str | None = None, limit: int = 50
+) -> list[OutboxMessage]:
     """Newest first, optionally only those sent to one address."""
-    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    query = (
+        select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    )
     if to:
         query = query.where(func.lower(OutboxMessage.to_address) == to.strip().lower())
     return list((await session.scalars(query)).all())

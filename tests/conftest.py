@@ -1,0 +1,149 @@
+"""Shared fixtures: a migrated real database (SQLite, or PostgreSQL via OPMAESTRO_DATABASE_URL),
+one rolled-back transaction per test, and an HTTP client over the ASGI app."""
+
+import asyncio
+import os
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+_TEST_DIR = Path(tempfile.mkdtemp(prefix="opmaestro-tests-"))
+os.environ.setdefault("OPMAESTRO_DATABASE_URL", f"sqlite+aiosqlite:///{_TEST_DIR / 'test.db'}")
+os.environ["OPMAESTRO_ENVIRONMENT"] = "development"
+for _name in ("OPMAESTRO_SMTP_HOST", "OPMAESTRO_JOB_BACKEND"):
+    os.environ.pop(_name, None)
+
+import opmaestro.models  # noqa: E402, F401
+from opmaestro.core import jobs, migrations  # noqa: E402
+from opmaestro.core.config import Settings, get_settings  # noqa: E402
+from opmaestro.core.db import Base, create_engine, create_sessionmaker  # noqa: E402
+from opmaestro.main import create_app  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def database_url(settings: Settings) -> str:
+    return settings.database_url
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The test database, migrated to head once per run."""
+    await asyncio.to_thread(migrations.upgrade, settings.database_url)
+    engine = create_engine(settings, explicit_begin=True)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits are savepoints inside the test's rolled-back transaction."""
+    return async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+    )
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+    return create_app(settings, sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker())
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def committed_sessionmaker(
+    settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Real commits, for workers and other processes; every table is emptied afterwards."""
+    real_engine = create_engine(settings)
+    yield create_sessionmaker(real_engine)
+    async with real_engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))
+    await real_engine.dispose()
+
+
+@pytest.fixture
+def tmp_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="opmaestro-test-") as path:
+        yield Path(path)
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives and refuses chosen recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on loopback."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings: Settings, smtp_server: tuple[Inbox, int]) -> Settings:
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_server[1],
+            "smtp_security": "none",
+            "job_backoff_seconds": 0.0,
+        }
+    )

@@ -1,0 +1,55 @@
+import httpx
+import pytest
+
+from opmaestro.core import jobs
+from opmaestro.core.config import Settings
+from opmaestro.main import create_app
+
+
+class TestRequestId:
+    async def test_generated_when_absent(self, client):
+        first = await client.get("/api/v1/health")
+        second = await client.get("/api/v1/health")
+        assert len(first.headers["x-request-id"]) == 32
+        assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+    async def test_safe_incoming_id_is_kept(self, client):
+        response = await client.get("/api/v1/health", headers={"X-Request-ID": "lb-7f3a.92_x"})
+        assert response.headers["x-request-id"] == "lb-7f3a.92_x"
+
+    @pytest.mark.parametrize("incoming", ["<script>", "a" * 129, "two words"])
+    async def test_unsafe_incoming_id_is_replaced(self, client, incoming):
+        response = await client.get("/api/v1/health", headers={"X-Request-ID": incoming})
+        assert response.headers["x-request-id"] != incoming
+
+
+class TestSecurityHeaders:
+    async def test_api_responses_carry_them(self, client):
+        response = await client.get("/api/v1/health")
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert response.headers["cross-origin-opener-policy"] == "same-origin"
+        assert response.headers["cache-control"] == "no-store"
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self';" in csp
+        assert "strict-transport-security" not in response.headers
+
+    async def test_errors_carry_them_too(self, client):
+        response = await client.get("/api/v1/missing")
+        assert response.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+    async def test_docs_page_may_load_its_cdn_assets(self, client):
+        response = await client.get("/docs")
+        assert response.status_code == 200
+        assert "https://cdn.jsdelivr.net" in response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+    async def test_production_adds_hsts(self, sessionmaker):
+        settings = Settings(
+            environment="production", secret_key="s" * 40, public_base_url="https://privacy.example.com"
+        )
+        app = create_app(settings, sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            response = await client.get("/api/v1/health")
+        assert response.headers["strict-transport-security"].startswith("max-age=")

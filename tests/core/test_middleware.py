@@ -1,5 +1,8 @@
+import logging
+
 import httpx
 import pytest
+from fastapi import APIRouter
 
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
@@ -53,3 +56,26 @@ class TestSecurityHeaders:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             response = await client.get("/api/v1/health")
         assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+class TestAccessLog:
+    async def test_logs_route_template_not_the_raw_path(self, app, client, caplog):
+        router = APIRouter(prefix="/api/v1/probe", tags=["probe"])
+
+        @router.get("/unsubscribe/{token}")
+        async def probe_token(token: str) -> dict[str, str]:
+            return {"ok": token[:1]}
+
+        app.include_router(router)
+        with caplog.at_level(logging.INFO, logger="opmaestro.access"):
+            await client.get("/api/v1/probe/unsubscribe/s3cr3t-t0ken?email=ann@example.com")
+        [record] = [r for r in caplog.records if r.name == "opmaestro.access"]
+        assert record.route == "/api/v1/probe/unsubscribe/{token}"
+        assert record.status == 200 and record.method == "GET"
+        assert "s3cr3t" not in record.getMessage() and not hasattr(record, "client")
+
+    async def test_unmatched_paths_are_not_logged_verbatim(self, client, caplog):
+        with caplog.at_level(logging.INFO, logger="opmaestro.access"):
+            await client.get("/api/v1/reset/ann@example.com")
+        [record] = [r for r in caplog.records if r.name == "opmaestro.access"]
+        assert (record.route, record.status) == ("unmatched", 404)

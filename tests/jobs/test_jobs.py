@@ -160,6 +160,18 @@ class TestCrashRecovery:
         assert (await load(committed_sessionmaker, job.id)).status == jobs.JobStatus.RUNNING
 
 
+class TestLostBrokerMessages:
+    async def test_due_jobs_never_claimed_are_dispatched_again_once(self, committed_sessionmaker, runner):
+        async with unit_of_work(committed_sessionmaker, None) as session:
+            stuck = await jobs.enqueue(
+                session, "tests.flaky", {"failures": 0}, run_at=clock.utcnow() - timedelta(minutes=5)
+            )
+            await jobs.enqueue(session, "tests.flaky", {"failures": 0})
+        grace = timedelta(seconds=60)
+        assert await runner.due_undispatched(grace) == [stuck.id]
+        assert await runner.due_undispatched(grace) == [], "just dispatched: wait for the grace period"
+
+
 class TestEmbeddedWorker:
     async def test_runs_committed_jobs_promptly(self, committed_sessionmaker, runner):
         worker = jobs.EmbeddedWorker(runner, concurrency=2, run_scheduler=False)

@@ -52,6 +52,7 @@ class RedactingJsonFormatter(JsonFormatter):
         self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
     ) -> None:
         super().add_fields(log_record, record, message_dict)
+        log_record.pop("color_message", None)
         log_record["level"] = record.levelname
         log_record["logger"] = record.name
         if request_id := current_request_id():

@@ -54,18 +54,25 @@ class RequestContextMiddleware:
             token = None
             raise
         finally:
-            route = scope.get("route")
             access_logger.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    "route": getattr(route, "path", None) or "unmatched",
+                    "route": route_template(scope),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
             if token is not None:
                 unbind_request_id(token)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route with parameters as `{name}`, so ids and tokens never reach the log."""
+    if scope.get("route") is None:
+        return "unmatched"
+    by_value = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    return "/".join(f"{{{by_value[part]}}}" if part in by_value else part for part in scope["path"].split("/"))
 
 
 class BodySizeLimitMiddleware:

@@ -82,11 +82,16 @@ def revision(message: Annotated[str, typer.Option("-m", "--message")]) -> None:
     migrations.revision(message)
 
 
+BEAT_SCHEDULE_FILE = PROJECT_ROOT / "var" / "celerybeat-schedule"
+ScheduleFile = Annotated[Path, typer.Option("--schedule", help="Where Celery beat keeps its state.")]
+
+
 @app.command()
 def worker(
     beat: Annotated[bool, typer.Option(help="Also run the periodic scheduler (Celery beat).")] = False,
     concurrency: Annotated[int | None, typer.Option(min=1)] = None,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork",
+    schedule: ScheduleFile = BEAT_SCHEDULE_FILE,
 ) -> None:
     """Run background jobs: a Celery worker, or a standalone embedded worker."""
     settings = get_settings()
@@ -98,7 +103,8 @@ def worker(
         if concurrency:
             argv += ["--concurrency", str(concurrency)]
         if beat:
-            argv += ["--beat", "--schedule", str(PROJECT_ROOT / "var" / "celerybeat-schedule")]
+            schedule.parent.mkdir(parents=True, exist_ok=True)
+            argv += ["--beat", "--schedule", str(schedule)]
         celery_app().worker_main(argv)
         return
     asyncio.run(_run_embedded_worker(concurrency or 2))
@@ -123,12 +129,13 @@ async def _run_embedded_worker(concurrency: int) -> None:
 
 
 @app.command()
-def beat() -> None:
+def beat(schedule: ScheduleFile = BEAT_SCHEDULE_FILE) -> None:
     """Run Celery beat, which enqueues periodic jobs (Celery mode)."""
     from opmaestro.core.celery_app import celery_app
 
     configure_logging(get_settings().log_level)
-    celery_app().start(["beat", "--schedule", str(PROJECT_ROOT / "var" / "celerybeat-schedule")])
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    celery_app().start(["beat", "--schedule", str(schedule)])
 
 
 @app.command()

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import redis
+from sqlalchemy import select
 
 from opmaestro.core import jobs
 from opmaestro.core.celery_app import CeleryDispatcher
@@ -37,7 +38,7 @@ def broker_url() -> str:
 
 
 @pytest.fixture
-def celery_worker(broker_url, database_url, smtp_server):
+def celery_worker(broker_url, database_url, smtp_server, tmp_dir):
     _inbox, smtp_port = smtp_server
     env = os.environ | {
         "OPMAESTRO_JOB_BACKEND": "celery",
@@ -45,10 +46,21 @@ def celery_worker(broker_url, database_url, smtp_server):
         "OPMAESTRO_DATABASE_URL": database_url,
         "OPMAESTRO_SMTP_HOST": "127.0.0.1",
         "OPMAESTRO_SMTP_PORT": str(smtp_port),
+        "OPMAESTRO_SCHEDULER_TICK_SECONDS": "1",
         "OPMAESTRO_SMTP_SECURITY": "none",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "opmaestro.cli", "worker", "--pool", "solo"],
+        [
+            sys.executable,
+            "-m",
+            "opmaestro.cli",
+            "worker",
+            "--pool",
+            "solo",
+            "--beat",
+            "--schedule",
+            str(tmp_dir / "beat-schedule"),
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -109,3 +121,13 @@ async def test_unreachable_broker_leaves_the_job_queued(committed_sessionmaker, 
         job = await jobs.enqueue(session, "jobs.prune", {})
     async with committed_sessionmaker() as session:
         assert (await session.get(jobs.Job, job.id)).status == jobs.JobStatus.QUEUED
+
+
+async def test_beat_enqueues_periodic_jobs_that_the_worker_runs(committed_sessionmaker, celery_worker):
+    async def pruned() -> bool:
+        assert celery_worker.poll() is None, celery_worker.stderr.read().decode()[-3000:]
+        async with committed_sessionmaker() as session:
+            runs = (await session.scalars(select(jobs.Job).where(jobs.Job.name == "jobs.prune"))).all()
+            return any(run.status == jobs.JobStatus.DONE for run in runs)
+
+    assert await wait_for(pruned), "beat never got jobs.prune run"

@@ -194,12 +194,12 @@ class TestEmbeddedWorker:
 class TestPeriodicSchedule:
     async def test_each_interval_enqueues_once_however_many_schedulers(self, committed_sessionmaker, runner):
         other = jobs.JobRunner(committed_sessionmaker, runner.settings)
-        assert await runner.enqueue_due_periodic(["jobs.prune"]) == ["jobs.prune"]
+        assert [job.name for job in await runner.enqueue_due_periodic(["jobs.prune"])] == ["jobs.prune"]
         assert await other.enqueue_due_periodic(["jobs.prune"]) == []
         later = clock.utcnow() + jobs.periodic_jobs()["jobs.prune"] + timedelta(seconds=1)
         clock.set_clock(lambda: later)
         try:
-            assert await other.enqueue_due_periodic(["jobs.prune"]) == ["jobs.prune"]
+            assert [job.name for job in await other.enqueue_due_periodic(["jobs.prune"])] == ["jobs.prune"]
         finally:
             clock.set_clock(None)
         async with committed_sessionmaker() as session:

@@ -34,23 +34,11 @@ def create_celery(settings: Settings) -> Celery:
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         beat_schedule={
-            f"periodic:{name}": {
-                "task": "opmaestro.enqueue_periodic",
-                "schedule": every.total_seconds(),
-                "args": [name],
-            }
-            for name, every in jobs.periodic_jobs().items()
-        }
-        | {
-            "jobs:maintain": {
-                "task": "opmaestro.maintain",
-                "schedule": LOST_MESSAGE_GRACE.total_seconds() / 2,
-            },
+            "opmaestro.tick": {"task": "opmaestro.tick", "schedule": settings.scheduler_tick_seconds},
         },
     )
     celery.task(name=RUN_JOB)(_run_job)
-    celery.task(name="opmaestro.enqueue_periodic")(_enqueue_periodic)
-    celery.task(name="opmaestro.maintain")(_maintain)
+    celery.task(name="opmaestro.tick")(_tick)
     return celery
 
 
@@ -103,17 +91,18 @@ async def _dispatch_retry(runner: jobs.JobRunner, job_id: UUID) -> None:
     celery_app().send_task(RUN_JOB, args=[str(job_id)], countdown=countdown)
 
 
-def _enqueue_periodic(name: str) -> list[str]:
+def _tick() -> int:
+    """Beat's heartbeat: requeue abandoned claims, enqueue due periodic jobs, resend lost ones."""
     loop, runner = _ProcessState.get()
-    enqueued = loop.run_until_complete(runner.enqueue_due_periodic([name]))
-    loop.run_until_complete(_send_due(runner, timedelta(0)))
-    return enqueued
+    return loop.run_until_complete(_tick_async(runner))
 
 
-def _maintain() -> int:
-    loop, runner = _ProcessState.get()
-    loop.run_until_complete(runner.recover_stale())
-    return loop.run_until_complete(_send_due(runner, LOST_MESSAGE_GRACE))
+async def _tick_async(runner: jobs.JobRunner) -> int:
+    await runner.recover_stale()
+    periodic = await runner.enqueue_due_periodic()
+    for job in periodic:
+        celery_app().send_task(RUN_JOB, args=[str(job.id)])
+    return len(periodic) + await _send_due(runner, LOST_MESSAGE_GRACE)
 
 
 async def _send_due(runner: jobs.JobRunner, grace: timedelta) -> int:

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     job_backoff_max_seconds: float = Field(default=3600.0, ge=0)
     job_lease_seconds: float = Field(default=300.0, gt=0)
     job_poll_seconds: float = Field(default=1.0, gt=0)
+    scheduler_tick_seconds: float = Field(default=15.0, gt=0)
     job_keep_finished_days: int = Field(default=14, ge=1)
     embedded_worker: bool = True
 

@@ -328,7 +328,7 @@ class JobRunner:
             logger.warning("recovered %d job(s) abandoned by a stopped worker", count)
         return int(count)
 
-    async def enqueue_due_periodic(self, names: Sequence[str] | None = None) -> list[str]:
+    async def enqueue_due_periodic(self, names: Sequence[str] | None = None) -> list[Job]:
         """Enqueue each periodic job whose time has come; safe to call from many processes."""
         enqueued = []
         now = utcnow()
@@ -348,8 +348,7 @@ class JobRunner:
                     .execution_options(synchronize_session=False)
                 )
                 if _rowcount(won):
-                    await enqueue(session, name, {})
-                    enqueued.append(name)
+                    enqueued.append(await enqueue(session, name, {}))
                 await session.commit()
         return enqueued
 
@@ -462,7 +461,7 @@ class EmbeddedWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.runner.settings.job_poll_seconds)
 
     async def _maintain(self) -> None:
-        interval = min(self.runner.settings.job_lease_seconds / 3, 30.0)
+        interval = self.runner.settings.scheduler_tick_seconds
         while not self._stopping:
             try:
                 recovered = await self.runner.recover_stale()

@@ -72,7 +72,9 @@ def route_template(scope: Scope) -> str:
     if scope.get("route") is None:
         return "unmatched"
     by_value = {str(value): name for name, value in scope.get("path_params", {}).items()}
-    return "/".join(f"{{{by_value[part]}}}" if part in by_value else part for part in scope["path"].split("/"))
+    return "/".join(
+        f"{{{by_value[part]}}}" if part in by_value else part for part in scope["path"].split("/")
+    )
 
 
 class BodySizeLimitMiddleware:

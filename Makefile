@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install migrate
+	-@$(BIN)/opmaestro demo-admin
 	$(BIN)/opmaestro serve
 
 migrate: install

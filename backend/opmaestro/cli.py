@@ -138,6 +138,50 @@ def beat(schedule: ScheduleFile = BEAT_SCHEDULE_FILE) -> None:
     celery_app().start(["beat", "--schedule", str(schedule)])
 
 
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="The administrator's email address.")],
+    name: Annotated[str, typer.Option(help="Full name.")] = "Administrator",
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 code.")] = "US",
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="OPMAESTRO_ADMIN_PASSWORD"
+        ),
+    ] = "",
+) -> None:
+    """Create an administrator (or promote an existing account). Staff set up two-factor at first sign-in."""
+    from opmaestro.accounts import bootstrap
+
+    try:
+        user = _with_session(
+            lambda s: bootstrap.create_admin(s, email=email, name=name, password=password, country=country)
+        )
+    except ValueError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"administrator {user.email} is ready; sign in and set up two-factor authentication")
+
+
+@app.command("demo-admin")
+def demo_admin() -> None:
+    """Development only: create a demo administrator if there is none, and print how to sign in."""
+    from opmaestro.accounts import bootstrap
+
+    settings = get_settings()
+    if settings.is_production:
+        typer.echo("refused: demo accounts are for development only", err=True)
+        raise typer.Exit(2)
+    password = _with_session(bootstrap.ensure_demo_admin)
+    if password is None:
+        typer.echo("an administrator exists already; `opmaestro create-admin` adds or resets one")
+        return
+    typer.echo(
+        f"demo administrator created: sign in at {settings.public_base_url} as "
+        f"{bootstrap.DEMO_ADMIN_EMAIL} with password {password} (set up two-factor at first sign-in)"
+    )
+
+
 @app.command()
 def datamap(as_json: JsonFlag = False) -> None:
     """List every personal-data column with its category and erasure strategy."""

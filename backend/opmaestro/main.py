@@ -11,11 +11,12 @@ import opmaestro.tasks  # noqa: F401 - registers every domain's job handlers
 from opmaestro import __version__
 from opmaestro.api import api_router
 from opmaestro.core import jobs, migrations
-from opmaestro.core.config import JobBackend, Settings, get_settings
+from opmaestro.core.config import JobBackend, RateLimitBackend, Settings, get_settings
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.errors import install_error_handlers
 from opmaestro.core.logging import configure_logging
 from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from opmaestro.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
 
 def operation_id(route: APIRoute) -> str:
@@ -31,6 +32,12 @@ def build_job_backend(settings: Settings, sessionmaker: async_sessionmaker[Async
     if not settings.embedded_worker:
         return jobs.ExternalWorker()
     return jobs.EmbeddedWorker(jobs.JobRunner(sessionmaker, settings))
+
+
+def build_rate_limiter(settings: Settings) -> RateLimiter:
+    if settings.rate_limit_backend is RateLimitBackend.REDIS:
+        return RedisRateLimiter(settings.redis_url)
+    return MemoryRateLimiter()
 
 
 def create_app(
@@ -69,6 +76,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.migration_heads = migrations.heads()
+    app.state.rate_limiter = build_rate_limiter(settings)
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker
     if job_backend is not None:

@@ -1,6 +1,33 @@
 """Imports every domain's models so the metadata (and the data map) is complete."""
 
+from opmaestro.accounts.models import (
+    AccountToken,
+    OAuthClient,
+    PersonalAccessToken,
+    RecoveryCode,
+    SecurityEvent,
+    User,
+    UserSession,
+)
+from opmaestro.audit.models import AuditRecord
 from opmaestro.core.jobs import Job, PeriodicSchedule
+from opmaestro.core.jwt import SigningKey
 from opmaestro.notifications.models import OutboxMessage
+from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
 
-__all__ = ["Job", "OutboxMessage", "PeriodicSchedule"]
+__all__ = [
+    "AccountToken",
+    "AuditRecord",
+    "Job",
+    "OAuthClient",
+    "OutboxMessage",
+    "PeriodicSchedule",
+    "PersonalAccessToken",
+    "PolicyAcceptance",
+    "PolicyVersion",
+    "RecoveryCode",
+    "SecurityEvent",
+    "SigningKey",
+    "User",
+    "UserSession",
+]

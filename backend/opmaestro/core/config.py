@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused in production
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
 
 
 class Environment(StrEnum):
@@ -20,6 +20,11 @@ class Environment(StrEnum):
 class JobBackend(StrEnum):
     EMBEDDED = "embedded"
     CELERY = "celery"
+
+
+class RateLimitBackend(StrEnum):
+    MEMORY = "memory"
+    REDIS = "redis"
 
 
 class SmtpSecurity(StrEnum):
@@ -40,6 +45,15 @@ class Settings(BaseSettings):
     database_echo: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
+
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    account_deletion_grace_days: int = Field(default=30, ge=0)
+    rate_limit_backend: RateLimitBackend = RateLimitBackend.MEMORY
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_ip: int = Field(default=100, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    oauth_token_minutes: int = Field(default=60, ge=1, le=1440)
 
     job_backend: JobBackend = JobBackend.EMBEDDED
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -63,6 +77,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def api_audience(self) -> str:
+        return f"{self.public_base_url.rstrip('/')}/api/v1"
 
     @property
     def is_sqlite(self) -> bool:

@@ -53,7 +53,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime(), UUID: Uuid(), dict[str, Any]: JSON()}
+    type_annotation_map = {datetime: UtcDateTime(), UUID: Uuid(), dict[str, Any]: JSON(), list[str]: JSON()}
 
 
 class IdMixin:

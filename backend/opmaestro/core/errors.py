@@ -73,6 +73,16 @@ class ServiceUnavailable(AppError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class FieldInvalid(AppError):
+    """A field that passed schema validation but breaks a rule only the service can check."""
+
+    status, slug, title = 422, "validation", "Validation failed"
+
+    def __init__(self, field: str, message: str) -> None:
+        problem = FieldProblem(location="body", field=field, message=message, code="value_error")
+        super().__init__("Some fields are missing or invalid.", extra={"errors": [problem.model_dump()]})
+
+
 class BodyTooLarge(StarletteHTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"The request body is larger than the limit of {limit} bytes.")

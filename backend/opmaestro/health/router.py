@@ -1,10 +1,11 @@
 from fastapi import APIRouter, Request
 
+from opmaestro.core.auth import Public
 from opmaestro.core.errors import problem
 from opmaestro.health import service as health_service
 from opmaestro.health.schemas import Liveness, Readiness
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], dependencies=[Public])
 
 
 @router.get("", response_model=Liveness)

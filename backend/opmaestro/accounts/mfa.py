@@ -1,0 +1,75 @@
+"""Two-factor authentication for staff: TOTP (RFC 6238) with one-time recovery codes."""
+
+import secrets
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opmaestro.accounts.exceptions import InvalidOtp, MfaAlreadyEnabled, MfaNotStarted
+from opmaestro.accounts.models import RecoveryCode, User
+from opmaestro.audit import service as audit
+from opmaestro.core.auth import Principal
+from opmaestro.core.clock import utcnow
+from opmaestro.core.security import equals, hash_token
+
+ISSUER = "OpMaestro"
+RECOVERY_CODE_COUNT = 10
+
+
+async def start_enrollment(session: AsyncSession, principal: Principal) -> tuple[str, str]:
+    """A fresh secret and its otpauth:// URI; two-factor is on only once a code confirms it."""
+    user = principal.signed_in_user
+    if user.mfa_enabled_at is not None:
+        raise MfaAlreadyEnabled("Two-factor authentication is already on.")
+    user.mfa_secret = pyotp.random_base32()
+    await session.flush()
+    return user.mfa_secret, pyotp.TOTP(user.mfa_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+async def confirm_enrollment(session: AsyncSession, principal: Principal, code: str) -> list[str]:
+    user = principal.signed_in_user
+    if user.mfa_enabled_at is not None:
+        raise MfaAlreadyEnabled("Two-factor authentication is already on.")
+    if user.mfa_secret is None:
+        raise MfaNotStarted("Start the enrollment first.")
+    if not pyotp.TOTP(user.mfa_secret).verify(code, for_time=utcnow(), valid_window=1):
+        raise InvalidOtp("That code is not correct; check the time on your device.")
+    user.mfa_enabled_at = utcnow()
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=hash_token(code)) for code in codes)
+    if principal.session is not None:
+        principal.session.mfa_verified = True
+    await audit.record(
+        session,
+        actor=principal,
+        action="account.mfa_enabled",
+        subject_type="user",
+        subject_id=user.id,
+        fields=["mfa"],
+    )
+    await session.flush()
+    return codes
+
+
+async def verify(session: AsyncSession, user: User, code: str) -> bool:
+    """A current TOTP code, or an unused recovery code (which is then spent)."""
+    code = code.strip()
+    if (
+        user.mfa_secret
+        and code.isdigit()
+        and pyotp.TOTP(user.mfa_secret).verify(code, for_time=utcnow(), valid_window=1)
+    ):
+        return True
+    recovery = await session.scalar(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.used_at.is_(None),
+            RecoveryCode.code_hash == hash_token(code.lower()),
+        )
+    )
+    if recovery is None or not equals(recovery.code_hash, hash_token(code.lower())):
+        return False
+    recovery.used_at = utcnow()
+    return True

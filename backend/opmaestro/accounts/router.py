@@ -1,0 +1,454 @@
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.security import HTTPBasic
+
+from opmaestro.accounts import admin, mfa, sessions, signin, tokens
+from opmaestro.accounts import service as accounts
+from opmaestro.accounts.exceptions import (
+    ClientNotFound,
+    EmailTaken,
+    InvalidClient,
+    InvalidCredentials,
+    InvalidOtp,
+    InvalidScope,
+    InvalidToken,
+    LastAdmin,
+    MfaAlreadyEnabled,
+    MfaNotStarted,
+    MfaRequired,
+    PolicyVersionMismatch,
+    ScopeNotAllowed,
+    SessionNotFound,
+    TokenNotFound,
+    TooManyAttempts,
+    UnsupportedGrant,
+    UserNotFound,
+    WrongPassword,
+)
+from opmaestro.accounts.models import Role, UserSession, UserStatus
+from opmaestro.accounts.schemas import (
+    Accepted,
+    AccountClosed,
+    AdminUserRead,
+    AdminUserUpdate,
+    EmailChange,
+    EmailOnly,
+    EmailVerification,
+    LoginRequest,
+    LoginResult,
+    MeRead,
+    MfaConfirmation,
+    MfaEnrollment,
+    OAuthClientCreate,
+    OAuthClientCreated,
+    OAuthClientRead,
+    OAuthToken,
+    PasswordChange,
+    PasswordConfirmation,
+    PasswordReset,
+    ProfileUpdate,
+    RecoveryCodes,
+    RegistrationAccepted,
+    RegistrationCreate,
+    ScopeRead,
+    SessionRead,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+)
+from opmaestro.core.auth import (
+    SCOPES,
+    Administrator,
+    BrowserSession,
+    BrowserSessionUnenrolled,
+    ProfileReaderUnenrolled,
+    ProfileWriter,
+    Public,
+    UserAdministrator,
+    UserDirectoryReader,
+    csrf_cookie_name,
+    session_cookie_name,
+)
+from opmaestro.core.auth import (
+    Forbidden as AuthForbidden,
+)
+from opmaestro.core.auth import (
+    NotAuthenticated as AuthMissing,
+)
+from opmaestro.core.config import Settings
+from opmaestro.core.db import SessionDep
+from opmaestro.core.errors import problem
+from opmaestro.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
+from opmaestro.core.security import csrf_token
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+SIGNED_IN_ERRORS: dict[int | str, dict[str, Any]] = {401: problem(AuthMissing), 403: problem(AuthForbidden)}
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+me_router = APIRouter(prefix="/me", tags=["me"], responses=SIGNED_IN_ERRORS)
+admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ERRORS)
+oauth_router = APIRouter(prefix="/oauth", tags=["oauth"])
+scopes_router = APIRouter(prefix="/scopes", tags=["auth"])
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _client(request: Request) -> signin.Client:
+    return signin.Client(
+        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
+    )
+
+
+def _set_session_cookies(
+    response: Response, settings: Settings, token: str, user_session: UserSession
+) -> str:
+    secure = settings.public_base_url.startswith("https://")
+    max_age = settings.session_absolute_hours * 3600
+    csrf = csrf_token(settings.secret_key.get_secret_value(), user_session.id)
+    response.set_cookie(
+        session_cookie_name(settings),
+        token,
+        max_age=max_age,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        path="/",
+    )
+    response.set_cookie(
+        csrf_cookie_name(settings),
+        csrf,
+        max_age=max_age,
+        httponly=False,
+        secure=secure,
+        samesite="lax",
+        path="/",
+    )
+    return csrf
+
+
+def _clear_session_cookies(response: Response, settings: Settings) -> None:
+    for name in (session_cookie_name(settings), csrf_cookie_name(settings)):
+        response.delete_cookie(name, path="/", secure=settings.public_base_url.startswith("https://"))
+
+
+@auth_router.post(
+    "/register",
+    status_code=202,
+    response_model=RegistrationAccepted,
+    dependencies=[Public],
+    responses={409: problem(PolicyVersionMismatch)},
+)
+async def register_account(
+    body: RegistrationCreate, request: Request, session: SessionDep
+) -> RegistrationAccepted:
+    """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
+    await accounts.register(session, body, _settings(request))
+    return RegistrationAccepted()
+
+
+@auth_router.post(
+    "/verify-email",
+    response_model=MeRead,
+    dependencies=[Public],
+    responses={400: problem(InvalidToken), 409: problem(EmailTaken)},
+)
+async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
+    """Confirm an email address with the token from the emailed link."""
+    return MeRead.model_validate(await accounts.verify_email(session, body.token))
+
+
+@auth_router.post("/verify-email/resend", status_code=202, response_model=Accepted, dependencies=[Public])
+async def resend_verification(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
+    """Send the verification link again, if the address belongs to an unverified account."""
+    await accounts.resend_verification(session, body.email, _settings(request))
+    return Accepted(detail="If the address needs verifying, a new link is on its way.")
+
+
+@auth_router.post(
+    "/login",
+    response_model=LoginResult,
+    dependencies=[Public],
+    responses={401: problem(InvalidCredentials, MfaRequired), 429: problem(TooManyAttempts)},
+)
+async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> LoginResult:
+    """Sign in with email and password (and a two-factor code for staff); sets the session cookie."""
+    settings = _settings(request)
+    user, user_session, token = await signin.login(
+        session,
+        request.app.state.sessionmaker,
+        body,
+        settings,
+        request.app.state.rate_limiter,
+        _client(request),
+        request.cookies.get(session_cookie_name(settings)),
+    )
+    csrf = _set_session_cookies(response, settings, token, user_session)
+    return LoginResult(
+        user=MeRead.model_validate(user), csrf_token=csrf, session_expires_at=user_session.expires_at
+    )
+
+
+@auth_router.post("/logout", status_code=204, responses=SIGNED_IN_ERRORS)
+async def logout(
+    principal: BrowserSessionUnenrolled, request: Request, response: Response, session: SessionDep
+) -> None:
+    """End this browser session."""
+    assert principal.session is not None
+    await signin.logout(session, principal.session)
+    _clear_session_cookies(response, _settings(request))
+
+
+@auth_router.post("/password/forgot", status_code=202, response_model=Accepted, dependencies=[Public])
+async def forgot_password(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
+    """Email a password-reset link (valid one hour) if the account exists; the answer is always the same."""
+    await signin.forgot_password(session, body.email, _settings(request))
+    return Accepted(detail="If an account uses this address, a reset link is on its way.")
+
+
+@auth_router.post(
+    "/password/reset", status_code=204, dependencies=[Public], responses={400: problem(InvalidToken)}
+)
+async def reset_password(body: PasswordReset, session: SessionDep) -> None:
+    """Set a new password with the emailed token; every session is signed out."""
+    await signin.reset_password(session, body.token, body.new_password)
+
+
+@scopes_router.get("", response_model=list[ScopeRead], dependencies=[Public])
+async def list_scopes() -> list[ScopeRead]:
+    """The scopes a token or client can be granted."""
+    return [ScopeRead(name=name, description=description) for name, description in SCOPES.items()]
+
+
+@me_router.get("", response_model=MeRead)
+async def get_me(principal: ProfileReaderUnenrolled) -> MeRead:
+    """The signed-in user's profile (tokens need `profile:read`)."""
+    return MeRead.model_validate(principal.signed_in_user)
+
+
+@me_router.patch("", response_model=MeRead)
+async def update_me(body: ProfileUpdate, principal: ProfileWriter, session: SessionDep) -> MeRead:
+    """Change name, professional affiliation, phone or country (tokens need `profile:write`)."""
+    return MeRead.model_validate(await accounts.update_profile(session, principal, body))
+
+
+@me_router.post("/email", status_code=202, response_model=Accepted, responses={403: problem(WrongPassword)})
+async def change_email(
+    body: EmailChange, principal: BrowserSession, request: Request, session: SessionDep
+) -> Accepted:
+    """Start an email change: the new address confirms it, the current one is told."""
+    await accounts.request_email_change(session, principal, body, _settings(request))
+    return Accepted(detail="Confirm the change from the link sent to the new address.")
+
+
+@me_router.post("/password", response_model=LoginResult, responses={403: problem(WrongPassword)})
+async def change_password(
+    body: PasswordChange,
+    principal: BrowserSessionUnenrolled,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+) -> LoginResult:
+    """Change the password; every session ends and this browser gets a new one."""
+    settings = _settings(request)
+    user = principal.signed_in_user
+    await accounts.change_password(session, principal, body)
+    user_session, token = await sessions.start(
+        session,
+        user,
+        settings,
+        ip=_client(request).ip,
+        user_agent=_client(request).user_agent,
+        mfa_verified=principal.session is not None and principal.session.mfa_verified,
+    )
+    csrf = _set_session_cookies(response, settings, token, user_session)
+    return LoginResult(
+        user=MeRead.model_validate(user), csrf_token=csrf, session_expires_at=user_session.expires_at
+    )
+
+
+@me_router.delete("", response_model=AccountClosed, status_code=202, responses={403: problem(WrongPassword)})
+async def close_account(
+    body: PasswordConfirmation,
+    principal: BrowserSessionUnenrolled,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+) -> AccountClosed:
+    """Close the account: signed out everywhere, tokens revoked, data deleted after the grace period."""
+    settings = _settings(request)
+    user = await accounts.close_account(session, principal, body.password, settings)
+    _clear_session_cookies(response, settings)
+    assert user.deletion_due_at is not None
+    return AccountClosed(
+        deletion_due_at=user.deletion_due_at, detail="Signing in again before this date reopens the account."
+    )
+
+
+@me_router.get("/sessions", response_model=Page[SessionRead], responses={400: problem(InvalidCursor)})
+async def list_sessions(
+    principal: BrowserSessionUnenrolled,
+    request: Request,
+    session: SessionDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[SessionRead]:
+    """Signed-in browsers: device, IP address and when each was last seen."""
+    rows, next_cursor = await sessions.list_live(
+        session, principal.signed_in_user, _settings(request), cursor=cursor, limit=limit
+    )
+    current = principal.session.id if principal.session else None
+    items = [
+        SessionRead.model_validate(row, from_attributes=True).model_copy(
+            update={"current": row.id == current}
+        )
+        for row in rows
+    ]
+    return Page[SessionRead](items=items, next_cursor=next_cursor)
+
+
+@me_router.delete("/sessions/{session_id}", status_code=204, responses={404: problem(SessionNotFound)})
+async def revoke_session(session_id: UUID, principal: BrowserSessionUnenrolled, session: SessionDep) -> None:
+    """Sign one browser out."""
+    await sessions.revoke(session, principal.signed_in_user, session_id)
+
+
+@me_router.get("/tokens", response_model=Page[TokenRead], responses={400: problem(InvalidCursor)})
+async def list_tokens(
+    principal: BrowserSession, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[TokenRead]:
+    """Personal access tokens that still work."""
+    rows, next_cursor = await tokens.list_personal(session, principal, cursor=cursor, limit=limit)
+    return Page[TokenRead](items=[TokenRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@me_router.post(
+    "/tokens", status_code=201, response_model=TokenCreated, responses={403: problem(ScopeNotAllowed)}
+)
+async def create_token(body: TokenCreate, principal: BrowserSession, session: SessionDep) -> TokenCreated:
+    """Create a scoped, expiring token for a third-party client; the secret is shown once."""
+    token, secret = await tokens.create_personal(session, principal, body)
+    return TokenCreated.model_validate(token).model_copy(update={"token": secret})
+
+
+@me_router.delete("/tokens/{token_id}", status_code=204, responses={404: problem(TokenNotFound)})
+async def revoke_token(token_id: UUID, principal: BrowserSession, session: SessionDep) -> None:
+    """Revoke a personal access token."""
+    await tokens.revoke_personal(session, principal, token_id)
+
+
+@me_router.post("/mfa/totp", response_model=MfaEnrollment, responses={409: problem(MfaAlreadyEnabled)})
+async def start_mfa_enrollment(principal: BrowserSessionUnenrolled, session: SessionDep) -> MfaEnrollment:
+    """Begin two-factor setup: a secret and an otpauth URI for an authenticator app."""
+    secret, uri = await mfa.start_enrollment(session, principal)
+    return MfaEnrollment(secret=secret, otpauth_uri=uri)
+
+
+@me_router.post(
+    "/mfa/totp/confirm",
+    response_model=RecoveryCodes,
+    responses={400: problem(InvalidOtp), 409: problem(MfaAlreadyEnabled, MfaNotStarted)},
+)
+async def confirm_mfa_enrollment(
+    body: MfaConfirmation, principal: BrowserSessionUnenrolled, session: SessionDep
+) -> RecoveryCodes:
+    """Turn two-factor on with a first code; returns one-time recovery codes, shown once."""
+    return RecoveryCodes(recovery_codes=await mfa.confirm_enrollment(session, principal, body.code))
+
+
+@admin_router.get("/users", response_model=Page[AdminUserRead], responses={400: problem(InvalidCursor)})
+async def list_users(
+    principal: UserDirectoryReader,
+    session: SessionDep,
+    reason: Annotated[str, Query(min_length=5, max_length=500, description="Why you need this; audited.")],
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    role: Role | None = None,
+    status: UserStatus | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[AdminUserRead]:
+    """Search users by email, name or company (staff; audited with the stated reason)."""
+    rows, next_cursor = await admin.search_users(
+        session, principal, query=q, role=role, status=status, reason=reason, cursor=cursor, limit=limit
+    )
+    return Page[AdminUserRead](
+        items=[AdminUserRead.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+@admin_router.patch(
+    "/users/{user_id}",
+    response_model=AdminUserRead,
+    responses={404: problem(UserNotFound), 409: problem(LastAdmin)},
+)
+async def update_user(
+    user_id: UUID, body: AdminUserUpdate, principal: UserAdministrator, session: SessionDep
+) -> AdminUserRead:
+    """Change a user's role or disable them (admins; audited with the stated reason)."""
+    return AdminUserRead.model_validate(await admin.update_user(session, principal, user_id, body))
+
+
+@admin_router.get(
+    "/oauth-clients", response_model=Page[OAuthClientRead], responses={400: problem(InvalidCursor)}
+)
+async def list_oauth_clients(
+    principal: Administrator, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[OAuthClientRead]:
+    """Registered OAuth clients."""
+    rows, next_cursor = await tokens.list_clients(session, cursor=cursor, limit=limit)
+    return Page[OAuthClientRead](
+        items=[OAuthClientRead.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+
+
+@admin_router.post("/oauth-clients", status_code=201, response_model=OAuthClientCreated)
+async def create_oauth_client(
+    body: OAuthClientCreate, principal: Administrator, session: SessionDep
+) -> OAuthClientCreated:
+    """Register a client for the client-credentials grant; the secret is shown once."""
+    client, secret = await tokens.create_client(session, principal, body)
+    return OAuthClientCreated.model_validate(client).model_copy(update={"client_secret": secret})
+
+
+@admin_router.delete("/oauth-clients/{client_id}", status_code=204, responses={404: problem(ClientNotFound)})
+async def revoke_oauth_client(client_id: UUID, principal: Administrator, session: SessionDep) -> None:
+    """Revoke a client; its tokens stop working at once."""
+    await tokens.revoke_client(session, principal, client_id)
+
+
+_basic = HTTPBasic(auto_error=False)
+
+
+@oauth_router.post(
+    "/token",
+    response_model=OAuthToken,
+    dependencies=[Public],
+    responses={400: problem(UnsupportedGrant, InvalidScope), 401: problem(InvalidClient)},
+)
+async def issue_token(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    grant_type: Annotated[str, Form(max_length=50)],
+    client_id: Annotated[str | None, Form(max_length=100)] = None,
+    client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    scope: Annotated[str | None, Form(max_length=500)] = None,
+) -> OAuthToken:
+    """OAuth 2.0 client credentials: exchange a client id and secret (form or HTTP Basic) for a JWT."""
+    if grant_type != "client_credentials":
+        raise UnsupportedGrant("Only grant_type=client_credentials is supported.")
+    basic = await _basic(request)
+    if basic is not None:
+        client_id, client_secret = basic.username, basic.password
+    if not client_id or not client_secret:
+        raise InvalidClient("Send client_id and client_secret, in the form or with HTTP Basic.")
+    token, expires_in, granted = await tokens.issue_client_token(
+        session, _settings(request), client_id=client_id, client_secret=client_secret, scope=scope
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return OAuthToken(access_token=token, expires_in=expires_in, scope=granted)

@@ -1,0 +1,279 @@
+from datetime import date, datetime
+from typing import Annotated, Literal, Self
+from uuid import UUID
+
+import phonenumbers
+import pycountry
+from pydantic import AfterValidator, EmailStr, Field, StrictBool, StrictInt, model_validator
+
+from opmaestro.accounts.models import Role
+from opmaestro.core.auth import SCOPES
+from opmaestro.core.clock import utcnow
+from opmaestro.core.schemas import RequestModel, ResponseModel
+from opmaestro.core.security import PASSWORD_MAX_LENGTH, password_problem
+
+MINIMUM_AGE = 18
+
+
+def _new_password(value: str) -> str:
+    if problem := password_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError("Use an ISO 3166-1 alpha-2 country code, such as US or DE.")
+    return code
+
+
+def _scopes(value: list[str]) -> list[str]:
+    unknown = sorted(set(value) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"Unknown scopes: {', '.join(unknown)}.")
+    if not value:
+        raise ValueError("Choose at least one scope.")
+    return sorted(set(value))
+
+
+def to_e164(raw: str, country: str | None) -> str:
+    try:
+        number = phonenumbers.parse(raw, None if raw.startswith("+") else country)
+    except phonenumbers.NumberParseException as error:
+        raise ValueError("This is not a phone number.") from error
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("This phone number is not valid; include the country code, such as +1.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def years_between(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+NewPassword = Annotated[str, Field(max_length=PASSWORD_MAX_LENGTH), AfterValidator(_new_password)]
+Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+OptionalText = Annotated[str | None, Field(default=None, max_length=200)]
+Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)]
+Email = Annotated[EmailStr, Field(max_length=320)]
+Version = Annotated[str, Field(min_length=1, max_length=32)]
+Token = Annotated[str, Field(min_length=10, max_length=200)]
+Scopes = Annotated[list[str], Field(max_length=len(SCOPES)), AfterValidator(_scopes)]
+
+
+class RegistrationCreate(RequestModel):
+    name: Name
+    email: Email
+    password: NewPassword
+    company: OptionalText = None
+    job_title: OptionalText = None
+    phone: Annotated[str | None, Field(default=None, max_length=40)] = None
+    country: Country
+    confirms_age_18_or_over: StrictBool
+    date_of_birth: date | None = None
+    accepted_terms_version: Version
+    accepted_privacy_version: Version
+    acknowledged_us_transfer_notice_version: Version
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not self.confirms_age_18_or_over:
+            raise ValueError(f"You must be {MINIMUM_AGE} or older to use OpMaestro.")
+        if self.date_of_birth is not None:
+            if years_between(self.date_of_birth, utcnow().date()) < MINIMUM_AGE:
+                raise ValueError(f"You must be {MINIMUM_AGE} or older to use OpMaestro.")
+            if self.date_of_birth.year < 1900:
+                raise ValueError("Check the date of birth.")
+        if self.phone:
+            self.phone = to_e164(self.phone, self.country)
+        return self
+
+
+class RegistrationAccepted(ResponseModel):
+    status: Literal["verification_sent"] = "verification_sent"
+    detail: str = "If the address can be used, a verification link is on its way to it."
+
+
+class EmailVerification(RequestModel):
+    token: Token
+
+
+class EmailOnly(RequestModel):
+    email: Email
+
+
+class Accepted(ResponseModel):
+    status: Literal["accepted"] = "accepted"
+    detail: str
+
+
+class LoginRequest(RequestModel):
+    email: Email
+    password: Password
+    otp: Annotated[str | None, Field(default=None, min_length=6, max_length=20)] = None
+
+
+class MeRead(ResponseModel):
+    id: UUID
+    email: str
+    email_verified: bool
+    name: str
+    company: str | None
+    job_title: str | None
+    phone: str | None
+    country: str
+    role: Role
+    status: str
+    mfa_enabled: bool
+    created_at: datetime
+
+
+class LoginResult(ResponseModel):
+    user: MeRead
+    csrf_token: str
+    session_expires_at: datetime
+
+
+class ProfileUpdate(RequestModel):
+    name: Name | None = None
+    company: OptionalText = None
+    job_title: OptionalText = None
+    phone: Annotated[str | None, Field(default=None, max_length=40)] = None
+    country: Annotated[
+        str | None,
+        Field(default=None, min_length=2, max_length=2),
+        AfterValidator(lambda v: _country(v) if v is not None else None),
+    ] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if "name" in self.model_fields_set and self.name is None:
+            raise ValueError("The name cannot be removed.")
+        if "country" in self.model_fields_set and self.country is None:
+            raise ValueError("The country cannot be removed.")
+        if not self.model_fields_set:
+            raise ValueError("Send at least one field to change.")
+        return self
+
+
+class EmailChange(RequestModel):
+    new_email: Email
+    password: Password
+
+
+class PasswordChange(RequestModel):
+    current_password: Password
+    new_password: NewPassword
+
+
+class PasswordReset(RequestModel):
+    token: Token
+    new_password: NewPassword
+
+
+class PasswordConfirmation(RequestModel):
+    password: Password
+
+
+class AccountClosed(ResponseModel):
+    status: Literal["closed"] = "closed"
+    deletion_due_at: datetime
+    detail: str
+
+
+class SessionRead(ResponseModel):
+    id: UUID
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+    current: bool
+
+
+class TokenCreate(RequestModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    scopes: Scopes
+    expires_in_days: Annotated[StrictInt, Field(ge=1, le=365)] = 90
+
+
+class TokenRead(ResponseModel):
+    id: UUID
+    name: str
+    hint: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="Shown once; store it now.")
+
+
+class ScopeRead(ResponseModel):
+    name: str
+    description: str
+
+
+class MfaEnrollment(ResponseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class MfaConfirmation(RequestModel):
+    code: Annotated[str, Field(min_length=6, max_length=8, pattern=r"^\d+$")]
+
+
+class RecoveryCodes(ResponseModel):
+    recovery_codes: list[str] = Field(description="Each works once; shown once.")
+
+
+class AdminUserRead(ResponseModel):
+    id: UUID
+    email: str
+    name: str
+    company: str | None
+    role: Role
+    status: str
+    email_verified: bool
+    mfa_enabled: bool
+    created_at: datetime
+
+
+class AdminUserUpdate(RequestModel):
+    role: Role | None = None
+    disabled: StrictBool | None = None
+    reason: Annotated[str, Field(min_length=5, max_length=500)]
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.role is None and self.disabled is None:
+            raise ValueError("Send a role, disabled, or both.")
+        return self
+
+
+class OAuthClientCreate(RequestModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    scopes: Scopes
+
+
+class OAuthClientRead(ResponseModel):
+    id: UUID
+    client_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class OAuthClientCreated(OAuthClientRead):
+    client_secret: str = Field(description="Shown once; store it now.")
+
+
+class OAuthToken(ResponseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    scope: str

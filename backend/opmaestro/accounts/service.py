@@ -1,0 +1,326 @@
+"""Registration, email verification, profile, email and password changes, closing an account."""
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opmaestro.accounts import sessions
+from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
+from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
+from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
+from opmaestro.audit import service as audit
+from opmaestro.core.auth import Principal
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.errors import FieldInvalid
+from opmaestro.core.security import hash_password, hash_token, new_token, verify_password
+from opmaestro.notifications import service as notifications
+from opmaestro.policies import service as policies
+from opmaestro.policies.models import PolicyKind
+
+TOKEN_LIFETIMES = {
+    TokenPurpose.VERIFY_EMAIL: timedelta(hours=24),
+    TokenPurpose.CHANGE_EMAIL: timedelta(hours=24),
+    TokenPurpose.RESET_PASSWORD: timedelta(hours=1),
+}
+ACCEPTED_VERSIONS = {
+    PolicyKind.TERMS: "accepted_terms_version",
+    PolicyKind.PRIVACY: "accepted_privacy_version",
+    PolicyKind.US_TRANSFER_NOTICE: "acknowledged_us_transfer_notice_version",
+}
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+async def issue_token(
+    session: AsyncSession, user: User, purpose: TokenPurpose, *, new_email: str | None = None
+) -> str:
+    """A single-use emailed token; earlier unused ones of the same purpose stop working."""
+    now = utcnow()
+    await session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None)
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = new_token()
+    session.add(
+        AccountToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            new_email=new_email,
+            expires_at=now + TOKEN_LIFETIMES[purpose],
+        )
+    )
+    return token
+
+
+async def consume_token(
+    session: AsyncSession, token: str, purposes: tuple[TokenPurpose, ...]
+) -> AccountToken:
+    """Mark an emailed token used, or raise InvalidToken if it is unknown, used or expired."""
+    found = await session.scalar(
+        select(AccountToken).where(AccountToken.token_hash == hash_token(token)).with_for_update()
+    )
+    if (
+        found is None
+        or found.purpose not in purposes
+        or found.used_at is not None
+        or utcnow() >= found.expires_at
+    ):
+        raise InvalidToken("This link is invalid or has expired; ask for a new one.")
+    found.used_at = utcnow()
+    return found
+
+
+def _link(settings: Settings, path: str, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}{path}?token={token}"
+
+
+async def register(session: AsyncSession, body: RegistrationCreate, settings: Settings) -> None:
+    """Create the account and mail a verification link; an existing address gets a notice instead."""
+    current = await policies.current_versions(session)
+    for kind, field in ACCEPTED_VERSIONS.items():
+        version = current.get(kind)
+        if version is None or getattr(body, field) != version.version:
+            raise PolicyVersionMismatch(
+                f"The {kind.value.replace('_', ' ')} has changed; read the current version.",
+                extra={"kind": kind.value, "current_version": version and version.version},
+            )
+    email = normalize_email(body.email)
+    if (existing := await get_by_email(session, email)) is not None:
+        await notifications.send_email(
+            session,
+            existing.email,
+            "account_exists",
+            {
+                "name": existing.name,
+                "sign_in_url": f"{settings.public_base_url}/sign-in",
+                "reset_url": f"{settings.public_base_url}/forgot-password",
+            },
+        )
+        return
+    now = utcnow()
+    user = User(
+        email=email,
+        name=body.name,
+        company=body.company or None,
+        job_title=body.job_title or None,
+        phone=body.phone,
+        country=body.country,
+        date_of_birth=body.date_of_birth,
+        age_attested_at=now,
+        password_hash=await hash_password(body.password),
+        password_changed_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    for version in current.values():
+        policies.record_acceptance(session, user.id, version, method="signup")
+    await audit.record(
+        session,
+        actor=None,
+        action="account.registered",
+        subject_type="user",
+        subject_id=user.id,
+        fields=[f for f in body.model_fields_set if f != "password"],
+    )
+    token = await issue_token(session, user, TokenPurpose.VERIFY_EMAIL)
+    await notifications.send_email(
+        session, email, "verify_email", {"name": user.name, "url": _link(settings, "/verify-email", token)}
+    )
+    await session.flush()
+
+
+async def resend_verification(session: AsyncSession, email: str, settings: Settings) -> None:
+    user = await get_by_email(session, email)
+    if user is None or user.email_verified_at is not None or user.status != UserStatus.ACTIVE:
+        return
+    token = await issue_token(session, user, TokenPurpose.VERIFY_EMAIL)
+    await notifications.send_email(
+        session,
+        user.email,
+        "verify_email",
+        {"name": user.name, "url": _link(settings, "/verify-email", token)},
+    )
+    await session.flush()
+
+
+async def verify_email(session: AsyncSession, token: str) -> User:
+    """Confirm a new account's address, or switch to a new address after an email change."""
+    used = await consume_token(session, token, (TokenPurpose.VERIFY_EMAIL, TokenPurpose.CHANGE_EMAIL))
+    user = await session.get(User, used.user_id)
+    assert user is not None
+    fields = ["email_verified_at"]
+    if used.purpose == TokenPurpose.CHANGE_EMAIL:
+        assert used.new_email is not None
+        if await get_by_email(session, used.new_email) is not None:
+            raise EmailTaken("That address now belongs to another account.")
+        old_email, user.email = user.email, used.new_email
+        fields.append("email")
+        await notifications.send_email(session, old_email, "email_changed", {"name": user.name})
+    user.email_verified_at = utcnow()
+    await audit.record(
+        session,
+        actor=None,
+        action="account.email_verified",
+        subject_type="user",
+        subject_id=user.id,
+        fields=fields,
+    )
+    await session.flush()
+    return user
+
+
+async def update_profile(session: AsyncSession, principal: Principal, body: ProfileUpdate) -> User:
+    user = principal.signed_in_user
+    changes: dict[str, Any] = body.model_dump(include=body.model_fields_set)
+    for optional in ("company", "job_title", "phone"):
+        if optional in changes and not changes[optional]:
+            changes[optional] = None
+    if changes.get("phone"):
+        try:
+            changes["phone"] = to_e164(changes["phone"], changes.get("country") or user.country)
+        except ValueError as error:
+            raise FieldInvalid("phone", str(error)) from None
+    changed = sorted(name for name, value in changes.items() if getattr(user, name) != value)
+    for name in changed:
+        setattr(user, name, changes[name])
+    if changed:
+        await audit.record(
+            session,
+            actor=principal,
+            action="profile.updated",
+            subject_type="user",
+            subject_id=user.id,
+            fields=changed,
+        )
+    await session.flush()
+    return user
+
+
+async def request_email_change(
+    session: AsyncSession, principal: Principal, body: EmailChange, settings: Settings
+) -> None:
+    """Mail a confirmation link to the new address and a notice to the current one."""
+    user = principal.signed_in_user
+    if not await verify_password(user.password_hash, body.password):
+        raise WrongPassword("The password is not correct.")
+    new_email = normalize_email(body.new_email)
+    if new_email == user.email:
+        return
+    if await get_by_email(session, new_email) is not None:
+        await notifications.send_email(
+            session,
+            new_email,
+            "account_exists",
+            {
+                "name": "",
+                "sign_in_url": f"{settings.public_base_url}/sign-in",
+                "reset_url": f"{settings.public_base_url}/forgot-password",
+            },
+        )
+        return
+    token = await issue_token(session, user, TokenPurpose.CHANGE_EMAIL, new_email=new_email)
+    await notifications.send_email(
+        session,
+        new_email,
+        "confirm_email_change",
+        {"name": user.name, "url": _link(settings, "/verify-email", token)},
+    )
+    await notifications.send_email(session, user.email, "email_change_requested", {"name": user.name})
+    await audit.record(
+        session,
+        actor=principal,
+        action="profile.email_change_requested",
+        subject_type="user",
+        subject_id=user.id,
+        fields=["email"],
+    )
+    await session.flush()
+
+
+async def change_password(session: AsyncSession, principal: Principal, body: PasswordChange) -> None:
+    """Change the password and end every session (the caller gets a fresh one)."""
+    user = principal.signed_in_user
+    if not await verify_password(user.password_hash, body.current_password):
+        raise WrongPassword("The current password is not correct.")
+    await set_password(session, user, body.new_password)
+    await audit.record(
+        session,
+        actor=principal,
+        action="account.password_changed",
+        subject_type="user",
+        subject_id=user.id,
+        fields=["password"],
+    )
+    await session.flush()
+
+
+async def set_password(session: AsyncSession, user: User, password: str) -> None:
+    user.password_hash = await hash_password(password)
+    user.password_changed_at = utcnow()
+    await sessions.revoke_all(session, user.id)
+    await notifications.send_email(session, user.email, "password_changed", {"name": user.name})
+
+
+async def close_account(
+    session: AsyncSession, principal: Principal, password: str, settings: Settings
+) -> User:
+    """Close the account: sign out everywhere, revoke tokens, schedule deletion."""
+    user = principal.signed_in_user
+    if not await verify_password(user.password_hash, password):
+        raise WrongPassword("The password is not correct.")
+    now = utcnow()
+    user.status = UserStatus.CLOSED
+    user.closed_at = now
+    user.deletion_due_at = now + timedelta(days=settings.account_deletion_grace_days)
+    await sessions.revoke_all(session, user.id)
+    await session.execute(
+        update(PersonalAccessToken)
+        .where(PersonalAccessToken.user_id == user.id, PersonalAccessToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await notifications.send_email(
+        session,
+        user.email,
+        "account_closed",
+        {
+            "name": user.name,
+            "deletion_due_at": user.deletion_due_at.date().isoformat(),
+            "sign_in_url": f"{settings.public_base_url}/sign-in",
+        },
+    )
+    await audit.record(
+        session,
+        actor=principal,
+        action="account.closed",
+        subject_type="user",
+        subject_id=user.id,
+        fields=["status"],
+    )
+    await session.flush()
+    return user
+
+
+async def count_admins(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.status == UserStatus.ACTIVE)
+        )
+        or 0
+    )

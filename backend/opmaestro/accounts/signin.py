@@ -1,0 +1,140 @@
+"""Signing in and out, and resetting a forgotten password."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from opmaestro.accounts import mfa, sessions
+from opmaestro.accounts import service as accounts
+from opmaestro.accounts.exceptions import InvalidCredentials, MfaRequired, TooManyAttempts
+from opmaestro.accounts.models import TokenPurpose, User, UserSession, UserStatus
+from opmaestro.accounts.schemas import LoginRequest
+from opmaestro.audit import service as audit
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.ratelimit import RateLimiter
+from opmaestro.core.security import hash_password, hash_token, needs_rehash, verify_password
+from opmaestro.notifications import service as notifications
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request comes from, for rate limits, sessions and security events."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+async def _throttle(limiter: RateLimiter, settings: Settings, email: str, client: Client) -> None:
+    checks = [(f"login:account:{hash_token(email)}", settings.login_attempts_per_account)]
+    if client.ip:
+        checks.append((f"login:ip:{client.ip}", settings.login_attempts_per_ip))
+    for key, limit in checks:
+        verdict = await limiter.hit(key, limit=limit, window_seconds=settings.login_window_seconds)
+        if not verdict.allowed:
+            raise TooManyAttempts(
+                "Too many sign-in attempts; try again later.",
+                headers={"Retry-After": str(verdict.retry_after)},
+            )
+
+
+async def login(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    body: LoginRequest,
+    settings: Settings,
+    limiter: RateLimiter,
+    client: Client,
+    previous_token: str | None,
+) -> tuple[User, UserSession, str]:
+    """Check the password (and staff code), then start a new session in place of any old one."""
+    email = accounts.normalize_email(body.email)
+    try:
+        await _throttle(limiter, settings, email, client)
+    except TooManyAttempts:
+        await sessions.event_now(
+            sessionmaker, "login_throttled", user_id=None, ip=client.ip, user_agent=client.user_agent
+        )
+        raise
+    user = await accounts.get_by_email(session, email)
+    password_ok = await verify_password(user.password_hash if user else None, body.password)
+    now = utcnow()
+    reopenable = user is not None and user.status == UserStatus.CLOSED and (user.deletion_due_at or now) > now
+    if user is None or not password_ok or not (user.status == UserStatus.ACTIVE or reopenable):
+        await sessions.event_now(
+            sessionmaker,
+            "login_failed",
+            user_id=user.id if user else None,
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )
+        raise InvalidCredentials("The email address or password is not correct.")
+    if user.is_staff and user.mfa_enabled_at is not None:
+        if not body.otp:
+            raise MfaRequired("Enter the code from your authenticator app.")
+        if not await mfa.verify(session, user, body.otp):
+            await sessions.event_now(
+                sessionmaker, "login_failed_mfa", user_id=user.id, ip=client.ip, user_agent=client.user_agent
+            )
+            raise InvalidCredentials("The two-factor code is not correct.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(body.password)
+    if reopenable:
+        user.status, user.closed_at, user.deletion_due_at = UserStatus.ACTIVE, None, None
+        await audit.record(
+            session,
+            actor=None,
+            action="account.reopened",
+            subject_type="user",
+            subject_id=user.id,
+            fields=["status"],
+        )
+    if previous_token:
+        await sessions.revoke_token(session, previous_token)
+    user_session, token = await sessions.start(
+        session,
+        user,
+        settings,
+        ip=client.ip,
+        user_agent=client.user_agent,
+        mfa_verified=user.mfa_enabled_at is not None,
+    )
+    sessions.event(session, "login_succeeded", user_id=user.id, ip=client.ip, user_agent=client.user_agent)
+    await session.flush()
+    return user, user_session, token
+
+
+async def logout(session: AsyncSession, user_session: UserSession) -> None:
+    user_session.revoked_at = utcnow()
+    await session.flush()
+
+
+async def forgot_password(session: AsyncSession, email: str, settings: Settings) -> None:
+    """Mail a reset link if the account exists; the caller answers the same either way."""
+    user = await accounts.get_by_email(session, email)
+    if user is None or user.status != UserStatus.ACTIVE:
+        return
+    token = await accounts.issue_token(session, user, TokenPurpose.RESET_PASSWORD)
+    await notifications.send_email(
+        session,
+        user.email,
+        "reset_password",
+        {"name": user.name, "url": f"{settings.public_base_url.rstrip('/')}/reset-password?token={token}"},
+    )
+    await session.flush()
+
+
+async def reset_password(session: AsyncSession, token: str, new_password: str) -> None:
+    used = await accounts.consume_token(session, token, (TokenPurpose.RESET_PASSWORD,))
+    user = await session.get(User, used.user_id)
+    assert user is not None
+    await accounts.set_password(session, user, new_password)
+    await audit.record(
+        session,
+        actor=None,
+        action="account.password_reset",
+        subject_type="user",
+        subject_id=user.id,
+        fields=["password"],
+    )
+    await session.flush()

@@ -1,0 +1,45 @@
+"""Write audit records in the caller's transaction."""
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opmaestro.audit.models import AuditRecord
+from opmaestro.core.auth import AuthMethod, Principal
+from opmaestro.core.logging import current_request_id
+
+
+def _actor(actor: Principal | None) -> tuple[UUID | None, str]:
+    if actor is None:
+        return None, "system"
+    if actor.method is AuthMethod.CLIENT and actor.client is not None:
+        return actor.client.id, "client"
+    assert actor.user is not None
+    return actor.user.id, "staff" if actor.user.is_staff else "user"
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: Principal | None,
+    action: str,
+    subject_type: str,
+    subject_id: UUID | str | None,
+    fields: Iterable[str] = (),
+    reason: str | None = None,
+) -> AuditRecord:
+    """Append one record: who did what to which subject, which fields, and why."""
+    actor_id, actor_kind = _actor(actor)
+    entry = AuditRecord(
+        actor_id=actor_id,
+        actor_kind=actor_kind,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id) if subject_id is not None else None,
+        fields=sorted(fields),
+        reason=reason,
+        request_id=current_request_id(),
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,293 @@
+"""Who is calling: a browser session, a personal access token or an OAuth client.
+
+Every route depends on one `Authorize(...)` rule; a test fails for any route without one.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opmaestro.accounts.models import (
+    OAuthClient,
+    PersonalAccessToken,
+    Role,
+    User,
+    UserSession,
+    UserStatus,
+)
+from opmaestro.core import jwt
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.db import SessionDep
+from opmaestro.core.errors import AppError
+from opmaestro.core.security import csrf_token, equals, hash_token
+
+PAT_PREFIX = "opm_pat_"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOUCH_EVERY = timedelta(seconds=60)
+
+SCOPES: dict[str, str] = {
+    "profile:read": "Read your profile",
+    "profile:write": "Change your profile",
+    "consent:read": "Read your consents",
+    "consent:write": "Change your consents",
+    "admin:users:read": "Staff: search users",
+    "admin:users:write": "Staff: change users' roles and status",
+}
+STAFF_SCOPES = frozenset(scope for scope in SCOPES if scope.startswith("admin:"))
+
+
+class AuthMethod(StrEnum):
+    SESSION = "session"
+    TOKEN = "token"
+    CLIENT = "client"
+
+
+class NotAuthenticated(AppError):
+    status, slug, title = 401, "not-authenticated", "Not signed in"
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class CsrfFailed(Forbidden):
+    slug, title = "csrf-failed", "CSRF check failed"
+
+
+class InsufficientScope(Forbidden):
+    slug, title = "insufficient-scope", "Insufficient scope"
+
+
+class MfaEnrollmentRequired(Forbidden):
+    slug, title = "mfa-enrollment-required", "Two-factor enrollment required"
+
+
+class EmailNotVerified(Forbidden):
+    slug, title = "email-not-verified", "Email not verified"
+
+
+@dataclass(frozen=True)
+class Principal:
+    method: AuthMethod
+    scopes: frozenset[str]
+    user: User | None = None
+    client: OAuthClient | None = None
+    session: UserSession | None = field(default=None, repr=False)
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user else None
+
+    @property
+    def signed_in_user(self) -> User:
+        if self.user is None:
+            raise Forbidden("This endpoint acts for a user; client credentials cannot call it.")
+        return self.user
+
+
+def session_cookie_name(settings: Settings) -> str:
+    return "__Host-opm_session" if settings.public_base_url.startswith("https://") else "opm_session"
+
+
+def csrf_cookie_name(settings: Settings) -> str:
+    return "__Host-opm_csrf" if settings.public_base_url.startswith("https://") else "opm_csrf"
+
+
+async def _from_session(session: AsyncSession, settings: Settings, token: str) -> Principal | None:
+    row = (
+        await session.execute(
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        return None
+    user_session, user = row
+    now = utcnow()
+    idle_limit = timedelta(minutes=settings.session_idle_minutes)
+    if now >= user_session.expires_at or now - user_session.last_seen_at > idle_limit:
+        return None
+    if user.status != UserStatus.ACTIVE:
+        return None
+    if now - user_session.last_seen_at > TOUCH_EVERY:
+        user_session.last_seen_at = now
+    return Principal(AuthMethod.SESSION, frozenset(SCOPES), user=user, session=user_session)
+
+
+async def _from_personal_token(session: AsyncSession, token: str) -> Principal | None:
+    row = (
+        await session.execute(
+            select(PersonalAccessToken, User)
+            .join(User, User.id == PersonalAccessToken.user_id)
+            .where(
+                PersonalAccessToken.token_hash == hash_token(token), PersonalAccessToken.revoked_at.is_(None)
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    pat, user = row
+    now = utcnow()
+    if now >= pat.expires_at or user.status != UserStatus.ACTIVE:
+        return None
+    if pat.last_used_at is None or now - pat.last_used_at > TOUCH_EVERY:
+        await session.execute(
+            update(PersonalAccessToken)
+            .where(PersonalAccessToken.id == pat.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return Principal(AuthMethod.TOKEN, frozenset(pat.scopes), user=user)
+
+
+async def _from_client_token(session: AsyncSession, settings: Settings, token: str) -> Principal | None:
+    try:
+        claims = await jwt.decode(
+            session, token, issuer=settings.public_base_url, audience=settings.api_audience
+        )
+    except jwt.InvalidToken:
+        return None
+    client = await session.scalar(
+        select(OAuthClient).where(
+            OAuthClient.client_id == claims.get("sub"), OAuthClient.revoked_at.is_(None)
+        )
+    )
+    if client is None:
+        return None
+    granted = frozenset(str(claims.get("scope", "")).split()) & frozenset(client.scopes)
+    return Principal(AuthMethod.CLIENT, granted, client=client)
+
+
+async def resolve_principal(request: Request, session: AsyncSession) -> Principal | None:
+    """The caller, from a Bearer token or the session cookie; cached for the request."""
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
+    settings: Settings = request.app.state.settings
+    principal: Principal | None = None
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() != "bearer" or not credentials:
+            raise NotAuthenticated(
+                "Send `Authorization: Bearer <token>`.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
+            )
+        if credentials.startswith(PAT_PREFIX):
+            principal = await _from_personal_token(session, credentials)
+        else:
+            principal = await _from_client_token(session, settings, credentials)
+        if principal is None:
+            raise NotAuthenticated(
+                "The token is invalid, expired or revoked.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+    elif cookie := request.cookies.get(session_cookie_name(settings)):
+        principal = await _from_session(session, settings, cookie)
+    request.state.principal = principal
+    return principal
+
+
+class Authorize:
+    """The access rule of a route: public, or who may call it and with which scopes."""
+
+    def __init__(
+        self,
+        *,
+        public: bool = False,
+        scopes: tuple[str, ...] = (),
+        roles: tuple[Role, ...] = (),
+        session_only: bool = False,
+        verified: bool = False,
+        allow_unenrolled: bool = False,
+        allow_clients: bool = False,
+    ) -> None:
+        unknown = set(scopes) - set(SCOPES)
+        if unknown:
+            raise ValueError(f"unknown scopes {sorted(unknown)}")
+        self.public = public
+        self.scopes = frozenset(scopes)
+        self.roles = frozenset(roles)
+        self.session_only = session_only
+        self.verified = verified
+        self.allow_unenrolled = allow_unenrolled
+        self.allow_clients = allow_clients
+
+    def describe(self) -> str:
+        if self.public:
+            return "public"
+        parts = ["signed-in"]
+        if self.roles:
+            parts.append("roles: " + ", ".join(sorted(self.roles)))
+        if self.scopes:
+            parts.append("scopes: " + ", ".join(sorted(self.scopes)))
+        return "; ".join(parts)
+
+    async def __call__(self, request: Request, session: SessionDep) -> Principal | None:
+        if self.public:
+            return None
+        principal = await resolve_principal(request, session)
+        if principal is None:
+            raise NotAuthenticated("Sign in, or send a Bearer token.")
+        if principal.method is AuthMethod.SESSION:
+            self._check_csrf(request, principal)
+        elif self.session_only:
+            raise Forbidden("This action needs a signed-in browser session, not a token.")
+        if principal.method is AuthMethod.CLIENT:
+            if not self.allow_clients:
+                raise Forbidden("This endpoint acts for a user; client credentials cannot call it.")
+        elif self.roles and principal.role not in self.roles:
+            raise Forbidden("Your role does not allow this.")
+        missing = self.scopes - principal.scopes
+        if missing:
+            raise InsufficientScope(f"The token lacks the scope(s): {', '.join(sorted(missing))}.")
+        user = principal.user
+        if user is not None:
+            if user.is_staff and user.mfa_enabled_at is None and not self.allow_unenrolled:
+                raise MfaEnrollmentRequired("Staff accounts must set up two-factor authentication first.")
+            if self.verified and user.email_verified_at is None:
+                raise EmailNotVerified("Verify your email address first.")
+        return principal
+
+    @staticmethod
+    def _check_csrf(request: Request, principal: Principal) -> None:
+        if request.method in SAFE_METHODS:
+            return
+        assert principal.session is not None
+        sent = request.headers.get(CSRF_HEADER, "")
+        expected = csrf_token(request.app.state.settings.secret_key.get_secret_value(), principal.session.id)
+        if not sent or not equals(sent, expected):
+            raise CsrfFailed(f"Unsafe requests with a session cookie need the {CSRF_HEADER} header.")
+
+
+PUBLIC = Authorize(public=True)
+Public = Depends(PUBLIC)
+BrowserSession = Annotated[Principal, Depends(Authorize(session_only=True))]
+BrowserSessionUnenrolled = Annotated[Principal, Depends(Authorize(session_only=True, allow_unenrolled=True))]
+ProfileReaderUnenrolled = Annotated[
+    Principal, Depends(Authorize(scopes=("profile:read",), allow_unenrolled=True))
+]
+ProfileWriter = Annotated[Principal, Depends(Authorize(scopes=("profile:write",)))]
+UserDirectoryReader = Annotated[
+    Principal,
+    Depends(
+        Authorize(
+            scopes=("admin:users:read",),
+            roles=(Role.SUPPORT, Role.PRIVACY_OFFICER, Role.ADMIN),
+            allow_clients=True,
+        )
+    ),
+]
+UserAdministrator = Annotated[
+    Principal, Depends(Authorize(scopes=("admin:users:write",), roles=(Role.ADMIN,), allow_clients=False))
+]
+Administrator = Annotated[Principal, Depends(Authorize(roles=(Role.ADMIN,), session_only=True))]

@@ -1,0 +1,5 @@
+from opmaestro.core.errors import NotFound
+
+
+class PolicyNotFound(NotFound):
+    slug, title = "policy-not-found", "Policy not found"

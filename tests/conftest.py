@@ -5,7 +5,8 @@ import asyncio
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -25,6 +26,7 @@ for _name in ("OPMAESTRO_SMTP_HOST", "OPMAESTRO_JOB_BACKEND"):
 
 import opmaestro.models  # noqa: E402, F401
 from opmaestro.core import jobs, migrations  # noqa: E402
+from opmaestro.core.clock import set_clock  # noqa: E402
 from opmaestro.core.config import Settings, get_settings  # noqa: E402
 from opmaestro.core.db import Base, create_engine, create_sessionmaker  # noqa: E402
 from opmaestro.main import create_app  # noqa: E402
@@ -81,6 +83,42 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture
+async def make_client(app) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:  # type: ignore[no-untyped-def]
+    """More browsers for the same app (each with its own cookie jar), for cross-user tests."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
+        return clients[-1]
+
+    yield make
+    for made in clients:
+        await made.aclose()
+
+
+class Clock:
+    """A controllable clock: `clock.advance(minutes=31)` moves every `utcnow()` in the app."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    controlled = Clock()
+    set_clock(controlled.now)
+    yield controlled
+    set_clock(None)
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ from opmaestro.accounts.schemas import (
     RegistrationAccepted,
     RegistrationCreate,
     ScopeRead,
+    SessionBase,
     SessionRead,
     TokenCreate,
     TokenCreated,
@@ -304,10 +305,7 @@ async def list_sessions(
     )
     current = principal.session.id if principal.session else None
     items = [
-        SessionRead.model_validate(row, from_attributes=True).model_copy(
-            update={"current": row.id == current}
-        )
-        for row in rows
+        SessionRead(**SessionBase.model_validate(row).model_dump(), current=row.id == current) for row in rows
     ]
     return Page[SessionRead](items=items, next_cursor=next_cursor)
 
@@ -333,7 +331,7 @@ async def list_tokens(
 async def create_token(body: TokenCreate, principal: BrowserSession, session: SessionDep) -> TokenCreated:
     """Create a scoped, expiring token for a third-party client; the secret is shown once."""
     token, secret = await tokens.create_personal(session, principal, body)
-    return TokenCreated.model_validate(token).model_copy(update={"token": secret})
+    return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
 
 
 @me_router.delete("/tokens/{token_id}", status_code=204, responses={404: problem(TokenNotFound)})
@@ -412,7 +410,7 @@ async def create_oauth_client(
 ) -> OAuthClientCreated:
     """Register a client for the client-credentials grant; the secret is shown once."""
     client, secret = await tokens.create_client(session, principal, body)
-    return OAuthClientCreated.model_validate(client).model_copy(update={"client_secret": secret})
+    return OAuthClientCreated(**OAuthClientRead.model_validate(client).model_dump(), client_secret=secret)
 
 
 @admin_router.delete("/oauth-clients/{client_id}", status_code=204, responses={404: problem(ClientNotFound)})

@@ -182,13 +182,16 @@ class AccountClosed(ResponseModel):
     detail: str
 
 
-class SessionRead(ResponseModel):
+class SessionBase(ResponseModel):
     id: UUID
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
     ip_address: str | None
     user_agent: str | None
+
+
+class SessionRead(SessionBase):
     current: bool
 
 

@@ -1,4 +1,4 @@
-"""The /api/v1 router: one include line per domain."""
+"""The /api/v1 router: every domain's routers, in one list."""
 
 from fastapi import APIRouter
 
@@ -7,11 +7,16 @@ from opmaestro.accounts.router import auth_router, me_router, oauth_router, scop
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
 
+DOMAIN_ROUTERS = [
+    health_router,
+    auth_router,
+    scopes_router,
+    oauth_router,
+    me_router,
+    policies_router,
+    accounts_admin_router,
+]
+
 api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(health_router)
-api_router.include_router(auth_router)
-api_router.include_router(scopes_router)
-api_router.include_router(oauth_router)
-api_router.include_router(me_router)
-api_router.include_router(policies_router)
-api_router.include_router(accounts_admin_router)
+for domain_router in DOMAIN_ROUTERS:
+    api_router.include_router(domain_router)

@@ -1,0 +1,61 @@
+"""Every route declares who may call it, and refuses anyone else."""
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from opmaestro.api import DOMAIN_ROUTERS, api_router
+from opmaestro.core.auth import Authorize
+
+
+def api_routes() -> list[APIRoute]:
+    return [route for router in DOMAIN_ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+
+
+def access_rules(dependant: Dependant) -> Iterator[Authorize]:
+    for sub in dependant.dependencies:
+        if isinstance(sub.call, Authorize):
+            yield sub.call
+        yield from access_rules(sub)
+
+
+def route_id(route: APIRoute) -> str:
+    return f"{','.join(sorted(route.methods))} {route.path}"
+
+
+def test_every_route_declares_exactly_one_access_rule():
+    missing = [route_id(r) for r in api_routes() if not list(access_rules(r.dependant))]
+    assert missing == [], f"routes without an Authorize(...) rule: {missing}"
+    several = [route_id(r) for r in api_routes() if len({id(a) for a in access_rules(r.dependant)}) > 1]
+    assert several == [], f"routes with more than one rule: {several}"
+
+
+def test_the_list_of_domain_routers_is_what_the_api_serves():
+    served = {route.path for router in DOMAIN_ROUTERS for route in router.routes}
+    assert len(served) == len({route.path for router in DOMAIN_ROUTERS for route in router.routes})
+    assert len(api_router.routes) >= len(DOMAIN_ROUTERS)
+
+
+PROTECTED = [
+    pytest.param(method, route.path, id=f"{method} {route.path}")
+    for route in api_routes()
+    for method in sorted(route.methods)
+    if not any(rule.public for rule in access_rules(route.dependant))
+]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+async def test_protected_route_refuses_anonymous_callers(client, method, path):
+    prefix = api_router.prefix
+    response = await client.request(method, prefix + concrete(path), json={})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:opmaestro:problem:not-authenticated"

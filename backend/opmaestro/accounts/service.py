@@ -99,6 +99,8 @@ async def register(session: AsyncSession, body: RegistrationCreate, settings: Se
                 extra={"kind": kind.value, "current_version": version and version.version},
             )
     email = normalize_email(body.email)
+    # Hash before looking the address up, so both answers cost the same and reveal nothing.
+    password_hash = await hash_password(body.password)
     if (existing := await get_by_email(session, email)) is not None:
         await notifications.send_email(
             session,
@@ -121,7 +123,7 @@ async def register(session: AsyncSession, body: RegistrationCreate, settings: Se
         country=body.country,
         date_of_birth=body.date_of_birth,
         age_attested_at=now,
-        password_hash=await hash_password(body.password),
+        password_hash=password_hash,
         password_changed_at=now,
     )
     session.add(user)

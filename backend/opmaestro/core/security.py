@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 import hmac
+import os
 import secrets
 from functools import lru_cache
 from uuid import UUID
@@ -15,6 +16,8 @@ PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 
 _hasher = PasswordHasher()
+# Each Argon2id run holds 64 MiB and a core; more at once only queues and swells memory.
+_hashing_slots = asyncio.Semaphore(os.cpu_count() or 2)
 # Verified against when the email is unknown, so both paths cost one Argon2 verification.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(24))
 
@@ -37,7 +40,8 @@ def password_problem(password: str) -> str | None:
 
 async def hash_password(password: str) -> str:
     """Argon2id in a thread: it takes tens of milliseconds and must not stall the event loop."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    async with _hashing_slots:
+        return await asyncio.to_thread(_hasher.hash, password)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -49,7 +53,8 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not the account exists."""
-    return await asyncio.to_thread(_verify, password_hash, password)
+    async with _hashing_slots:
+        return await asyncio.to_thread(_verify, password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -69,6 +69,7 @@ from opmaestro.core.auth import (
     Public,
     UserAdministrator,
     UserDirectoryReader,
+    VerifiedBrowserSession,
     csrf_cookie_name,
     session_cookie_name,
 )
@@ -328,7 +329,9 @@ async def list_tokens(
 @me_router.post(
     "/tokens", status_code=201, response_model=TokenCreated, responses={403: problem(ScopeNotAllowed)}
 )
-async def create_token(body: TokenCreate, principal: BrowserSession, session: SessionDep) -> TokenCreated:
+async def create_token(
+    body: TokenCreate, principal: VerifiedBrowserSession, session: SessionDep
+) -> TokenCreated:
     """Create a scoped, expiring token for a third-party client; the secret is shown once."""
     token, secret = await tokens.create_personal(session, principal, body)
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)

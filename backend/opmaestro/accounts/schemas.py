@@ -4,7 +4,16 @@ from uuid import UUID
 
 import phonenumbers
 import pycountry
-from pydantic import AfterValidator, EmailStr, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from opmaestro.accounts.models import Role
 from opmaestro.core.auth import SCOPES
@@ -68,26 +77,37 @@ class RegistrationCreate(RequestModel):
     password: NewPassword
     company: OptionalText = None
     job_title: OptionalText = None
-    phone: Annotated[str | None, Field(default=None, max_length=40)] = None
+    # Country comes before phone: a national phone number is read in the country's plan.
     country: Country
+    phone: Annotated[str | None, Field(default=None, max_length=40)] = None
     confirms_age_18_or_over: StrictBool
     date_of_birth: date | None = None
     accepted_terms_version: Version
     accepted_privacy_version: Version
     acknowledged_us_transfer_notice_version: Version
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if not self.confirms_age_18_or_over:
+    @field_validator("confirms_age_18_or_over")
+    @classmethod
+    def _adult(cls, value: bool) -> bool:
+        if not value:
             raise ValueError(f"You must be {MINIMUM_AGE} or older to use OpMaestro.")
-        if self.date_of_birth is not None:
-            if years_between(self.date_of_birth, utcnow().date()) < MINIMUM_AGE:
-                raise ValueError(f"You must be {MINIMUM_AGE} or older to use OpMaestro.")
-            if self.date_of_birth.year < 1900:
-                raise ValueError("Check the date of birth.")
-        if self.phone:
-            self.phone = to_e164(self.phone, self.country)
-        return self
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _born_adult(cls, value: date | None) -> date | None:
+        if value is None:
+            return None
+        if value.year < 1900:
+            raise ValueError("Check the date of birth.")
+        if years_between(value, utcnow().date()) < MINIMUM_AGE:
+            raise ValueError(f"You must be {MINIMUM_AGE} or older to use OpMaestro.")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return to_e164(value, info.data.get("country")) if value else None
 
 
 class RegistrationAccepted(ResponseModel):

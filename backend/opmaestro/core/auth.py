@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import (
@@ -92,6 +92,21 @@ class Principal:
         return self.user
 
 
+# Built once: constructing these per request costs more than running them.
+_SESSION_BY_TOKEN = (
+    select(UserSession, User)
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash"), UserSession.revoked_at.is_(None))
+)
+_PERSONAL_TOKEN_BY_HASH = (
+    select(PersonalAccessToken, User)
+    .join(User, User.id == PersonalAccessToken.user_id)
+    .where(
+        PersonalAccessToken.token_hash == bindparam("token_hash"), PersonalAccessToken.revoked_at.is_(None)
+    )
+)
+
+
 def session_cookie_name(settings: Settings) -> str:
     return "__Host-opm_session" if settings.public_base_url.startswith("https://") else "opm_session"
 
@@ -101,13 +116,7 @@ def csrf_cookie_name(settings: Settings) -> str:
 
 
 async def _from_session(session: AsyncSession, settings: Settings, token: str) -> Principal | None:
-    row = (
-        await session.execute(
-            select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)
-            .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
-        )
-    ).first()
+    row = (await session.execute(_SESSION_BY_TOKEN, {"token_hash": hash_token(token)})).first()
     if row is None:
         return None
     user_session, user = row
@@ -123,15 +132,7 @@ async def _from_session(session: AsyncSession, settings: Settings, token: str) -
 
 
 async def _from_personal_token(session: AsyncSession, token: str) -> Principal | None:
-    row = (
-        await session.execute(
-            select(PersonalAccessToken, User)
-            .join(User, User.id == PersonalAccessToken.user_id)
-            .where(
-                PersonalAccessToken.token_hash == hash_token(token), PersonalAccessToken.revoked_at.is_(None)
-            )
-        )
-    ).first()
+    row = (await session.execute(_PERSONAL_TOKEN_BY_HASH, {"token_hash": hash_token(token)})).first()
     if row is None:
         return None
     pat, user = row
@@ -272,6 +273,7 @@ class Authorize:
 PUBLIC = Authorize(public=True)
 Public = Depends(PUBLIC)
 BrowserSession = Annotated[Principal, Depends(Authorize(session_only=True))]
+VerifiedBrowserSession = Annotated[Principal, Depends(Authorize(session_only=True, verified=True))]
 BrowserSessionUnenrolled = Annotated[Principal, Depends(Authorize(session_only=True, allow_unenrolled=True))]
 ProfileReaderUnenrolled = Annotated[
     Principal, Depends(Authorize(scopes=("profile:read",), allow_unenrolled=True))

@@ -35,6 +35,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, row_id = json.loads(raw)
+        if not isinstance(created_at, str) or not isinstance(row_id, str):
+            raise TypeError("cursor parts must be strings")
         return datetime.fromisoformat(created_at), UUID(row_id)
     except (ValueError, TypeError) as error:
         raise InvalidCursor("The cursor is not one this API handed out.") from error

@@ -2,11 +2,12 @@
 
 import asyncio
 import math
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
+
+from opmaestro.core.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class RateLimiter(Protocol):
 
 
 def _window(window_seconds: int) -> tuple[int, int]:
-    now = time.time()
+    now = utcnow().timestamp()
     index = int(now // window_seconds)
     return index, max(1, math.ceil((index + 1) * window_seconds - now))
 

@@ -78,6 +78,7 @@ async def update_user(
         if body.disabled:
             user.status = UserStatus.DISABLED
             await sessions.revoke_all(session, user.id)
+            await accounts.expire_pending_links(session, user.id)
         elif user.status == UserStatus.DISABLED:
             user.status = UserStatus.ACTIVE
         changed.append("status")

@@ -1,8 +1,10 @@
+import base64
+import binascii
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.security import HTTPBasic
 
 from opmaestro.accounts import admin, mfa, sessions, signin, tokens
 from opmaestro.accounts import service as accounts
@@ -422,7 +424,19 @@ async def revoke_oauth_client(client_id: UUID, principal: Administrator, session
     await tokens.revoke_client(session, principal, client_id)
 
 
-_basic = HTTPBasic(auto_error=False)
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """Client id and secret from `Authorization: Basic`, form-decoded as RFC 6749 §2.3.1 says."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidClient("The Basic credentials are not valid base64 of `id:secret`.") from error
+    client_id, separator, client_secret = decoded.partition(":")
+    if not separator:
+        raise InvalidClient("The Basic credentials are not valid base64 of `id:secret`.")
+    return unquote_plus(client_id), unquote_plus(client_secret)
 
 
 @oauth_router.post(
@@ -443,9 +457,8 @@ async def issue_token(
     """OAuth 2.0 client credentials: exchange a client id and secret (form or HTTP Basic) for a JWT."""
     if grant_type != "client_credentials":
         raise UnsupportedGrant("Only grant_type=client_credentials is supported.")
-    basic = await _basic(request)
-    if basic is not None:
-        client_id, client_secret = basic.username, basic.password
+    if basic := _basic_credentials(request):
+        client_id, client_secret = basic
     if not client_id or not client_secret:
         raise InvalidClient("Send client_id and client_secret, in the form or with HTTP Basic.")
     token, expires_in, granted = await tokens.issue_client_token(

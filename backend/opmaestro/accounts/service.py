@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +83,16 @@ async def consume_token(
         raise InvalidToken("This link is invalid or has expired; ask for a new one.")
     found.used_at = utcnow()
     return found
+
+
+async def expire_pending_links(session: AsyncSession, user_id: UUID) -> None:
+    """Spend every emailed link still open, so none acts on an account that was closed or disabled."""
+    await session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user_id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _link(settings: Settings, path: str, token: str) -> str:
@@ -223,6 +234,7 @@ async def request_email_change(
     if new_email == user.email:
         return
     if await get_by_email(session, new_email) is not None:
+        # The current inbox must look the same either way, or it would reveal who has an account.
         await notifications.send_email(
             session,
             new_email,
@@ -233,14 +245,14 @@ async def request_email_change(
                 "reset_url": f"{settings.public_base_url}/forgot-password",
             },
         )
-        return
-    token = await issue_token(session, user, TokenPurpose.CHANGE_EMAIL, new_email=new_email)
-    await notifications.send_email(
-        session,
-        new_email,
-        "confirm_email_change",
-        {"name": user.name, "url": _link(settings, "/verify-email", token)},
-    )
+    else:
+        token = await issue_token(session, user, TokenPurpose.CHANGE_EMAIL, new_email=new_email)
+        await notifications.send_email(
+            session,
+            new_email,
+            "confirm_email_change",
+            {"name": user.name, "url": _link(settings, "/verify-email", token)},
+        )
     await notifications.send_email(session, user.email, "email_change_requested", {"name": user.name})
     await audit.record(
         session,
@@ -295,6 +307,7 @@ async def close_account(
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+    await expire_pending_links(session, user.id)
     await notifications.send_email(
         session,
         user.email,

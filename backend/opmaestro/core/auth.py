@@ -69,6 +69,10 @@ class MfaEnrollmentRequired(Forbidden):
     slug, title = "mfa-enrollment-required", "Two-factor enrollment required"
 
 
+class MfaNotVerified(Forbidden):
+    slug, title = "mfa-not-verified", "Two-factor sign-in required"
+
+
 class EmailNotVerified(Forbidden):
     slug, title = "email-not-verified", "Email not verified"
 
@@ -253,8 +257,11 @@ class Authorize:
             raise InsufficientScope(f"The token lacks the scope(s): {', '.join(sorted(missing))}.")
         user = principal.user
         if user is not None:
-            if user.is_staff and user.mfa_enabled_at is None and not self.allow_unenrolled:
-                raise MfaEnrollmentRequired("Staff accounts must set up two-factor authentication first.")
+            if user.is_staff and not self.allow_unenrolled:
+                if user.mfa_enabled_at is None:
+                    raise MfaEnrollmentRequired("Staff accounts must set up two-factor authentication first.")
+                if principal.session is not None and not principal.session.mfa_verified:
+                    raise MfaNotVerified("Sign in again with your two-factor code to use staff pages.")
             if self.verified and user.email_verified_at is None:
                 raise EmailNotVerified("Verify your email address first.")
         return principal

@@ -27,6 +27,7 @@ from opmaestro.core.security import new_token
 
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud")
+LEEWAY_SECONDS = 30
 
 
 class InvalidToken(Exception):
@@ -126,11 +127,17 @@ async def decode(session: AsyncSession, token: str, *, issuer: str, audience: st
     key = await session.get(SigningKey, header["kid"])
     if key is None:
         raise InvalidToken("unknown signing key")
-    options = {f"require_{claim}": True for claim in REQUIRED_CLAIMS} | {"leeway": 30}
+    # Expiry is checked against the application clock below, like every other deadline.
+    options = {f"require_{claim}": True for claim in REQUIRED_CLAIMS} | {"verify_exp": False}
     try:
         claims: dict[str, Any] = jose_jwt.decode(
             token, key.public_jwk, algorithms=[ALGORITHM], issuer=issuer, audience=audience, options=options
         )
     except JOSEError as error:
         raise InvalidToken(str(error)) from error
+    expires_at = claims.get("exp")
+    if not isinstance(expires_at, int | float) or isinstance(expires_at, bool):
+        raise InvalidToken("exp must be a number")
+    if utcnow().timestamp() > expires_at + LEEWAY_SECONDS:
+        raise InvalidToken("expired")
     return claims

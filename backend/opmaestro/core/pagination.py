@@ -37,7 +37,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         created_at, row_id = json.loads(raw)
         if not isinstance(created_at, str) or not isinstance(row_id, str):
             raise TypeError("cursor parts must be strings")
-        return datetime.fromisoformat(created_at), UUID(row_id)
+        after_at = datetime.fromisoformat(created_at)
+        if after_at.tzinfo is None:
+            raise ValueError("cursor time has no zone")
+        return after_at, UUID(row_id)
     except (ValueError, TypeError) as error:
         raise InvalidCursor("The cursor is not one this API handed out.") from error
 

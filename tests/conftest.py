@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 _TEST_DIR = Path(tempfile.mkdtemp(prefix="opmaestro-tests-"))
@@ -125,12 +125,24 @@ def clock() -> Iterator[Clock]:
 async def committed_sessionmaker(
     settings: Settings, engine: AsyncEngine
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Real commits, for workers and other processes; every table is emptied afterwards."""
+    """Real commits, for workers and other processes; rows the test added are deleted afterwards
+    (seeded rows such as policy versions stay)."""
     real_engine = create_engine(settings)
+    tables = Base.metadata.sorted_tables
+    async with real_engine.connect() as connection:
+        before = {
+            table.name: set((await connection.execute(select(*table.primary_key.columns))).all())
+            for table in tables
+        }
     yield create_sessionmaker(real_engine)
     async with real_engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+        for table in reversed(tables):
+            key = tuple(table.primary_key.columns)
+            added = set((await connection.execute(select(*key))).all()) - before[table.name]
+            for row in added:
+                await connection.execute(
+                    delete(table).where(*(column == value for column, value in zip(key, row, strict=True)))
+                )
     await real_engine.dispose()
 
 

@@ -1,0 +1,209 @@
+"""Two-factor authentication: staff must enrol before anything else, then sign in with a code."""
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from opmaestro.accounts.models import RecoveryCode, Role
+from opmaestro.core.clock import utcnow
+from tests.factories import PASSWORD, create_user, sign_in
+
+LOGIN = "/api/v1/auth/login"
+ENROL = "/api/v1/me/mfa/totp"
+CONFIRM = "/api/v1/me/mfa/totp/confirm"
+USERS = "/api/v1/admin/users?reason=checking%20a%20ticket"
+STAFF_ROLES = [Role.SUPPORT, Role.PRIVACY_OFFICER, Role.ADMIN]
+
+
+def problem_of(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"urn:opmaestro:problem:{slug}"
+    return body
+
+
+def wrong_code(secret: str) -> str:
+    """A six-digit code that none of the accepted time steps would produce."""
+    totp, now = pyotp.TOTP(secret), utcnow()
+    accepted = {totp.at(now + timedelta(seconds=step * 30)) for step in (-2, -1, 0, 1, 2)}
+    return next(code for code in (f"{n:06d}" for n in range(1_000_000)) if code not in accepted)
+
+
+async def enrol(client: httpx.AsyncClient) -> tuple[str, list[str]]:
+    """Turn two-factor on for the signed-in user; returns the secret and the recovery codes."""
+    started = await client.post(ENROL)
+    assert started.status_code == 200, started.text
+    secret: str = started.json()["secret"]
+    confirmed = await client.post(CONFIRM, json={"code": pyotp.TOTP(secret).now()})
+    assert confirmed.status_code == 200, confirmed.text
+    return secret, confirmed.json()["recovery_codes"]
+
+
+async def login(client: httpx.AsyncClient, email: str, otp: str | None = None) -> httpx.Response:
+    body = {"email": email, "password": PASSWORD} | ({"otp": otp} if otp is not None else {})
+    return await client.post(LOGIN, json=body)
+
+
+class TestStaffWithoutTwoFactor:
+    @pytest.mark.parametrize("role", STAFF_ROLES)
+    async def test_can_sign_in_and_read_their_profile_but_nothing_else(self, client, session, role):
+        staff = await create_user(session, "staff@example.com", role=role)
+        await sign_in(client, staff.email)
+
+        me = await client.get("/api/v1/me")
+        assert me.status_code == 200, me.text
+        assert me.json()["mfa_enabled"] is False
+        body = problem_of(await client.get(USERS), 403, "mfa-enrollment-required")
+        assert "two-factor" in body["detail"]
+
+    async def test_an_admin_cannot_manage_clients_before_enrolling(self, client, session):
+        admin = await create_user(session, "admin@example.com", role=Role.ADMIN)
+        await sign_in(client, admin.email)
+
+        problem_of(await client.get("/api/v1/admin/oauth-clients"), 403, "mfa-enrollment-required")
+
+
+class TestEnrollment:
+    async def test_start_returns_a_secret_and_an_otpauth_uri_for_the_account(self, client, session):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        await sign_in(client, staff.email)
+
+        response = await client.post(ENROL)
+
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["otpauth_uri"].startswith("otpauth://totp/")
+        parsed = pyotp.parse_uri(body["otpauth_uri"])
+        assert parsed.secret == body["secret"]
+        assert parsed.issuer == "OpMaestro"
+        assert parsed.name == "support@example.com"
+
+    async def test_confirming_with_a_current_code_turns_it_on_and_opens_staff_pages(self, client, session):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        await sign_in(client, staff.email)
+
+        _, codes = await enrol(client)
+
+        assert len(codes) == 10 and len(set(codes)) == 10
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is True
+        assert (await client.get(USERS)).status_code == 200
+        stored = (await session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == staff.id))).all()
+        assert len(stored) == 10
+        assert not set(codes) & {row.code_hash for row in stored}
+
+    async def test_a_wrong_code_leaves_two_factor_off(self, client, session):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        await sign_in(client, staff.email)
+        secret = (await client.post(ENROL)).json()["secret"]
+
+        response = await client.post(CONFIRM, json={"code": wrong_code(secret)})
+
+        problem_of(response, 400, "invalid-otp")
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is False
+        problem_of(await client.get(USERS), 403, "mfa-enrollment-required")
+
+    @pytest.mark.parametrize("code", ["abcdef", "12345", "123456789"])
+    async def test_a_code_that_is_not_six_to_eight_digits_is_invalid_input(self, client, session, code):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        await sign_in(client, staff.email)
+        await client.post(ENROL)
+
+        problem_of(await client.post(CONFIRM, json={"code": code}), 422, "validation")
+
+    async def test_confirming_before_starting_is_refused(self, client, session):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        await sign_in(client, staff.email)
+
+        problem_of(await client.post(CONFIRM, json={"code": "123456"}), 409, "mfa-not-started")
+
+    async def test_enrolling_twice_is_a_conflict(self, client, session):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        await sign_in(client, staff.email)
+        secret, _ = await enrol(client)
+
+        problem_of(await client.post(ENROL), 409, "mfa-already-enabled")
+        again = await client.post(CONFIRM, json={"code": pyotp.TOTP(secret).now()})
+        problem_of(again, 409, "mfa-already-enabled")
+
+    async def test_a_session_signed_in_before_enrolment_gets_no_staff_access(self, make_client, session):
+        """Enrolling in one browser must not upgrade another password-only session."""
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        password_only, enrolling = make_client(), make_client()
+        await sign_in(password_only, staff.email)
+        await sign_in(enrolling, staff.email)
+
+        await enrol(enrolling)
+
+        assert (await enrolling.get(USERS)).status_code == 200
+        assert (await password_only.get(USERS)).status_code in (401, 403)
+
+
+class TestSignInWithTwoFactor:
+    @pytest.fixture
+    async def staff(self, session):
+        secret = pyotp.random_base32()
+        user = await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER, mfa_secret=secret)
+        return user, secret
+
+    async def test_without_a_code_the_code_is_asked_for_and_no_session_starts(self, client, staff):
+        user, _ = staff
+
+        response = await login(client, user.email)
+
+        problem_of(response, 401, "mfa-required")
+        assert "set-cookie" not in response.headers
+        problem_of(await client.get("/api/v1/me"), 401, "not-authenticated")
+
+    async def test_a_wrong_code_is_refused(self, client, staff):
+        user, secret = staff
+
+        response = await login(client, user.email, wrong_code(secret))
+
+        problem_of(response, 401, "invalid-credentials")
+        assert "set-cookie" not in response.headers
+
+    async def test_the_current_code_signs_in_with_staff_access(self, client, staff):
+        user, secret = staff
+
+        response = await login(client, user.email, pyotp.TOTP(secret).now())
+
+        assert response.status_code == 200, response.text
+        assert response.json()["user"]["mfa_enabled"] is True
+        assert (await client.get(USERS)).status_code == 200
+
+    async def test_a_wrong_password_with_a_right_code_is_refused(self, client, staff):
+        user, secret = staff
+
+        response = await client.post(
+            LOGIN,
+            json={"email": user.email, "password": "wrong " + PASSWORD, "otp": pyotp.TOTP(secret).now()},
+        )
+
+        problem_of(response, 401, "invalid-credentials")
+
+    async def test_a_recovery_code_works_once(self, make_client, session):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        enrolling = make_client()
+        await sign_in(enrolling, staff.email)
+        _, codes = await enrol(enrolling)
+
+        first = await login(make_client(), staff.email, codes[0])
+        replayed = await login(make_client(), staff.email, codes[0])
+        another = await login(make_client(), staff.email, codes[1].upper())
+
+        assert first.status_code == 200, first.text
+        problem_of(replayed, 401, "invalid-credentials")
+        assert another.status_code == 200, another.text
+
+    async def test_members_are_not_asked_for_a_code(self, client, session):
+        member = await create_user(session)
+
+        response = await login(client, member.email)
+
+        assert response.status_code == 200, response.text
+        assert (await client.get("/api/v1/me")).status_code == 200

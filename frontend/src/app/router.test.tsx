@@ -1,0 +1,80 @@
+import { MantineProvider } from "@mantine/core";
+import { QueryClientProvider } from "@tanstack/react-query";
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { createMemoryRouter, RouterProvider } from "react-router";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { json, mockApi, route } from "../test/render";
+import { createQueryClient } from "./query-client";
+import { routes } from "./router";
+
+afterEach(() => vi.unstubAllGlobals());
+
+const member = {
+  id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
+  email: "ada@example.com",
+  email_verified: true,
+  name: "Ada Lovelace",
+  company: null,
+  job_title: null,
+  phone: null,
+  country: "GB",
+  role: "member",
+  status: "active",
+  mfa_enabled: false,
+  created_at: "2025-01-02T03:04:05Z",
+};
+const notSignedIn = { type: "urn:opmaestro:problem:not-authenticated", title: "Not authenticated", status: 401 };
+
+function renderAt(path: string) {
+  const router = createMemoryRouter(routes, { initialEntries: [path] });
+  render(
+    <MantineProvider>
+      <QueryClientProvider client={createQueryClient()}>
+        <RouterProvider router={router} />
+      </QueryClientProvider>
+    </MantineProvider>,
+  );
+  return router;
+}
+
+describe("routes", () => {
+  it("sends a signed-out visitor of a signed-in page to sign in, with next", async () => {
+    mockApi(route("GET", "/api/v1/me", () => json(notSignedIn, 401)));
+    const router = renderAt("/security");
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeInTheDocument();
+    expect(router.state.location.pathname + router.state.location.search).toBe("/sign-in?next=%2Fsecurity");
+    expect(screen.queryByRole("navigation")).not.toBeInTheDocument();
+  });
+
+  it("redirects / to the profile when signed in, and shows members no admin navigation", async () => {
+    mockApi(route("GET", "/api/v1/me", () => json(member)), () => json({}, 200));
+    const router = renderAt("/");
+    const nav = await screen.findByRole("navigation", { name: "Main" });
+    await waitFor(() => expect(router.state.location.pathname).toBe("/profile"));
+    expect(nav).toHaveTextContent("Profile");
+    expect(nav).toHaveTextContent("Security");
+    expect(nav).toHaveTextContent("Close account");
+    expect(nav).not.toHaveTextContent("Users");
+    expect(screen.getByText("Ada Lovelace")).toBeInTheDocument();
+  });
+
+  it("shows staff the admin users link", async () => {
+    mockApi(route("GET", "/api/v1/me", () => json({ ...member, role: "privacy_officer" })), () => json({}, 200));
+    renderAt("/profile");
+    const nav = await screen.findByRole("navigation", { name: "Main" });
+    expect(nav).toHaveTextContent("Users");
+  });
+
+  it("signs out with POST /auth/logout and returns to sign in", async () => {
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(member)),
+      route("POST", "/api/v1/auth/logout", () => new Response(null, { status: 204 })),
+      () => json({}, 200),
+    );
+    const router = renderAt("/profile");
+    await userEvent.click(await screen.findByRole("button", { name: "Sign out" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/sign-in"));
+    expect(calls.some((call) => call.method === "POST" && call.path === "/api/v1/auth/logout")).toBe(true);
+  });
+});

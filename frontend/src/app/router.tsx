@@ -1,0 +1,70 @@
+import { lazy } from "react";
+import { createBrowserRouter, type RouteObject } from "react-router";
+import { NotFoundPage } from "./not-found-page";
+import { PublicLayout } from "./public-layout";
+import { RootLayout } from "./root-layout";
+import { RootRedirect } from "./root-redirect";
+
+// Every page is its own chunk, so the sign-in route loads only what it needs.
+const SignInPage = lazy(() => import("../features/auth/sign-in-page").then((m) => ({ default: m.SignInPage })));
+const SignUpPage = lazy(() => import("../features/auth/sign-up-page").then((m) => ({ default: m.SignUpPage })));
+const VerifyEmailPage = lazy(() =>
+  import("../features/auth/verify-email-page").then((m) => ({ default: m.VerifyEmailPage })),
+);
+const ForgotPasswordPage = lazy(() =>
+  import("../features/auth/forgot-password-page").then((m) => ({ default: m.ForgotPasswordPage })),
+);
+const ResetPasswordPage = lazy(() =>
+  import("../features/auth/reset-password-page").then((m) => ({ default: m.ResetPasswordPage })),
+);
+const SignedInLayout = lazy(() => import("./signed-in-layout").then((m) => ({ default: m.SignedInLayout })));
+const StaffOnly = lazy(() => import("./signed-in-layout").then((m) => ({ default: m.StaffOnly })));
+const ProfilePage = lazy(() => import("../features/profile/profile-page").then((m) => ({ default: m.ProfilePage })));
+const SecurityPage = lazy(() =>
+  import("../features/security/security-page").then((m) => ({ default: m.SecurityPage })),
+);
+const CloseAccountPage = lazy(() =>
+  import("../features/account/close-account-page").then((m) => ({ default: m.CloseAccountPage })),
+);
+const AdminUsersPage = lazy(() =>
+  import("../features/admin/admin-users-page").then((m) => ({ default: m.AdminUsersPage })),
+);
+
+/** Paths that render without the navigation and never bounce to sign-in. */
+export const PUBLIC_PATHS = ["/sign-in", "/sign-up", "/verify-email", "/forgot-password", "/reset-password"];
+
+export const routes: RouteObject[] = [
+  {
+    element: <RootLayout />,
+    children: [
+      { index: true, element: <RootRedirect /> },
+      {
+        element: <PublicLayout />,
+        children: [
+          { path: "sign-in", element: <SignInPage /> },
+          { path: "sign-up", element: <SignUpPage /> },
+          { path: "verify-email", element: <VerifyEmailPage /> },
+          { path: "forgot-password", element: <ForgotPasswordPage /> },
+          { path: "reset-password", element: <ResetPasswordPage /> },
+        ],
+      },
+      {
+        element: <SignedInLayout />,
+        children: [
+          { path: "profile", element: <ProfilePage /> },
+          { path: "security", element: <SecurityPage /> },
+          { path: "close-account", element: <CloseAccountPage /> },
+          {
+            element: <StaffOnly />,
+            children: [{ path: "admin/users", element: <AdminUsersPage /> }],
+          },
+        ],
+      },
+      { path: "*", element: <NotFoundPage /> },
+    ],
+  },
+];
+
+export function createAppRouter() {
+  return createBrowserRouter(routes);
+}

@@ -1,0 +1,119 @@
+import { Alert, Anchor, AppShell, Burger, Button, Group, NavLink, Text, VisuallyHidden } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Suspense } from "react";
+import { Link, Navigate, Outlet, useLocation, useNavigate } from "react-router";
+import { api } from "../shared/api/client";
+import { notifyError, ProblemError, problemMessage, unwrap } from "../shared/api/problem";
+import { PageLoader } from "../shared/components/page-loader";
+import { isStaff, ME_QUERY_KEY, useMe } from "../shared/hooks/use-me";
+import { signInPath } from "../shared/lib/safe-next";
+
+const NAV = [
+  { to: "/profile", label: "Profile" },
+  { to: "/security", label: "Security" },
+  { to: "/close-account", label: "Close account" },
+];
+const ADMIN_NAV = [{ to: "/admin/users", label: "Users" }];
+
+function SkipLink() {
+  return (
+    <a href="#main-content" className="opm-skip-link">
+      Skip to content
+    </a>
+  );
+}
+
+/** The signed-in app: header with the user's name and Sign out, navigation, and the page. */
+export function SignedInLayout() {
+  const me = useMe();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [opened, { toggle, close }] = useDisclosure(false);
+
+  const signOut = useMutation({
+    mutationFn: async () => unwrap(await api.POST("/api/v1/auth/logout")),
+    onSuccess: () => {
+      queryClient.setQueryData(ME_QUERY_KEY, null);
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== ME_QUERY_KEY[0] });
+      navigate("/sign-in", { replace: true });
+    },
+    onError: (error) => notifyError(error, "Sign out failed"),
+  });
+
+  if (me.isPending) return <PageLoader />;
+  if (me.isError) {
+    return (
+      <Alert component="main" color="red" title="Could not load your account" m="lg">
+        {me.error instanceof ProblemError ? problemMessage(me.error.problem) : "The server could not be reached."}{" "}
+        <Anchor component="button" onClick={() => void me.refetch()}>
+          Try again
+        </Anchor>
+      </Alert>
+    );
+  }
+  if (!me.data) return <Navigate to={signInPath(location.pathname + location.search)} replace />;
+
+  const user = me.data;
+  const navLink = (item: { to: string; label: string }) => (
+    <NavLink
+      key={item.to}
+      component={Link}
+      to={item.to}
+      label={item.label}
+      active={location.pathname === item.to || location.pathname.startsWith(`${item.to}/`)}
+      aria-current={location.pathname === item.to ? "page" : undefined}
+      onClick={close}
+    />
+  );
+
+  return (
+    <AppShell
+      header={{ height: 60 }}
+      navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !opened } }}
+      padding="lg"
+    >
+      <SkipLink />
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            <Text component={Link} to="/profile" fw={700} fz="lg" c="dark" td="none">
+              OpMaestro
+            </Text>
+          </Group>
+          <Group gap="md" wrap="nowrap">
+            <Text fz="sm" truncate="end" maw={240}>
+              <VisuallyHidden>Signed in as </VisuallyHidden>
+              {user.name}
+            </Text>
+            <Button variant="default" size="xs" loading={signOut.isPending} onClick={() => signOut.mutate()}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="sm" component="nav" aria-label="Main">
+        {NAV.map(navLink)}
+        {isStaff(user) && (
+          <NavLink label="Admin" defaultOpened childrenOffset="md" component="div">
+            {ADMIN_NAV.map(navLink)}
+          </NavLink>
+        )}
+      </AppShell.Navbar>
+      <AppShell.Main id="main-content">
+        <Suspense fallback={<PageLoader />}>
+          <Outlet />
+        </Suspense>
+      </AppShell.Main>
+    </AppShell>
+  );
+}
+
+/** Staff pages: support, privacy officers and administrators only; others go to their profile. */
+export function StaffOnly() {
+  const me = useMe();
+  if (me.isPending) return <PageLoader />;
+  return isStaff(me.data) ? <Outlet /> : <Navigate to="/profile" replace />;
+}

@@ -1,0 +1,79 @@
+import { Alert, Text } from "@mantine/core";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef } from "react";
+import { useSearchParams } from "react-router";
+import { ProblemError, problemMessage } from "../../shared/api/problem";
+import { PageLoader } from "../../shared/components/page-loader";
+import { PageTitle } from "../../shared/components/page-title";
+import { ME_QUERY_KEY, useMe } from "../../shared/hooks/use-me";
+import { verifyEmail } from "./api/auth-api";
+import { AuthFooter } from "./components/auth-footer";
+
+/** /verify-email?token=...: confirms the address once, then says how it went. */
+export function VerifyEmailPage() {
+  const [params] = useSearchParams();
+  const token = params.get("token") ?? "";
+  const queryClient = useQueryClient();
+  const me = useMe();
+  const sent = useRef<string | null>(null);
+
+  const verify = useMutation({
+    mutationFn: (value: string) => verifyEmail(value),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY }),
+  });
+  const { mutate } = verify;
+
+  useEffect(() => {
+    // A token works once: never post it twice (StrictMode runs effects twice in development).
+    if (token && sent.current !== token) {
+      sent.current = token;
+      mutate(token);
+    }
+  }, [token, mutate]);
+
+  const next = me.data ? { to: "/profile", label: "Go to your profile" } : { to: "/sign-in", label: "Sign in" };
+
+  if (!token) {
+    return (
+      <>
+        <PageTitle>Verify your email</PageTitle>
+        <Alert color="red" title="This link is incomplete">
+          The verification link has no token. Open the link from the email again, or copy the whole address.
+        </Alert>
+        <AuthFooter links={[next]} />
+      </>
+    );
+  }
+  if (verify.isSuccess) {
+    return (
+      <>
+        <PageTitle focusOnMount>Email verified</PageTitle>
+        <Text>Your email address {verify.data.email} is verified.</Text>
+        <AuthFooter links={[next]} />
+      </>
+    );
+  }
+  if (verify.isError) {
+    const error = verify.error;
+    return (
+      <>
+        <PageTitle focusOnMount>Verification failed</PageTitle>
+        <Alert color="red" title={error instanceof ProblemError ? error.problem.title : "Something went wrong"}>
+          {error instanceof ProblemError
+            ? problemMessage(error.problem)
+            : "The server could not be reached. Reload the page to try again."}
+        </Alert>
+        <Text mt="md" fz="sm">
+          Links expire after a while. Sign in to have a new verification link sent.
+        </Text>
+        <AuthFooter links={[next]} />
+      </>
+    );
+  }
+  return (
+    <>
+      <PageTitle>Verify your email</PageTitle>
+      <PageLoader label="Verifying your email address" />
+    </>
+  );
+}

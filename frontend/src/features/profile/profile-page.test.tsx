@@ -1,0 +1,126 @@
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+import { ProfilePage } from "./profile-page";
+import { json, mockApi, renderWithProviders, route } from "./test-utils";
+
+const me = {
+  id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
+  email: "ada@example.com",
+  email_verified: true,
+  name: "Ada Lovelace",
+  company: "Analytical Engines",
+  job_title: null,
+  phone: null,
+  country: "GB",
+  role: "member",
+  status: "active",
+  mfa_enabled: false,
+  created_at: "2025-01-02T03:04:05Z",
+};
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("ProfilePage", () => {
+  it("puts the API's field errors on the matching inputs", async () => {
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(me)),
+      route("PATCH", "/api/v1/me", () =>
+        json(
+          {
+            type: "urn:opmaestro:problem:validation",
+            title: "Validation failed",
+            status: 422,
+            detail: "Some fields are missing or invalid.",
+            errors: [
+              {
+                location: "body",
+                field: "phone",
+                message: "This phone number is not valid; include the country code, such as +1.",
+                code: "value_error",
+              },
+            ],
+          },
+          422,
+        ),
+      ),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<ProfilePage />);
+
+    const phone = await screen.findByLabelText("Phone");
+    await user.type(phone, "12");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+
+    expect(await screen.findByText(/This phone number is not valid/)).toBeInTheDocument();
+    expect(phone).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByLabelText(/Full name/)).not.toHaveAttribute("aria-invalid", "true");
+    expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ phone: "12" });
+  });
+
+  it("sends only the changed fields and clears removed optional ones", async () => {
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(me)),
+      route("PATCH", "/api/v1/me", (call) => json({ ...me, ...(call.body as object) })),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<ProfilePage />);
+
+    const company = await screen.findByLabelText("Company");
+    await user.clear(company);
+    await user.type(screen.getByLabelText("Job title"), "Analyst");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+
+    expect(await screen.findByText("Your profile is saved.")).toBeInTheDocument();
+    expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ company: null, job_title: "Analyst" });
+  });
+
+  it("shows a wrong password on the email change's password field", async () => {
+    mockApi(
+      route("GET", "/api/v1/me", () => json(me)),
+      route("POST", "/api/v1/me/email", () =>
+        json(
+          {
+            type: "urn:opmaestro:problem:wrong-password",
+            title: "Wrong password",
+            status: 403,
+            detail: "The password is not correct.",
+          },
+          403,
+        ),
+      ),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<ProfilePage />);
+
+    await user.type(await screen.findByLabelText(/New email/), "ada@new.example");
+    const password = screen.getByLabelText(/Current password/);
+    await user.type(password, "not-it");
+    await user.click(screen.getByRole("button", { name: "Change email" }));
+
+    await waitFor(() => expect(password).toHaveAttribute("aria-invalid", "true"));
+    expect(screen.getAllByText("The password is not correct.").length).toBeGreaterThan(0);
+  });
+
+  it("explains that the confirmation link goes to the new address", async () => {
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(me)),
+      route("POST", "/api/v1/me/email", () =>
+        json({ status: "accepted", detail: "Confirm the change from the link sent to the new address." }, 202),
+      ),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<ProfilePage />);
+
+    await user.type(await screen.findByLabelText(/New email/), "ada@new.example");
+    await user.type(screen.getByLabelText(/Current password/), "correct horse");
+    await user.click(screen.getByRole("button", { name: "Change email" }));
+
+    expect(await screen.findByText(/We sent a confirmation link to ada@new.example/)).toBeInTheDocument();
+    expect(calls.find((call) => call.method === "POST")?.body).toEqual({
+      new_email: "ada@new.example",
+      password: "correct horse",
+    });
+  });
+});

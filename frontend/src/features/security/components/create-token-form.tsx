@@ -1,0 +1,82 @@
+import { Button, Checkbox, Group, Loader, NumberInput, Stack, TextInput } from "@mantine/core";
+import { useForm } from "@mantine/form";
+
+import { showFormError } from "../../../shared/api/problem";
+
+import { type TokenCreated, useCreateToken, useScopes } from "../api/security";
+
+interface TokenValues {
+  name: string;
+  scopes: string[];
+  expires_in_days: number | string;
+}
+
+interface CreateTokenFormProps {
+  isStaff: boolean;
+  onCreated: (token: TokenCreated) => void;
+}
+
+export function CreateTokenForm({ isStaff, onCreated }: CreateTokenFormProps) {
+  const scopes = useScopes();
+  const create = useCreateToken();
+  const form = useForm<TokenValues>({
+    initialValues: { name: "", scopes: [], expires_in_days: 90 },
+    validate: {
+      name: (value) => (value.trim() ? null : "Name the token, such as the app that will use it."),
+      scopes: (value) => (value.length ? null : "Choose at least one scope."),
+      expires_in_days: (value) => {
+        const days = Number(value);
+        return Number.isInteger(days) && days >= 1 && days <= 365 ? null : "Between 1 and 365 days.";
+      },
+    },
+  });
+  const offered = (scopes.data ?? []).filter((scope) => isStaff || !scope.name.startsWith("admin:"));
+
+  const submit = form.onSubmit((values) => {
+    create.mutate(
+      { name: values.name.trim(), scopes: values.scopes, expires_in_days: Number(values.expires_in_days) },
+      {
+        onSuccess: (token) => {
+          form.reset();
+          onCreated(token);
+        },
+        onError: (error) => {
+          showFormError(error, form);
+        },
+      },
+    );
+  });
+
+  return (
+    <form onSubmit={submit} noValidate aria-label="Create an API token">
+      <Stack gap="sm">
+        <TextInput label="Token name" required maxLength={100} {...form.getInputProps("name")} />
+        {scopes.isPending ? (
+          <Loader size="sm" role="status" aria-label="Loading scopes" />
+        ) : (
+          <Checkbox.Group label="Scopes" required {...form.getInputProps("scopes")}>
+            <Stack gap={6} mt={6}>
+              {offered.map((scope) => (
+                <Checkbox key={scope.name} value={scope.name} label={`${scope.description} (${scope.name})`} />
+              ))}
+            </Stack>
+          </Checkbox.Group>
+        )}
+        <NumberInput
+          label="Expires in (days)"
+          min={1}
+          max={365}
+          allowDecimal={false}
+          allowNegative={false}
+          w={200}
+          {...form.getInputProps("expires_in_days")}
+        />
+        <Group>
+          <Button type="submit" loading={create.isPending}>
+            Create token
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}

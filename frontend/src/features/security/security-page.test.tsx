@@ -1,0 +1,101 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+import { SecurityPage } from "./security-page";
+import { json, mockApi, renderWithProviders, route } from "./test-utils";
+
+const me = {
+  id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
+  email: "ada@example.com",
+  email_verified: true,
+  name: "Ada Lovelace",
+  company: null,
+  job_title: null,
+  phone: null,
+  country: "GB",
+  role: "member",
+  status: "active",
+  mfa_enabled: false,
+  created_at: "2025-01-02T03:04:05Z",
+};
+const scopes = [
+  { name: "profile:read", description: "Read your profile" },
+  { name: "profile:write", description: "Change your profile" },
+  { name: "admin:users:read", description: "Staff: search users" },
+];
+const thisBrowser = {
+  id: "0b6f4f57-2f4e-4a55-b0f0-1d1e2f3a4b5c",
+  created_at: "2025-03-01T10:00:00Z",
+  last_seen_at: "2025-03-02T10:00:00Z",
+  expires_at: "2025-03-31T10:00:00Z",
+  ip_address: "127.0.0.1",
+  user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
+  current: true,
+};
+const SECRET = "opm_pat_Zm9yIHlvdXIgZXllcyBvbmx5";
+const created = {
+  id: "5a2c1e0f-9b8d-4c7e-a6f5-e4d3c2b1a090",
+  name: "Reporting script",
+  hint: "opm_pat_Zm9…",
+  scopes: ["profile:read"],
+  created_at: "2025-03-02T10:00:00Z",
+  expires_at: "2025-04-01T10:00:00Z",
+  last_used_at: null,
+};
+
+afterEach(() => vi.unstubAllGlobals());
+
+function apiWithTokens() {
+  let tokens: (typeof created)[] = [];
+  const calls = mockApi(
+    route("GET", "/api/v1/me", () => json(me)),
+    route("GET", "/api/v1/scopes", () => json(scopes)),
+    route("GET", "/api/v1/me/sessions", () => json({ items: [thisBrowser], next_cursor: null })),
+    route("GET", "/api/v1/me/tokens", () => json({ items: tokens, next_cursor: null })),
+    route("POST", "/api/v1/me/tokens", () => {
+      tokens = [created];
+      return json({ ...created, token: SECRET }, 201);
+    }),
+  );
+  return calls;
+}
+
+describe("SecurityPage API tokens", () => {
+  it("shows a new token's secret once, then never again", async () => {
+    const calls = apiWithTokens();
+    const user = userEvent.setup();
+    renderWithProviders(<SecurityPage />);
+
+    expect(await screen.findByText("You have no API tokens.")).toBeInTheDocument();
+    await user.type(screen.getByLabelText(/Token name/), "Reporting script");
+    await user.click(await screen.findByLabelText("Read your profile (profile:read)"));
+    expect(screen.queryByLabelText(/admin:users:read/)).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Create token" }));
+
+    const secret = await screen.findByLabelText("Your new token");
+    expect(secret).toHaveValue(SECRET);
+    expect(screen.getByText(/You won’t see it again/)).toBeInTheDocument();
+    expect(calls.find((call) => call.method === "POST")?.body).toEqual({
+      name: "Reporting script",
+      scopes: ["profile:read"],
+      expires_in_days: 90,
+    });
+    const table = await screen.findByRole("table", { name: "API tokens" });
+    expect(within(table).getByText("Reporting script")).toBeInTheDocument();
+    expect(within(table).queryByText(SECRET)).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "I have stored it" }));
+    await waitFor(() => expect(screen.queryByDisplayValue(SECRET)).not.toBeInTheDocument());
+    expect(document.body.textContent).not.toContain(SECRET);
+  });
+
+  it("marks this browser and offers no revoke for it", async () => {
+    apiWithTokens();
+    renderWithProviders(<SecurityPage />);
+    const sessions = await screen.findByRole("table", { name: "Sessions" });
+    expect(await within(sessions).findByText("This device")).toBeInTheDocument();
+    expect(within(sessions).getByText("Chrome on Linux")).toBeInTheDocument();
+    expect(within(sessions).queryByRole("button", { name: "Revoke" })).not.toBeInTheDocument();
+  });
+});

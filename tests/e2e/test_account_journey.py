@@ -1,0 +1,95 @@
+"""A newcomer signs up, verifies, edits the profile, changes the password and signs in again."""
+
+import re
+
+from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import LiveServer, assert_accessible
+
+PASSWORD = "a long passphrase for e2e"
+NEW_PASSWORD = "another long passphrase 2"
+
+
+async def sign_in(page: Page, email: str, password: str) -> None:
+    await page.goto("/sign-in")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label(re.compile(r"^Password\b")).fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def test_sign_up_verify_edit_change_password_and_sign_in_again(page: Page, live_server: LiveServer):
+    email = "journey@example.com"
+    await page.goto("/sign-up")
+    await assert_accessible(page)
+    await page.get_by_label("Full name").fill("Jo Urney")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label(re.compile(r"^Password\b")).fill(PASSWORD)
+    await page.get_by_label("Company").fill("Acme Corp")
+    await page.get_by_label("Job title").fill("Sales lead")
+    await page.get_by_label("Phone").fill("+1 415 555 0132")
+    await page.get_by_label("Country").select_option(label="Germany")
+    await page.get_by_label("I am 18 or older").check()
+    await page.get_by_label("I accept the terms of service and the privacy policy").check()
+    await page.get_by_label("I have read the notice on data processing in the United States").check()
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_role("heading", name=re.compile("check your email", re.I))).to_be_visible()
+    await assert_accessible(page)
+
+    await page.goto(live_server.mail_link(email, "confirm your email"))
+    await expect(page.get_by_role("heading", name="Email verified")).to_be_visible()
+    await assert_accessible(page)
+
+    await sign_in(page, email, PASSWORD)
+    await expect(page).to_have_url(re.compile(r"/profile$"))
+    await expect(page.get_by_label("Company")).to_have_value("Acme Corp")
+    await assert_accessible(page)
+    await page.get_by_label("Company").fill("Globex")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_text(re.compile("saved|updated", re.I)).first).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_label("Company")).to_have_value("Globex")
+
+    await page.goto("/security")
+    await assert_accessible(page)
+    await page.get_by_label("Current password").fill(PASSWORD)
+    await page.get_by_label("New password").fill(NEW_PASSWORD)
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_text(re.compile("your password is changed", re.I)).first).to_be_visible()
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(re.compile(r"/sign-in"))
+    await sign_in(page, email, PASSWORD)
+    await expect(page.get_by_text(re.compile("not correct|invalid|incorrect", re.I)).first).to_be_visible()
+    await sign_in(page, email, NEW_PASSWORD)
+    await expect(page).to_have_url(re.compile(r"/profile$"))
+    await expect(page.get_by_label("Company")).to_have_value("Globex")
+
+
+async def test_signed_out_deep_link_returns_after_sign_in(page: Page, live_server: LiveServer):
+    email = "deeplink@example.com"
+    live_server.register(email, PASSWORD)
+    await page.goto("/security")
+    await expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fsecurity|/sign-in\?next=/security"))
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label(re.compile(r"^Password\b")).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(re.compile(r"/security$"))
+
+
+async def test_forgot_and_reset_password(page: Page, live_server: LiveServer):
+    email = "forgetful@example.com"
+    live_server.register(email, PASSWORD)
+    await page.goto("/forgot-password")
+    await assert_accessible(page)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_role("button", name="Send reset link").click()
+    await expect(page.get_by_text(re.compile("if an account", re.I)).first).to_be_visible()
+    await page.goto(live_server.mail_link(email, "reset your"))
+    await assert_accessible(page)
+    await page.get_by_label("New password").fill(NEW_PASSWORD)
+    await page.get_by_role("button", name="Set password").click()
+    await expect(
+        page.get_by_text(re.compile("password (has been |was )?(changed|set|reset)", re.I)).first
+    ).to_be_visible()
+    await sign_in(page, email, NEW_PASSWORD)
+    await expect(page).to_have_url(re.compile(r"/profile$"))

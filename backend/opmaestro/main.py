@@ -19,6 +19,8 @@ from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMid
 from opmaestro.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from opmaestro.core.spa import mount_spa
 
+JOB_POOL_SIZE = 2
+
 
 def operation_id(route: APIRoute) -> str:
     """Stable `<tag>-<handler>` ids, so the generated client keeps its names."""
@@ -53,18 +55,24 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = None
+        engines = []
+        jobs_sessionmaker = sessionmaker
         if sessionmaker is None:
-            engine = create_engine(settings)
-            app.state.sessionmaker = create_sessionmaker(engine)
+            engines.append(create_engine(settings))
+            app.state.sessionmaker = create_sessionmaker(engines[-1])
+            # Background jobs get connections of their own: a slow SMTP server must never
+            # leave requests waiting for a pooled connection.
+            engines.append(create_engine(settings, pool_size=JOB_POOL_SIZE))
+            jobs_sessionmaker = create_sessionmaker(engines[-1])
         if job_backend is None:
-            app.state.job_backend = build_job_backend(settings, app.state.sessionmaker)
+            assert jobs_sessionmaker is not None
+            app.state.job_backend = build_job_backend(settings, jobs_sessionmaker)
         await app.state.job_backend.start()
         try:
             yield
         finally:
             await app.state.job_backend.stop()
-            if engine is not None:
+            for engine in engines:
                 await engine.dispose()
 
     app = FastAPI(

@@ -101,6 +101,9 @@ def _link(settings: Settings, path: str, token: str) -> str:
 
 async def register(session: AsyncSession, body: RegistrationCreate, settings: Settings) -> None:
     """Create the account and mail a verification link; an existing address gets a notice instead."""
+    # Hash before any query: new and existing addresses cost the same and reveal nothing, and
+    # no pooled connection waits on Argon2.
+    password_hash = await hash_password(body.password)
     current = await policies.current_versions(session)
     for kind, field in ACCEPTED_VERSIONS.items():
         version = current.get(kind)
@@ -110,8 +113,6 @@ async def register(session: AsyncSession, body: RegistrationCreate, settings: Se
                 extra={"kind": kind.value, "current_version": version and version.version},
             )
     email = normalize_email(body.email)
-    # Hash before looking the address up, so both answers cost the same and reveal nothing.
-    password_hash = await hash_password(body.password)
     if (existing := await get_by_email(session, email)) is not None:
         await notifications.send_email(
             session,

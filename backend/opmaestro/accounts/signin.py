@@ -1,7 +1,9 @@
 """Signing in and out, and resetting a forgotten password."""
 
 from dataclasses import dataclass
+from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opmaestro.accounts import mfa, sessions
@@ -38,6 +40,16 @@ async def _throttle(limiter: RateLimiter, settings: Settings, email: str, client
             )
 
 
+async def _stored_credentials(
+    sessionmaker: async_sessionmaker[AsyncSession], email: str
+) -> tuple[UUID, str] | None:
+    """The account's id and password hash, read in a session of its own so that no pooled
+    connection is held during the deliberately slow Argon2 check."""
+    async with sessionmaker() as reader:
+        row = (await reader.execute(select(User.id, User.password_hash).where(User.email == email))).first()
+    return (row[0], row[1]) if row else None
+
+
 async def login(
     session: AsyncSession,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -56,15 +68,21 @@ async def login(
             sessionmaker, "login_throttled", user_id=None, ip=client.ip, user_agent=client.user_agent
         )
         raise
-    user = await accounts.get_by_email(session, email)
-    password_ok = await verify_password(user.password_hash if user else None, body.password)
+    stored = await _stored_credentials(sessionmaker, email)
+    password_ok = await verify_password(stored[1] if stored else None, body.password)
+    user = await accounts.get_by_email(session, email) if password_ok else None
     now = utcnow()
     reopenable = user is not None and user.status == UserStatus.CLOSED and (user.deletion_due_at or now) > now
-    if user is None or not password_ok or not (user.status == UserStatus.ACTIVE or reopenable):
+    if (
+        user is None
+        or stored is None
+        or user.password_hash != stored[1]  # changed while we were hashing
+        or not (user.status == UserStatus.ACTIVE or reopenable)
+    ):
         await sessions.event_now(
             sessionmaker,
             "login_failed",
-            user_id=user.id if user else None,
+            user_id=stored[0] if stored else None,
             ip=client.ip,
             user_agent=client.user_agent,
         )

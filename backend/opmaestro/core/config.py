@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'opmaestro.db'}"
     database_echo: bool = False
+    database_pool_size: int | None = Field(default=None, ge=1, le=200)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     spa_dir: Path = PROJECT_ROOT / "frontend" / "dist"
     log_level: str = "INFO"

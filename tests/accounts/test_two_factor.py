@@ -207,3 +207,54 @@ class TestSignInWithTwoFactor:
 
         assert response.status_code == 200, response.text
         assert (await client.get("/api/v1/me")).status_code == 200
+
+    async def test_members_who_turned_it_on_are_asked_for_a_code(self, client, make_client, session):
+        member = await create_user(session, "careful@example.com")
+        enrolling = make_client()
+        await sign_in(enrolling, member.email)
+        secret, _ = await enrol(enrolling)
+
+        problem_of(await login(client, member.email), 401, "mfa-required")
+        assert (await login(client, member.email, wrong_code(secret))).status_code == 401
+
+
+class TestCodeReplay:
+    """RFC 6238 §5.2: a code that was accepted once is refused afterwards."""
+
+    async def test_a_code_used_to_sign_in_cannot_sign_in_again(self, make_client, session, clock):
+        secret = pyotp.random_base32()
+        staff = await create_user(
+            session, "officer@example.com", role=Role.PRIVACY_OFFICER, mfa_secret=secret
+        )
+        code = pyotp.TOTP(secret).at(utcnow())
+
+        first = await login(make_client(), staff.email, code)
+        replayed = await login(make_client(), staff.email, code)
+        clock.advance(seconds=30)
+        next_step = await login(make_client(), staff.email, pyotp.TOTP(secret).at(utcnow()))
+
+        assert first.status_code == 200, first.text
+        problem_of(replayed, 401, "invalid-credentials")
+        assert next_step.status_code == 200, next_step.text
+
+    async def test_an_older_code_is_refused_once_a_newer_one_was_used(self, make_client, session, clock):
+        secret = pyotp.random_base32()
+        staff = await create_user(
+            session, "officer@example.com", role=Role.PRIVACY_OFFICER, mfa_secret=secret
+        )
+        totp = pyotp.TOTP(secret)
+        newer, older = totp.at(utcnow()), totp.at(utcnow() - timedelta(seconds=30))
+
+        assert (await login(make_client(), staff.email, newer)).status_code == 200
+        problem_of(await login(make_client(), staff.email, older), 401, "invalid-credentials")
+
+    async def test_the_enrolment_code_cannot_be_replayed_to_sign_in(self, make_client, session):
+        staff = await create_user(session, "support@example.com", role=Role.SUPPORT)
+        enrolling = make_client()
+        await sign_in(enrolling, staff.email)
+        started = await enrolling.post(ENROL)
+        secret = started.json()["secret"]
+        code = pyotp.TOTP(secret).at(utcnow())
+        assert (await enrolling.post(CONFIRM, json={"code": code})).status_code == 200
+
+        problem_of(await login(make_client(), staff.email, code), 401, "invalid-credentials")

@@ -33,7 +33,7 @@ async def confirm_enrollment(session: AsyncSession, principal: Principal, code: 
         raise MfaAlreadyEnabled("Two-factor authentication is already on.")
     if user.mfa_secret is None:
         raise MfaNotStarted("Start the enrollment first.")
-    if not pyotp.TOTP(user.mfa_secret).verify(code, for_time=utcnow(), valid_window=1):
+    if not _accept_totp(user, code):
         raise InvalidOtp("That code is not correct; check the time on your device.")
     user.mfa_enabled_at = utcnow()
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
@@ -53,14 +53,23 @@ async def confirm_enrollment(session: AsyncSession, principal: Principal, code: 
     return codes
 
 
+def _accept_totp(user: User, code: str) -> bool:
+    """A code of the current time step or either neighbour (clock drift), newer than the last one used."""
+    if not user.mfa_secret:
+        return False
+    totp = pyotp.TOTP(user.mfa_secret)
+    current = totp.timecode(utcnow())
+    for step in (current - 1, current, current + 1):
+        if step > (user.mfa_last_step or -1) and equals(totp.generate_otp(step), code):
+            user.mfa_last_step = step
+            return True
+    return False
+
+
 async def verify(session: AsyncSession, user: User, code: str) -> bool:
     """A current TOTP code, or an unused recovery code (which is then spent)."""
     code = code.strip()
-    if (
-        user.mfa_secret
-        and code.isdigit()
-        and pyotp.TOTP(user.mfa_secret).verify(code, for_time=utcnow(), valid_window=1)
-    ):
+    if code.isdigit() and _accept_totp(user, code):
         return True
     recovery = await session.scalar(
         select(RecoveryCode).where(

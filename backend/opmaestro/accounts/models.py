@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opmaestro.core.datamap import (
@@ -80,6 +80,8 @@ class User(IdMixin, TimestampMixin, Base):
     deletion_due_at: Mapped[datetime | None] = mapped_column(info=not_personal())
     mfa_secret: Mapped[str | None] = mapped_column(String(64), info=personal(SECURITY, erase=DELETE))
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(info=not_personal())
+    # RFC 6238 §5.2: a code, once accepted, must not be accepted again.
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger, info=not_personal("TOTP replay guard"))
 
     @property
     def is_staff(self) -> bool:

@@ -87,7 +87,7 @@ async def login(
             user_agent=client.user_agent,
         )
         raise InvalidCredentials("The email address or password is not correct.")
-    if user.is_staff and user.mfa_enabled_at is not None:
+    if user.mfa_enabled_at is not None:
         if not body.otp:
             raise MfaRequired("Enter the code from your authenticator app.")
         if not await mfa.verify(session, user, body.otp):

@@ -10,6 +10,7 @@ export interface MockCall {
   method: string;
   path: string;
   search: string;
+  query: URLSearchParams;
   headers: Headers;
   body: unknown;
 }
@@ -33,6 +34,7 @@ export function mockApi(...handlers: Handler[]): MockCall[] {
         method: input.method,
         path: url.pathname,
         search: url.search,
+        query: url.searchParams,
         headers: input.headers,
         body: text ? JSON.parse(text) : null,
       };

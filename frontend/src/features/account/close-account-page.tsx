@@ -9,7 +9,6 @@ import { api } from "../../shared/api/client";
 import { notifyError, ProblemError, showFormError, unwrap } from "../../shared/api/problem";
 import { PageTitle } from "../../shared/components/page-title";
 
-const ALERT_STYLES = { title: { color: "var(--mantine-color-text)" } };
 
 const SIGN_IN_PATH = "/sign-in";
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long" });
@@ -68,7 +67,7 @@ export function CloseAccountPage() {
       <Container size="sm">
         <Stack gap="lg">
           <PageTitle>Your account is closed</PageTitle>
-          <Alert styles={ALERT_STYLES} color="blue" title="Deletion is scheduled" role="status">
+          <Alert color="blue" title="Deletion is scheduled" role="status">
             <Text size="sm">
               You are signed out everywhere and your API tokens no longer work. Your data will be deleted on{" "}
               <strong>{deletionDue}</strong>. If you sign in before then, your account is reopened.

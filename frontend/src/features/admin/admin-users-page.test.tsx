@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { AdminUsersPage } from "./admin-users-page";
-import { json, mockApi, renderWithProviders, route } from "./test-utils";
+import { json, mockApi, renderPage, route } from "../../test/render";
 
 function staff(role: string) {
   return {
@@ -42,7 +42,7 @@ describe("AdminUsersPage", () => {
       route("GET", "/api/v1/admin/users", () => json({ items: [], next_cursor: null })),
     );
     const user = userEvent.setup();
-    renderWithProviders(<AdminUsersPage />);
+    renderPage(<AdminUsersPage />);
 
     await user.type(await screen.findByLabelText("Search"), "nobody");
     await user.click(screen.getByRole("button", { name: "Search" }));
@@ -64,7 +64,7 @@ describe("AdminUsersPage", () => {
       route("PATCH", `/api/v1/admin/users/${member.id}`, (call) => json({ ...member, ...(call.body as object) })),
     );
     const user = userEvent.setup();
-    renderWithProviders(<AdminUsersPage />);
+    renderPage(<AdminUsersPage />);
 
     await user.type(await screen.findByLabelText(/Reason/), "Promotion approved in ticket 12");
     await user.click(screen.getByRole("button", { name: "Search" }));

@@ -22,7 +22,6 @@ import { PageTitle } from "../../shared/components/page-title";
 import { type UserSearch, useUserSearch } from "./api/users";
 import { UserRow } from "./components/user-row";
 
-const ALERT_STYLES = { title: { color: "var(--mantine-color-text)" } };
 
 const REASON_MIN = 5;
 
@@ -53,7 +52,7 @@ export function AdminUsersPage() {
     return (
       <Container size="lg">
         <PageTitle>Users</PageTitle>
-        <Alert styles={ALERT_STYLES} color="red" mt="md" title="Staff only">
+        <Alert color="red" mt="md" title="Staff only">
           Your role does not give access to the user directory.
         </Alert>
       </Container>
@@ -113,7 +112,7 @@ export function AdminUsersPage() {
         ) : users.isPending ? (
           <Loader role="status" aria-label="Searching users" />
         ) : users.isError ? (
-          <Alert styles={ALERT_STYLES} color="red" title="The search failed">
+          <Alert color="red" title="The search failed">
             {users.error.message}
           </Alert>
         ) : rows.length === 0 ? (

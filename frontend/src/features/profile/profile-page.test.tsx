@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { ProfilePage } from "./profile-page";
-import { json, mockApi, renderWithProviders, route } from "./test-utils";
+import { json, mockApi, renderPage, route } from "../../test/render";
 
 const me = {
   id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
@@ -47,7 +47,7 @@ describe("ProfilePage", () => {
       ),
     );
     const user = userEvent.setup();
-    renderWithProviders(<ProfilePage />);
+    renderPage(<ProfilePage />);
 
     const phone = await screen.findByLabelText("Phone");
     await user.type(phone, "12");
@@ -65,7 +65,7 @@ describe("ProfilePage", () => {
       route("PATCH", "/api/v1/me", (call) => json({ ...me, ...(call.body as object) })),
     );
     const user = userEvent.setup();
-    renderWithProviders(<ProfilePage />);
+    renderPage(<ProfilePage />);
 
     const company = await screen.findByLabelText("Company");
     await user.clear(company);
@@ -92,7 +92,7 @@ describe("ProfilePage", () => {
       ),
     );
     const user = userEvent.setup();
-    renderWithProviders(<ProfilePage />);
+    renderPage(<ProfilePage />);
 
     await user.type(await screen.findByLabelText(/New email/), "ada@new.example");
     const password = screen.getByLabelText(/Current password/);
@@ -111,7 +111,7 @@ describe("ProfilePage", () => {
       ),
     );
     const user = userEvent.setup();
-    renderWithProviders(<ProfilePage />);
+    renderPage(<ProfilePage />);
 
     await user.type(await screen.findByLabelText(/New email/), "ada@new.example");
     await user.type(screen.getByLabelText(/Current password/), "correct horse");

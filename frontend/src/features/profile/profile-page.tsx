@@ -5,7 +5,6 @@ import { PageTitle } from "../../shared/components/page-title";
 
 import { EmailChangeForm } from "./components/email-change-form";
 import { ProfileForm } from "./components/profile-form";
-import { ALERT_STYLES } from "./alert-styles";
 
 
 export function ProfilePage() {
@@ -21,7 +20,7 @@ export function ProfilePage() {
             <Skeleton height={36} />
           </Stack>
         ) : me.isError || !me.data ? (
-          <Alert styles={ALERT_STYLES} color="red" title="Your profile could not be loaded">
+          <Alert color="red" title="Your profile could not be loaded">
             Reload the page to try again.
           </Alert>
         ) : (

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { SecurityPage } from "./security-page";
-import { json, mockApi, renderWithProviders, route } from "./test-utils";
+import { json, mockApi, renderPage, route } from "../../test/render";
 
 const me = {
   id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
@@ -65,7 +65,7 @@ describe("SecurityPage API tokens", () => {
   it("shows a new token's secret once, then never again", async () => {
     const calls = apiWithTokens();
     const user = userEvent.setup();
-    renderWithProviders(<SecurityPage />);
+    renderPage(<SecurityPage />);
 
     expect(await screen.findByText("You have no API tokens.")).toBeInTheDocument();
     await user.type(screen.getByLabelText(/Token name/), "Reporting script");
@@ -92,7 +92,7 @@ describe("SecurityPage API tokens", () => {
 
   it("marks this browser and offers no revoke for it", async () => {
     apiWithTokens();
-    renderWithProviders(<SecurityPage />);
+    renderPage(<SecurityPage />);
     const sessions = await screen.findByRole("table", { name: "Sessions" });
     expect(await within(sessions).findByText("This device")).toBeInTheDocument();
     expect(within(sessions).getByText("Chrome on Linux")).toBeInTheDocument();

@@ -5,7 +5,6 @@ import { useState } from "react";
 import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
 
 import { useChangeEmail } from "../api/profile";
-import { ALERT_STYLES } from "../alert-styles";
 
 
 interface EmailValues {
@@ -54,7 +53,6 @@ export function EmailChangeForm({ currentEmail }: { currentEmail: string }) {
       </Text>
       {sentTo && (
         <Alert
-          styles={ALERT_STYLES}
           color="green"
           title="Check your inbox"
           role="status"

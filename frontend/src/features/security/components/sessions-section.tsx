@@ -7,7 +7,6 @@ import { notifyError } from "../../../shared/api/problem";
 import { type SessionRead, useRevokeSession, useSessions } from "../api/security";
 import { describeDevice, formatDateTime } from "../format";
 import { ConfirmDialog } from "./confirm-dialog";
-import { ALERT_STYLES } from "../alert-styles";
 
 
 export function SessionsSection() {
@@ -18,7 +17,7 @@ export function SessionsSection() {
   if (sessions.isPending) return <Loader size="sm" role="status" aria-label="Loading sessions" />;
   if (sessions.isError) {
     return (
-      <Alert styles={ALERT_STYLES} color="red" title="Sessions could not be loaded">
+      <Alert color="red" title="Sessions could not be loaded">
         {sessions.error.message}
       </Alert>
     );

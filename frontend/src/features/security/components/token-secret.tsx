@@ -1,12 +1,11 @@
 import { Alert, Button, CopyButton, Group, Stack, Text, TextInput } from "@mantine/core";
 
 import type { TokenCreated } from "../api/security";
-import { ALERT_STYLES } from "../alert-styles";
 
 
 export function TokenSecret({ token, onDone }: { token: TokenCreated; onDone: () => void }) {
   return (
-    <Alert styles={ALERT_STYLES} color="yellow" title={`Token “${token.name}” created`} role="status">
+    <Alert color="yellow" title={`Token “${token.name}” created`} role="status">
       <Stack gap="sm">
         <Text size="sm" fw={600}>
           Copy this token now. You won’t see it again: we only keep a fingerprint of it.

@@ -9,7 +9,6 @@ import { formatDate, formatDateTime } from "../format";
 import { ConfirmDialog } from "./confirm-dialog";
 import { CreateTokenForm } from "./create-token-form";
 import { TokenSecret } from "./token-secret";
-import { ALERT_STYLES } from "../alert-styles";
 
 
 function TokenList() {
@@ -20,7 +19,7 @@ function TokenList() {
   if (tokens.isPending) return <Loader size="sm" role="status" aria-label="Loading API tokens" />;
   if (tokens.isError) {
     return (
-      <Alert styles={ALERT_STYLES} color="red" title="API tokens could not be loaded">
+      <Alert color="red" title="API tokens could not be loaded">
         {tokens.error.message}
       </Alert>
     );

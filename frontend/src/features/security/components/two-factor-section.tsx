@@ -7,12 +7,11 @@ import { notifyError, ProblemError, showFormError } from "../../../shared/api/pr
 
 import { useConfirmTwoFactor, useStartTwoFactor } from "../api/security";
 import { Section } from "./section";
-import { ALERT_STYLES } from "../alert-styles";
 
 
 function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
   return (
-    <Alert styles={ALERT_STYLES} color="green" title="Two-factor authentication is on" role="status">
+    <Alert color="green" title="Two-factor authentication is on" role="status">
       <Stack gap="sm">
         <Text size="sm" fw={600}>
           Store these recovery codes somewhere safe now. Each works once, in place of a code from your app, and
@@ -87,7 +86,7 @@ export function TwoFactorSection({ enabled }: { enabled: boolean }) {
   return (
     <Section id="security-two-factor" title="Two-factor authentication">
     <Stack gap="sm">
-      <Alert styles={ALERT_STYLES} color="yellow" title="Staff accounts need two-factor authentication">
+      <Alert color="yellow" title="Staff accounts need two-factor authentication">
         Until it is on, staff pages stay closed to you. You need an authenticator app, such as one on your phone.
       </Alert>
       {!enrollment ? (

@@ -1,4 +1,4 @@
-"""The `opmaestro` command: serve, worker, beat, migrate, outbox, datamap, export-openapi."""
+"""The `opmaestro` command: serve, worker, beat, migrate, outbox, consent, datamap, export-openapi."""
 
 import asyncio
 import json
@@ -24,6 +24,8 @@ outbox_app = typer.Typer(
     no_args_is_help=True, help="Read the email outbox (where mail waits in development)."
 )
 app.add_typer(outbox_app, name="outbox")
+consent_app = typer.Typer(no_args_is_help=True, help="Check the consent ledger.")
+app.add_typer(consent_app, name="consent")
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -297,6 +299,28 @@ def outbox_send_test(to: Annotated[str, typer.Option(help="Recipient of the test
     except ValueError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+
+
+@consent_app.command("verify")
+def consent_verify(
+    subject: Annotated[str, typer.Option("--subject", help="The user id whose consent chain to check.")],
+) -> None:
+    """Recompute a user's consent hash chain; exits 1 if it is broken."""
+    import opmaestro.models  # noqa: F401 - loads every model
+    from opmaestro.consent import service as consent
+
+    try:
+        user_id = UUID(subject)
+    except ValueError:
+        typer.echo(f"not a user id: {subject}", err=True)
+        raise typer.Exit(2) from None
+    report = _with_session(lambda s: consent.verify_user_chain(s, None, user_id))
+    broken = str(report.first_broken_event_id) if report.first_broken_event_id else None
+    typer.echo(
+        json.dumps({"intact": report.intact, "events": report.events, "first_broken_event_id": broken})
+    )
+    if not report.intact:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

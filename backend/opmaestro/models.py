@@ -10,6 +10,7 @@ from opmaestro.accounts.models import (
     UserSession,
 )
 from opmaestro.audit.models import AuditRecord
+from opmaestro.consent.models import ConsentChainHead, ConsentEvent, ConsentPurpose, ConsentState
 from opmaestro.core.jobs import Job, PeriodicSchedule
 from opmaestro.core.jwt import SigningKey
 from opmaestro.notifications.models import OutboxMessage
@@ -18,6 +19,10 @@ from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
 __all__ = [
     "AccountToken",
     "AuditRecord",
+    "ConsentChainHead",
+    "ConsentEvent",
+    "ConsentPurpose",
+    "ConsentState",
     "Job",
     "OAuthClient",
     "OutboxMessage",

@@ -152,7 +152,8 @@ async def register_account(
     body: RegistrationCreate, request: Request, session: SessionDep
 ) -> RegistrationAccepted:
     """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
-    await accounts.register(session, body, _settings(request))
+    client = _client(request)
+    await accounts.register(session, body, _settings(request), ip=client.ip, user_agent=client.user_agent)
     return RegistrationAccepted()
 
 

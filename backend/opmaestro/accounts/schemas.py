@@ -85,6 +85,7 @@ class RegistrationCreate(RequestModel):
     accepted_terms_version: Version
     accepted_privacy_version: Version
     acknowledged_us_transfer_notice_version: Version
+    marketing_email_opt_in: StrictBool = False
 
     @field_validator("confirms_age_18_or_over")
     @classmethod

@@ -12,6 +12,8 @@ from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersio
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
 from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
 from opmaestro.audit import service as audit
+from opmaestro.consent import service as consent
+from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
@@ -99,7 +101,14 @@ def _link(settings: Settings, path: str, token: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}{path}?token={token}"
 
 
-async def register(session: AsyncSession, body: RegistrationCreate, settings: Settings) -> None:
+async def register(
+    session: AsyncSession,
+    body: RegistrationCreate,
+    settings: Settings,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> None:
     """Create the account and mail a verification link; an existing address gets a notice instead."""
     # Hash before any query: new and existing addresses cost the same and reveal nothing, and
     # no pooled connection waits on Argon2.
@@ -142,6 +151,17 @@ async def register(session: AsyncSession, body: RegistrationCreate, settings: Se
     await session.flush()
     for version in current.values():
         policies.record_acceptance(session, user.id, version, method="signup")
+    await consent.record(
+        session,
+        user_id=user.id,
+        purpose_key=consent.MARKETING_EMAIL,
+        action=ConsentAction.GRANTED if body.marketing_email_opt_in else ConsentAction.DENIED,
+        method=CollectionMethod.SIGNUP,
+        actor=None,
+        ip=ip,
+        user_agent=user_agent,
+        jurisdiction=user.country,
+    )
     await audit.record(
         session,
         actor=None,

@@ -300,3 +300,8 @@ UserAdministrator = Annotated[
     Principal, Depends(Authorize(scopes=("admin:users:write",), roles=(Role.ADMIN,), allow_clients=False))
 ]
 Administrator = Annotated[Principal, Depends(Authorize(roles=(Role.ADMIN,), session_only=True))]
+ConsentReader = Annotated[Principal, Depends(Authorize(scopes=("consent:read",)))]
+ConsentWriter = Annotated[Principal, Depends(Authorize(scopes=("consent:write",)))]
+PrivacyAdministrator = Annotated[
+    Principal, Depends(Authorize(roles=(Role.ADMIN, Role.PRIVACY_OFFICER), session_only=True))
+]

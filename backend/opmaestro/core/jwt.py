@@ -116,6 +116,13 @@ def encode(
     return str(jose_jwt.encode(payload, private_pem, algorithm=ALGORITHM, headers={"kid": key.kid}))
 
 
+async def sign_receipt(session: AsyncSession, secret_key: str, claims: dict[str, Any]) -> str:
+    """A compact JWS over `claims` with the active key; no expiry, since a receipt is lasting proof."""
+    key = await active_key(session, secret_key)
+    private_pem = _fernet(secret_key).decrypt(key.private_key.encode()).decode()
+    return str(jose_jwt.encode(claims, private_pem, algorithm=ALGORITHM, headers={"kid": key.kid}))
+
+
 async def decode(session: AsyncSession, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
     """Verify signature, algorithm, expiry, issuer and audience; raise InvalidToken otherwise."""
     try:

@@ -12,6 +12,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opmaestro.accounts.models import User, UserStatus
+from opmaestro.consent import service as consent_service
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings, SmtpSecurity, get_settings
@@ -19,6 +21,7 @@ from opmaestro.core.logging import redact
 from opmaestro.notifications.models import EmailCategory, OutboxMessage, OutboxStatus
 
 DELIVER_JOB = "notifications.deliver"
+_SETTLED = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SUPPRESSED})
 PRODUCT_NAME = "OpMaestro"
 
 _templates = Environment(
@@ -59,8 +62,13 @@ async def send_email(
     *,
     category: EmailCategory = EmailCategory.SERVICE,
     headers: dict[str, str] | None = None,
+    user_id: UUID | None = None,
 ) -> OutboxMessage:
-    """Write a rendered message to the outbox and queue its delivery after commit."""
+    """Write a rendered message to the outbox and queue its delivery after commit.
+
+    Marketing mail must name the user it is for: their consent is checked again at send time,
+    and marketing mail without a user is never sent.
+    """
     try:
         address = validate_email(to, check_deliverability=False).normalized
     except EmailNotValidError as error:
@@ -70,6 +78,7 @@ async def send_email(
     message = OutboxMessage(
         to_address=address,
         category=category,
+        user_id=user_id,
         template=template,
         subject=rendered.subject,
         text_body=rendered.text,
@@ -99,7 +108,12 @@ def build_mime(message: OutboxMessage, mail_from: str) -> EmailMessage:
 async def deliver(session: AsyncSession, message_id: UUID, settings: Settings) -> OutboxMessage | None:
     """Send one outbox message over SMTP; transient failures raise so the job retries."""
     message = await session.get(OutboxMessage, message_id)
-    if message is None or message.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+    if message is None or message.status in _SETTLED:
+        return message
+    if message.category == EmailCategory.MARKETING and (reason := await _marketing_refusal(session, message)):
+        message.status = OutboxStatus.SUPPRESSED
+        message.last_error = reason
+        await session.flush()
         return message
     if not settings.smtp_host:
         message.status = OutboxStatus.HELD
@@ -117,6 +131,18 @@ async def deliver(session: AsyncSession, message_id: UUID, settings: Settings) -
         message.last_error = None
     await session.flush()
     return message
+
+
+async def _marketing_refusal(session: AsyncSession, message: OutboxMessage) -> str | None:
+    """Why a marketing message must not go out now, or None when its recipient still consents."""
+    user = await session.get(User, message.user_id) if message.user_id else None
+    if user is None or user.status != UserStatus.ACTIVE:
+        return "suppressed: no active user account whose consent allows this message"
+    if user.email.lower() != message.to_address.lower():
+        return "suppressed: the recipient's address changed after the message was queued"
+    if not await consent_service.is_granted(session, user.id, consent_service.MARKETING_EMAIL):
+        return "suppressed: the recipient has not consented to marketing email"
+    return None
 
 
 async def _smtp_send(mime: EmailMessage, settings: Settings) -> None:
@@ -144,7 +170,7 @@ async def _smtp_send(mime: EmailMessage, settings: Settings) -> None:
 
 async def mark_undeliverable(session: AsyncSession, message_id: UUID, reason: str) -> None:
     message = await session.get(OutboxMessage, message_id)
-    if message is not None and message.status != OutboxStatus.SENT:
+    if message is not None and message.status not in (OutboxStatus.SENT, OutboxStatus.SUPPRESSED):
         message.status = OutboxStatus.FAILED
         message.last_error = f"gave up after repeated failures: {reason}"[:2000]
         await session.flush()

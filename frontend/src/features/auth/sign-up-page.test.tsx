@@ -99,6 +99,7 @@ describe("SignUpPage", () => {
       accepted_terms_version: "2025-01",
       accepted_privacy_version: "2025-02",
       acknowledged_us_transfer_notice_version: "1",
+      marketing_email_opt_in: false,
     });
   });
 

@@ -27,6 +27,7 @@ export interface SignUpValues {
   confirms_age_18_or_over: boolean;
   accept_terms: boolean;
   acknowledge_us_transfer: boolean;
+  marketing_email_opt_in: boolean;
 }
 
 /** API fields that the form shows under another control. */
@@ -59,6 +60,7 @@ export function SignUpPage() {
       confirms_age_18_or_over: false,
       accept_terms: false,
       acknowledge_us_transfer: false,
+      marketing_email_opt_in: false,
     },
     validate: {
       name: (value) => (value.trim() ? null : "Enter your name."),
@@ -105,6 +107,7 @@ export function SignUpPage() {
       accepted_terms_version: terms.version,
       accepted_privacy_version: privacy.version,
       acknowledged_us_transfer_notice_version: usNotice.version,
+      marketing_email_opt_in: values.marketing_email_opt_in,
     });
   });
 
@@ -201,6 +204,11 @@ export function SignUpPage() {
             />
             {usNotice && <PolicySummary policy={usNotice} />}
           </div>
+          <CheckboxField
+            label="Send me occasional news about OpMaestro features and events (optional; every message has an unsubscribe link)"
+            key={form.key("marketing_email_opt_in")}
+            {...form.getInputProps("marketing_email_opt_in", { type: "checkbox" })}
+          />
           <Button type="submit" loading={signUp.isPending || policiesPending} disabled={!ready} fullWidth>
             Create account
           </Button>

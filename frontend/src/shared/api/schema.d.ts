@@ -4,6 +4,70 @@
  * (or `make client`) after the API changes; `npm run generate:check` fails when this file is stale.
  */
 export interface paths {
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Jwks
+         * @description The public keys that verify consent receipts and access tokens, old ones included.
+         */
+        get: operations["consent-get_jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Campaigns
+         * @description Past marketing campaigns, newest first.
+         */
+        get: operations["admin-list_campaigns"];
+        put?: never;
+        /**
+         * Create Campaign
+         * @description Send marketing email to every user who consents to it now (admins and privacy officers; audited).
+         */
+        post: operations["admin-create_campaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/consent/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify Consent Chain
+         * @description Recompute a user's consent hash chain and report where it breaks, if it does (audited).
+         */
+        get: operations["admin-verify_consent_chain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/oauth-clients": {
         parameters: {
             query?: never;
@@ -46,6 +110,50 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/purposes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Admin Purposes
+         * @description Every purpose with its versions (admins and privacy officers).
+         */
+        get: operations["admin-list_admin_purposes"];
+        put?: never;
+        /**
+         * Create Purpose
+         * @description Add a purpose (admins and privacy officers; audited).
+         */
+        post: operations["admin-create_purpose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/purposes/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Purpose
+         * @description Change a purpose: new wording is a new version; `material` asks everyone who consented again.
+         */
+        patch: operations["admin-update_purpose"];
         trace?: never;
     };
     "/api/v1/admin/users": {
@@ -228,6 +336,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consent/purposes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Purposes
+         * @description What we ask consent for, with each purpose's legal basis and current version.
+         */
+        get: operations["consent-list_purposes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -294,6 +422,86 @@ export interface paths {
          * @description Change name, professional affiliation, phone or country (tokens need `profile:write`).
          */
         patch: operations["me-update_me"];
+        trace?: never;
+    };
+    "/api/v1/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List My Consents
+         * @description Every purpose with the signed-in user's current answer (tokens need `consent:read`).
+         */
+        get: operations["consent-list_my_consents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/consents/{purpose}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set My Consent
+         * @description Grant, or deny or withdraw, consent to one purpose (tokens need `consent:write`).
+         */
+        put: operations["consent-set_my_consent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/consents/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List My Consent Events
+         * @description The signed-in user's consent history, newest first.
+         */
+        get: operations["consent-list_my_consent_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/consents/events/{event_id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Consent Receipt
+         * @description A signed consent receipt (Kantara CR 1.1 / ISO/IEC TS 27560) for one of the user's events.
+         */
+        get: operations["consent-get_consent_receipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/me/email": {
@@ -520,6 +728,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/unsubscribe/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Unsubscribe Link
+         * @description Which (masked) address and purpose an unsubscribe link is for; changes nothing.
+         */
+        get: operations["consent-get_unsubscribe_link"];
+        put?: never;
+        /**
+         * Unsubscribe One Click
+         * @description Withdraw the consent the link is for (RFC 8058 one-click; no sign-in); repeating it is harmless.
+         */
+        post: operations["consent-unsubscribe_one_click"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -585,6 +817,11 @@ export interface components {
             reason: string;
             role?: components["schemas"]["Role"] | null;
         };
+        /** Body_consent-unsubscribe_one_click */
+        "Body_consent-unsubscribe_one_click": {
+            /** List-Unsubscribe */
+            "List-Unsubscribe"?: string | null;
+        };
         /** Body_oauth-issue_token */
         "Body_oauth-issue_token": {
             /** Client Id */
@@ -595,6 +832,127 @@ export interface components {
             grant_type: string;
             /** Scope */
             scope?: string | null;
+        };
+        /** CampaignCreate */
+        CampaignCreate: {
+            /** Html Body */
+            html_body?: string | null;
+            /** Subject */
+            subject: string;
+            /** Text Body */
+            text_body: string;
+        };
+        /** CampaignCreated */
+        CampaignCreated: {
+            /**
+             * Campaign Id
+             * Format: uuid
+             */
+            campaign_id: string;
+            /** Recipients */
+            recipients: number;
+        };
+        /** CampaignRead */
+        CampaignRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Html Body */
+            html_body: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Purpose Key */
+            purpose_key: string;
+            /** Recipients */
+            recipients: number;
+            /** Subject */
+            subject: string;
+            /** Text Body */
+            text_body: string;
+        };
+        /** ChainVerification */
+        ChainVerification: {
+            /** Events */
+            events: number;
+            /** First Broken Event Id */
+            first_broken_event_id: string | null;
+            /** Intact */
+            intact: boolean;
+        };
+        /**
+         * CollectionMethod
+         * @enum {string}
+         */
+        CollectionMethod: "signup" | "settings" | "banner" | "api" | "unsubscribe_link" | "gpc" | "staff_on_request";
+        /**
+         * ConsentAction
+         * @enum {string}
+         */
+        ConsentAction: "granted" | "denied" | "withdrawn";
+        /** ConsentEventRead */
+        ConsentEventRead: {
+            action: components["schemas"]["ConsentAction"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Hash */
+            hash: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Ip Address */
+            ip_address: string | null;
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            method: components["schemas"]["CollectionMethod"];
+            /** Policy Version */
+            policy_version: string | null;
+            /** Purpose Key */
+            purpose_key: string;
+            /** Purpose Version */
+            purpose_version: number;
+            /** User Agent */
+            user_agent: string | null;
+        };
+        /** ConsentRead */
+        ConsentRead: {
+            /** Description */
+            description: string;
+            /**
+             * Granted
+             * @description None: never asked.
+             */
+            granted: boolean | null;
+            /** Key */
+            key: string;
+            legal_basis: components["schemas"]["LegalBasis"];
+            method: components["schemas"]["CollectionMethod"] | null;
+            /** Name */
+            name: string;
+            /** Optional */
+            optional: boolean;
+            /** Renewal Needed */
+            renewal_needed: boolean;
+            /** Since */
+            since: string | null;
+            /** Version */
+            version: number;
+        };
+        /** ConsentUpdate */
+        ConsentUpdate: {
+            /** Granted */
+            granted: boolean;
         };
         /** EmailChange */
         EmailChange: {
@@ -635,6 +993,18 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** JsonWebKeySet */
+        JsonWebKeySet: {
+            /** Keys */
+            keys: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * LegalBasis
+         * @enum {string}
+         */
+        LegalBasis: "consent" | "contract" | "legitimate_interest" | "legal_obligation";
         /** Liveness */
         Liveness: {
             /**
@@ -787,6 +1157,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[CampaignRead] */
+        Page_CampaignRead_: {
+            /** Items */
+            items: components["schemas"]["CampaignRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[ConsentEventRead] */
+        Page_ConsentEventRead_: {
+            /** Items */
+            items: components["schemas"]["ConsentEventRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[OAuthClientRead] */
         Page_OAuthClientRead_: {
             /** Items */
@@ -885,6 +1269,80 @@ export interface components {
             /** Phone */
             phone?: string | null;
         };
+        /** PurposeAdminRead */
+        PurposeAdminRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Key */
+            key: string;
+            legal_basis: components["schemas"]["LegalBasis"];
+            /** Name */
+            name: string;
+            /** Optional */
+            optional: boolean;
+            /**
+             * Renewal Version
+             * @description Consents given at an older version must be renewed.
+             */
+            renewal_version: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** PurposeCreate */
+        PurposeCreate: {
+            /** Description */
+            description: string;
+            /** Key */
+            key: string;
+            legal_basis: components["schemas"]["LegalBasis"];
+            /** Name */
+            name: string;
+            /**
+             * Optional
+             * @default true
+             */
+            optional: boolean;
+        };
+        /** PurposeRead */
+        PurposeRead: {
+            /** Description */
+            description: string;
+            /** Key */
+            key: string;
+            legal_basis: components["schemas"]["LegalBasis"];
+            /** Name */
+            name: string;
+            /** Optional */
+            optional: boolean;
+            /** Version */
+            version: number;
+        };
+        /** PurposeUpdate */
+        PurposeUpdate: {
+            /** Description */
+            description?: string | null;
+            legal_basis?: components["schemas"]["LegalBasis"] | null;
+            /**
+             * Material
+             * @description The change is material: consents given before it must be renewed.
+             * @default false
+             */
+            material: boolean;
+            /** Name */
+            name?: string | null;
+            /** Optional */
+            optional?: boolean | null;
+        };
         /** Readiness */
         Readiness: {
             /** Checks */
@@ -906,6 +1364,18 @@ export interface components {
             name: "database" | "migrations" | "jobs";
             /** Ok */
             ok: boolean;
+        };
+        /** Receipt */
+        Receipt: {
+            /** Claims */
+            claims: {
+                [key: string]: unknown;
+            };
+            /**
+             * Receipt
+             * @description Compact JWS (RS256); verify it with /.well-known/jwks.json.
+             */
+            receipt: string;
         };
         /** RecoveryCodes */
         RecoveryCodes: {
@@ -952,6 +1422,11 @@ export interface components {
             email: string;
             /** Job Title */
             job_title?: string | null;
+            /**
+             * Marketing Email Opt In
+             * @default false
+             */
+            marketing_email_opt_in: boolean;
             /** Name */
             name: string;
             /** Password */
@@ -1069,6 +1544,32 @@ export interface components {
             /** Scopes */
             scopes: string[];
         };
+        /** UnsubscribeLinkRead */
+        UnsubscribeLinkRead: {
+            /**
+             * Address
+             * @description The recipient's address, masked, such as a***@example.com.
+             */
+            address: string;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Subscribed
+             * @description Whether this consent is still granted.
+             */
+            subscribed: boolean;
+        };
+        /** UnsubscribeResult */
+        UnsubscribeResult: {
+            /** Purpose */
+            purpose: string;
+            /**
+             * Status
+             * @default unsubscribed
+             * @constant
+             */
+            status: "unsubscribed";
+        };
         /**
          * UserStatus
          * @enum {string}
@@ -1096,6 +1597,193 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "consent-get_jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonWebKeySet"];
+                };
+            };
+        };
+    };
+    "admin-list_campaigns": {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CampaignRead_"];
+                };
+            };
+            /** @description Invalid cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "admin-create_campaign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignCreated"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "admin-verify_consent_chain": {
+        parameters: {
+            query: {
+                /** @description The user whose consent ledger to check. */
+                subject: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainVerification"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "admin-list_oauth_clients": {
         parameters: {
             query?: {
@@ -1250,6 +1938,174 @@ export interface operations {
                 };
             };
             /** @description Client not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "admin-list_admin_purposes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurposeAdminRead"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    "admin-create_purpose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurposeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurposeAdminRead"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Purpose exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "admin-update_purpose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurposeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurposeAdminRead"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Purpose not found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1706,6 +2562,26 @@ export interface operations {
             };
         };
     };
+    "consent-list_purposes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurposeRead"][];
+                };
+            };
+        };
+    };
     "health-get_liveness": {
         parameters: {
             query?: never;
@@ -1883,6 +2759,244 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "consent-list_my_consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRead"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    "consent-set_my_consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                purpose: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRead"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Purpose not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Purpose not optional */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "consent-list_my_consent_events": {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConsentEventRead_"];
+                };
+            };
+            /** @description Invalid cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "consent-get_consent_receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Consent event not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2536,6 +3650,112 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScopeRead"][];
+                };
+            };
+        };
+    };
+    "consent-get_unsubscribe_link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeLinkRead"];
+                };
+            };
+            /** @description Invalid unsubscribe link */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unsubscribe link not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "consent-unsubscribe_one_click": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["Body_consent-unsubscribe_one_click"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeResult"];
+                };
+            };
+            /** @description Invalid unsubscribe link */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unsubscribe link not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

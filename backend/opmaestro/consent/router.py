@@ -1,0 +1,161 @@
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+
+from opmaestro.consent import service as consent
+from opmaestro.consent.exceptions import (
+    ConsentEventNotFound,
+    PurposeExists,
+    PurposeNotFound,
+    PurposeNotOptional,
+)
+from opmaestro.consent.schemas import (
+    ChainVerification,
+    ConsentEventRead,
+    ConsentRead,
+    ConsentUpdate,
+    JsonWebKeySet,
+    PurposeAdminRead,
+    PurposeCreate,
+    PurposeRead,
+    PurposeUpdate,
+    Receipt,
+)
+from opmaestro.core import jwt
+from opmaestro.core.auth import ConsentReader, ConsentWriter, PrivacyAdministrator, Public
+from opmaestro.core.auth import Forbidden as AuthForbidden
+from opmaestro.core.auth import NotAuthenticated as AuthMissing
+from opmaestro.core.config import Settings
+from opmaestro.core.db import SessionDep
+from opmaestro.core.errors import problem
+from opmaestro.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+SIGNED_IN_ERRORS: dict[int | str, dict[str, Any]] = {401: problem(AuthMissing), 403: problem(AuthForbidden)}
+
+purposes_router = APIRouter(prefix="/consent", tags=["consent"])
+me_router = APIRouter(prefix="/me/consents", tags=["consent"], responses=SIGNED_IN_ERRORS)
+admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ERRORS)
+wellknown_router = APIRouter(prefix="/.well-known", tags=["consent"])
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _client(request: Request) -> consent.Client:
+    return consent.Client(
+        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
+    )
+
+
+def _consent_read(found: consent.PurposeConsent) -> ConsentRead:
+    purpose, state = found.purpose, found.state
+    return ConsentRead(
+        key=purpose.key,
+        name=purpose.name,
+        description=purpose.description,
+        legal_basis=purpose.legal_basis,
+        optional=purpose.optional,
+        version=purpose.version,
+        granted=state.granted if state else None,
+        since=state.since if state else None,
+        method=state.method if state else None,
+        renewal_needed=found.renewal_needed,
+    )
+
+
+@purposes_router.get("/purposes", response_model=list[PurposeRead], dependencies=[Public])
+async def list_purposes(session: SessionDep) -> list[PurposeRead]:
+    """What we ask consent for, with each purpose's legal basis and current version."""
+    return [PurposeRead.model_validate(purpose) for purpose in await consent.list_purposes(session)]
+
+
+@me_router.get("", response_model=list[ConsentRead])
+async def list_my_consents(principal: ConsentReader, session: SessionDep) -> list[ConsentRead]:
+    """Every purpose with the signed-in user's current answer (tokens need `consent:read`)."""
+    found = await consent.current_consents(session, principal.signed_in_user.id)
+    return [_consent_read(entry) for entry in found]
+
+
+@me_router.put(
+    "/{purpose}",
+    response_model=ConsentRead,
+    responses={404: problem(PurposeNotFound), 409: problem(PurposeNotOptional)},
+)
+async def set_my_consent(
+    purpose: str, body: ConsentUpdate, principal: ConsentWriter, request: Request, session: SessionDep
+) -> ConsentRead:
+    """Grant, or deny or withdraw, consent to one purpose (tokens need `consent:write`)."""
+    found = await consent.set_preference(session, principal, purpose, body.granted, _client(request))
+    return _consent_read(found)
+
+
+@me_router.get("/events", response_model=Page[ConsentEventRead], responses={400: problem(InvalidCursor)})
+async def list_my_consent_events(
+    principal: ConsentReader, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[ConsentEventRead]:
+    """The signed-in user's consent history, newest first."""
+    rows, next_cursor = await consent.list_events(
+        session, principal.signed_in_user.id, cursor=cursor, limit=limit
+    )
+    return Page[ConsentEventRead](
+        items=[ConsentEventRead.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+@me_router.get(
+    "/events/{event_id}/receipt", response_model=Receipt, responses={404: problem(ConsentEventNotFound)}
+)
+async def get_consent_receipt(
+    event_id: UUID, principal: ConsentReader, request: Request, session: SessionDep
+) -> Receipt:
+    """A signed consent receipt (Kantara CR 1.1 / ISO/IEC TS 27560) for one of the user's events."""
+    token, claims = await consent.receipt_for(session, principal, event_id, _settings(request))
+    return Receipt(receipt=token, claims=claims)
+
+
+@admin_router.get("/purposes", response_model=list[PurposeAdminRead])
+async def list_admin_purposes(principal: PrivacyAdministrator, session: SessionDep) -> list[PurposeAdminRead]:
+    """Every purpose with its versions (admins and privacy officers)."""
+    return [PurposeAdminRead.model_validate(purpose) for purpose in await consent.list_purposes(session)]
+
+
+@admin_router.post(
+    "/purposes", status_code=201, response_model=PurposeAdminRead, responses={409: problem(PurposeExists)}
+)
+async def create_purpose(
+    body: PurposeCreate, principal: PrivacyAdministrator, session: SessionDep
+) -> PurposeAdminRead:
+    """Add a purpose (admins and privacy officers; audited)."""
+    return PurposeAdminRead.model_validate(await consent.create_purpose(session, principal, body))
+
+
+@admin_router.patch(
+    "/purposes/{key}", response_model=PurposeAdminRead, responses={404: problem(PurposeNotFound)}
+)
+async def update_purpose(
+    key: str, body: PurposeUpdate, principal: PrivacyAdministrator, session: SessionDep
+) -> PurposeAdminRead:
+    """Change a purpose: new wording is a new version; `material` asks everyone who consented again."""
+    return PurposeAdminRead.model_validate(await consent.update_purpose(session, principal, key, body))
+
+
+@admin_router.get("/consent/verify", response_model=ChainVerification)
+async def verify_consent_chain(
+    principal: PrivacyAdministrator,
+    session: SessionDep,
+    subject: Annotated[UUID, Query(description="The user whose consent ledger to check.")],
+) -> ChainVerification:
+    """Recompute a user's consent hash chain and report where it breaks, if it does (audited)."""
+    report = await consent.verify_user_chain(session, principal, subject)
+    return ChainVerification.model_validate(report)
+
+
+@wellknown_router.get("/jwks.json", response_model=JsonWebKeySet, dependencies=[Public])
+async def get_jwks(session: SessionDep) -> JsonWebKeySet:
+    """The public keys that verify consent receipts and access tokens, old ones included."""
+    return JsonWebKeySet(keys=await jwt.public_keys(session))

@@ -1,0 +1,433 @@
+"""Purposes, the hash-chained consent ledger, and the current state it keeps up to date."""
+
+import hashlib
+import ipaddress
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opmaestro.accounts.models import User
+from opmaestro.audit import service as audit
+from opmaestro.consent import receipts
+from opmaestro.consent.exceptions import (
+    ConsentEventNotFound,
+    PurposeExists,
+    PurposeNotFound,
+    PurposeNotOptional,
+)
+from opmaestro.consent.models import (
+    CollectionMethod,
+    ConsentAction,
+    ConsentChainHead,
+    ConsentEvent,
+    ConsentPurpose,
+    ConsentState,
+)
+from opmaestro.consent.schemas import PurposeCreate, PurposeUpdate
+from opmaestro.core.auth import AuthMethod, Principal
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.db import new_id
+from opmaestro.core.pagination import newest_first, page_of
+from opmaestro.policies import service as policies
+from opmaestro.policies.models import PolicyKind
+
+MARKETING_EMAIL = "marketing_email"
+GENESIS_HASH = "0" * 64
+USER_AGENT_LIMIT = 300
+# Methods where the subject acts without a signed-in session: they are their own actor.
+SUBJECT_METHODS = frozenset(
+    {
+        CollectionMethod.SIGNUP,
+        CollectionMethod.UNSUBSCRIBE_LINK,
+        CollectionMethod.BANNER,
+        CollectionMethod.GPC,
+    }
+)
+HASHED_FIELDS = (
+    "id",
+    "subject",
+    "seq",
+    "subject_user_id",
+    "device_id",
+    "purpose_key",
+    "purpose_version",
+    "action",
+    "method",
+    "policy_version",
+    "policy_sha256",
+    "jurisdiction",
+    "ip_address",
+    "user_agent",
+    "actor_id",
+    "actor_kind",
+    "created_at",
+)
+
+
+def truncate_ip(raw: str | None) -> str | None:
+    """Keep the network, not the host: /24 for IPv4, /48 for IPv6; None if it is no address."""
+    if not raw:
+        return None
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def user_subject(user_id: UUID) -> str:
+    return f"user:{user_id}"
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def event_hash(event: ConsentEvent) -> str:
+    """SHA-256 over the canonical JSON of the event's fields and the previous hash."""
+    fields = {name: _canonical(getattr(event, name)) for name in HASHED_FIELDS}
+    document = json.dumps(
+        {"event": fields, "prev_hash": event.prev_hash},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+async def lock_subject(session: AsyncSession, subject: str) -> ConsentChainHead:
+    """The subject's chain head, locked until the transaction ends.
+
+    The insert comes first on purpose: on SQLite it is a write, so it takes the database's
+    write lock (waiting for other writers) before the head is read, and the read is current.
+    On PostgreSQL the row lock of SELECT ... FOR UPDATE serializes writers to one chain.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(ConsentChainHead)
+        .values(subject=subject, seq=0, last_hash=GENESIS_HASH, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["subject"])
+    )
+    head = await session.scalar(
+        select(ConsentChainHead)
+        .where(ConsentChainHead.subject == subject)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert head is not None
+    return head
+
+
+async def get_purpose(session: AsyncSession, key: str) -> ConsentPurpose:
+    purpose = await session.scalar(select(ConsentPurpose).where(ConsentPurpose.key == key))
+    if purpose is None:
+        raise PurposeNotFound(f"There is no purpose {key!r}.")
+    return purpose
+
+
+async def list_purposes(session: AsyncSession) -> list[ConsentPurpose]:
+    return list((await session.scalars(select(ConsentPurpose).order_by(ConsentPurpose.key))).all())
+
+
+def _actor(actor: Principal | None, user_id: UUID, method: CollectionMethod) -> tuple[UUID | None, str]:
+    if actor is None:
+        return (user_id, "subject") if method in SUBJECT_METHODS else (None, "system")
+    if actor.method is AuthMethod.CLIENT and actor.client is not None:
+        return actor.client.id, "client"
+    assert actor.user is not None
+    if actor.user.id == user_id:
+        return user_id, "subject"
+    return actor.user.id, "staff" if actor.user.is_staff else "user"
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    user_id: UUID,
+    purpose_key: str,
+    action: ConsentAction,
+    method: CollectionMethod,
+    actor: Principal | None,
+    ip: str | None,
+    user_agent: str | None,
+    jurisdiction: str | None = None,
+) -> ConsentEvent:
+    """Append an event to the user's chain and update their current state; flushes, never commits."""
+    purpose = await get_purpose(session, purpose_key)
+    if jurisdiction is None and (user := await session.get(User, user_id)) is not None:
+        jurisdiction = user.country
+    policy = await policies.current_version(session, PolicyKind.PRIVACY)
+    head = await lock_subject(session, user_subject(user_id))
+    actor_id, actor_kind = _actor(actor, user_id, method)
+    now = utcnow()
+    entry = ConsentEvent(
+        id=new_id(),
+        subject=head.subject,
+        seq=head.seq + 1,
+        subject_user_id=user_id,
+        device_id=None,
+        purpose_key=purpose.key,
+        purpose_version=purpose.version,
+        action=ConsentAction(action).value,
+        method=CollectionMethod(method).value,
+        policy_version=policy.version if policy else None,
+        policy_sha256=policy.sha256 if policy else None,
+        jurisdiction=jurisdiction,
+        ip_address=truncate_ip(ip),
+        user_agent=user_agent[:USER_AGENT_LIMIT] if user_agent else None,
+        actor_id=actor_id,
+        actor_kind=actor_kind,
+        created_at=now,
+        prev_hash=head.last_hash,
+    )
+    entry.hash = event_hash(entry)
+    session.add(entry)
+    head.seq, head.last_hash, head.updated_at = entry.seq, entry.hash, now
+    state = await session.scalar(
+        select(ConsentState)
+        .where(ConsentState.user_id == user_id, ConsentState.purpose_key == purpose.key)
+        .execution_options(populate_existing=True)
+    )
+    if state is None:
+        state = ConsentState(user_id=user_id, purpose_key=purpose.key)
+        session.add(state)
+    state.purpose_version = purpose.version
+    state.granted = entry.action == ConsentAction.GRANTED
+    state.action, state.method, state.event_id, state.since = entry.action, entry.method, entry.id, now
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"consent.{entry.action}",
+        subject_type="consent_event",
+        subject_id=entry.id,
+        fields=[purpose.key],
+    )
+    await session.flush()
+    return entry
+
+
+async def is_granted(session: AsyncSession, user_id: UUID, purpose_key: str) -> bool:
+    """Whether the user's current answer is a grant still valid for the purpose (a point lookup)."""
+    row = (
+        await session.execute(
+            select(ConsentState.granted, ConsentState.purpose_version, ConsentPurpose.renewal_version)
+            .join(ConsentPurpose, ConsentPurpose.key == ConsentState.purpose_key)
+            .where(ConsentState.user_id == user_id, ConsentState.purpose_key == purpose_key)
+        )
+    ).first()
+    if row is None:
+        return False
+    granted, given_at_version, renewal_version = row
+    return bool(granted) and given_at_version >= renewal_version
+
+
+async def create_purpose(session: AsyncSession, principal: Principal, body: PurposeCreate) -> ConsentPurpose:
+    """Add a purpose at version 1."""
+    if await session.scalar(select(ConsentPurpose.id).where(ConsentPurpose.key == body.key)) is not None:
+        raise PurposeExists(f"A purpose {body.key!r} exists already.")
+    purpose = ConsentPurpose(
+        key=body.key,
+        name=body.name,
+        description=body.description,
+        legal_basis=body.legal_basis,
+        optional=body.optional,
+        version=1,
+        renewal_version=1,
+    )
+    session.add(purpose)
+    await audit.record(
+        session,
+        actor=principal,
+        action="consent.purpose_created",
+        subject_type="consent_purpose",
+        subject_id=body.key,
+        fields=sorted(body.model_fields_set),
+    )
+    await session.flush()
+    return purpose
+
+
+async def update_purpose(
+    session: AsyncSession, principal: Principal, key: str, body: PurposeUpdate
+) -> ConsentPurpose:
+    """Change a purpose; new wording is a new version, and a material change asks for consent again."""
+    purpose = await get_purpose(session, key)
+    changes = body.model_dump(include=body.model_fields_set - {"material"}, exclude_none=True)
+    changed = sorted(name for name, value in changes.items() if getattr(purpose, name) != value)
+    for name in changed:
+        setattr(purpose, name, changes[name])
+    if body.material or {"name", "description"} & set(changed):
+        purpose.version += 1
+        changed.append("version")
+    if body.material:
+        purpose.renewal_version = purpose.version
+        changed.append("renewal_version")
+    if changed:
+        await audit.record(
+            session,
+            actor=principal,
+            action="consent.purpose_updated",
+            subject_type="consent_purpose",
+            subject_id=purpose.key,
+            fields=changed,
+        )
+    await session.flush()
+    return purpose
+
+
+@dataclass(frozen=True)
+class PurposeConsent:
+    purpose: ConsentPurpose
+    state: ConsentState | None
+
+    @property
+    def renewal_needed(self) -> bool:
+        return (
+            self.state is not None
+            and self.state.granted
+            and self.state.purpose_version < self.purpose.renewal_version
+        )
+
+
+async def current_consents(session: AsyncSession, user_id: UUID) -> list[PurposeConsent]:
+    """Every purpose with the user's current answer, read from the state rows (never the history)."""
+    rows = await session.execute(
+        select(ConsentPurpose, ConsentState)
+        .outerjoin(
+            ConsentState,
+            (ConsentState.purpose_key == ConsentPurpose.key) & (ConsentState.user_id == user_id),
+        )
+        .order_by(ConsentPurpose.key)
+    )
+    return [PurposeConsent(purpose, state) for purpose, state in rows.all()]
+
+
+@dataclass(frozen=True)
+class Client:
+    ip: str | None
+    user_agent: str | None
+
+
+async def set_preference(
+    session: AsyncSession, principal: Principal, purpose_key: str, granted: bool, client: Client
+) -> PurposeConsent:
+    """Grant, or deny or withdraw, the signed-in user's consent to one purpose."""
+    user = principal.signed_in_user
+    purpose = await get_purpose(session, purpose_key)
+    if not purpose.optional:
+        raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
+    # Lock before reading the state, so "withdrawn" versus "denied" is decided on the latest answer.
+    await lock_subject(session, user_subject(user.id))
+    state = await session.scalar(
+        select(ConsentState)
+        .where(ConsentState.user_id == user.id, ConsentState.purpose_key == purpose.key)
+        .execution_options(populate_existing=True)
+    )
+    if granted:
+        action = ConsentAction.GRANTED
+    else:
+        action = ConsentAction.WITHDRAWN if state is not None and state.granted else ConsentAction.DENIED
+    method = CollectionMethod.SETTINGS if principal.method is AuthMethod.SESSION else CollectionMethod.API
+    await record(
+        session,
+        user_id=user.id,
+        purpose_key=purpose.key,
+        action=action,
+        method=method,
+        actor=principal,
+        ip=client.ip,
+        user_agent=client.user_agent,
+    )
+    state = await session.scalar(
+        select(ConsentState).where(ConsentState.user_id == user.id, ConsentState.purpose_key == purpose.key)
+    )
+    return PurposeConsent(purpose, state)
+
+
+async def list_events(
+    session: AsyncSession, user_id: UUID, *, cursor: str | None, limit: int
+) -> tuple[list[ConsentEvent], str | None]:
+    """The user's ledger, newest first."""
+    query = select(ConsentEvent).where(ConsentEvent.subject_user_id == user_id)
+    rows = list(
+        (
+            await session.scalars(
+                newest_first(query, ConsentEvent.created_at, ConsentEvent.id, cursor, limit)
+            )
+        ).all()
+    )
+    return page_of(rows, limit)
+
+
+async def get_own_event(session: AsyncSession, user_id: UUID, event_id: UUID) -> ConsentEvent:
+    found = await session.scalar(
+        select(ConsentEvent).where(ConsentEvent.id == event_id, ConsentEvent.subject_user_id == user_id)
+    )
+    if found is None:
+        raise ConsentEventNotFound("No such consent event.")
+    return found
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    intact: bool
+    events: int
+    first_broken_event_id: UUID | None
+
+
+async def verify_chain(session: AsyncSession, subject: str) -> ChainReport:
+    """Recompute every hash of a subject's chain, in order, and compare it with the stored head."""
+    previous, expected_seq, count = GENESIS_HASH, 1, 0
+    result = await session.scalars(
+        select(ConsentEvent)
+        .where(ConsentEvent.subject == subject)
+        .order_by(ConsentEvent.seq)
+        .execution_options(populate_existing=True)
+    )
+    for entry in result:
+        count += 1
+        if entry.seq != expected_seq or entry.prev_hash != previous or event_hash(entry) != entry.hash:
+            return ChainReport(False, count, entry.id)
+        previous, expected_seq = entry.hash, expected_seq + 1
+    head = await session.get(ConsentChainHead, subject, populate_existing=True)
+    # A head ahead of the events means entries were removed from the end of the chain.
+    intact = (head is None and count == 0) or (head is not None and head.last_hash == previous)
+    return ChainReport(intact, count, None)
+
+
+async def verify_user_chain(session: AsyncSession, principal: Principal | None, user_id: UUID) -> ChainReport:
+    """Verify a user's chain; staff checks are audited."""
+    report = await verify_chain(session, user_subject(user_id))
+    if principal is not None:
+        await audit.record(
+            session,
+            actor=principal,
+            action="consent.chain_verified",
+            subject_type="user",
+            subject_id=user_id,
+        )
+    return report
+
+
+async def receipt_for(
+    session: AsyncSession, principal: Principal, event_id: UUID, settings: Settings
+) -> tuple[str, dict[str, Any]]:
+    """A signed receipt for one of the signed-in user's own ledger events."""
+    entry = await get_own_event(session, principal.signed_in_user.id, event_id)
+    return await receipts.issue(session, entry, await get_purpose(session, entry.purpose_key), settings)

@@ -41,6 +41,16 @@ class Scenario:
 SCENARIOS = [
     Scenario("health", "GET", "/api/v1/health"),
     Scenario("me (session cookie)", "GET", "/api/v1/me", signed_in=True),
+    # Every PUT appends a ledger event, so by the GET below the user has over 10,000 events.
+    Scenario(
+        "consent PUT (session)",
+        "PUT",
+        "/api/v1/me/consents/marketing_email",
+        body={"granted": True},
+        signed_in=True,
+        requests={1: 3000, 16: 10000},
+    ),
+    Scenario("consents GET (13k events)", "GET", "/api/v1/me/consents", signed_in=True),
     Scenario(
         "login (Argon2id)",
         "POST",
@@ -153,6 +163,8 @@ def run_hey(
         command += ["-T", "application/json", "-d", json.dumps(scenario.body)]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
+        if csrf := re.search(r"opm_csrf=([^;]+)", cookie):
+            command += ["-H", f"X-CSRF-Token: {csrf.group(1)}"]
     output = subprocess.run(
         [*command, f"{base}{scenario.path}"], capture_output=True, text=True, check=True, timeout=600
     ).stdout
@@ -207,7 +219,7 @@ def main() -> None:
                         }
                     )
                     print(
-                        f"  {scenario.name:<22} c={concurrency:<3} {result['req_per_s']:9.1f} req/s",
+                        f"  {scenario.name:<26} c={concurrency:<3} {result['req_per_s']:9.1f} req/s",
                         flush=True,
                     )
         finally:
@@ -224,14 +236,14 @@ def report(rows: list[dict[str, object]], hey: str, database_url: str | None) ->
         "server: 1 uvicorn worker process"
     )
     header = (
-        f"{'scenario':<22} {'conc':>4} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'scenario':<26} {'conc':>4} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>8} {'peak RSS MiB':>13}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row['scenario']:<22} {row['concurrency']:>4} {row['requests']:>9} {row['req_per_s']:>9.1f} "
+            f"{row['scenario']:<26} {row['concurrency']:>4} {row['requests']:>9} {row['req_per_s']:>9.1f} "
             f"{row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} {row['non_2xx']:>8} {row['peak_rss_mib']:>13.1f}"
         )
     if not all(row["peak_rss_exact"] for row in rows):

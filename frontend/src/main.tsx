@@ -6,7 +6,7 @@ import { createRoot } from "react-dom/client";
 import { RouterProvider } from "react-router";
 import { Providers } from "./app/providers";
 import { createQueryClient } from "./app/query-client";
-import { createAppRouter, PUBLIC_PATHS } from "./app/router";
+import { createAppRouter, isPublicPath } from "./app/router";
 import { onUnauthorized } from "./shared/api/client";
 import { ME_QUERY_KEY } from "./shared/hooks/use-me";
 import { signInPath } from "./shared/lib/safe-next";
@@ -18,7 +18,7 @@ const router = createAppRouter();
 onUnauthorized(() => {
   queryClient.setQueryData(ME_QUERY_KEY, null);
   const { pathname, search } = router.state.location;
-  if (PUBLIC_PATHS.some((path) => pathname === path)) return;
+  if (isPublicPath(pathname)) return;
   void router.navigate(signInPath(pathname + search), { replace: true });
 });
 

@@ -6,7 +6,7 @@ import { createMemoryRouter, RouterProvider } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { json, mockApi, route } from "../test/render";
 import { createQueryClient } from "./query-client";
-import { routes } from "./router";
+import { isPublicPath, routes } from "./router";
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -47,6 +47,29 @@ describe("routes", () => {
     expect(screen.queryByRole("navigation")).not.toBeInTheDocument();
   });
 
+  it("shows the unsubscribe page without a session, navigation or sign-in", async () => {
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(notSignedIn, 401)),
+      route("GET", "/api/v1/consent/purposes", () => json([])),
+      route("GET", "/api/v1/unsubscribe/1.token.marketing_email.sig", () =>
+        json({ purpose: "marketing_email", address: "a***@example.com", subscribed: true }),
+      ),
+    );
+    const router = renderAt("/unsubscribe/1.token.marketing_email.sig");
+    expect(await screen.findByRole("button", { name: "Unsubscribe" })).toBeInTheDocument();
+    expect(screen.getByRole("heading", { level: 1, name: "Unsubscribe" })).toBeInTheDocument();
+    expect(router.state.location.pathname).toBe("/unsubscribe/1.token.marketing_email.sig");
+    expect(screen.queryByRole("navigation")).not.toBeInTheDocument();
+    expect(calls.some((call) => call.method === "POST")).toBe(false);
+  });
+
+  it("treats sub-paths of public paths as public", () => {
+    expect(isPublicPath("/unsubscribe/1.token.marketing_email.sig")).toBe(true);
+    expect(isPublicPath("/sign-in")).toBe(true);
+    expect(isPublicPath("/privacy/consents")).toBe(false);
+    expect(isPublicPath("/sign-inx")).toBe(false);
+  });
+
   it("redirects / to the profile when signed in, and shows members no admin navigation", async () => {
     mockApi(route("GET", "/api/v1/me", () => json(member)), () => json({}, 200));
     const router = renderAt("/");
@@ -55,6 +78,7 @@ describe("routes", () => {
     expect(nav).toHaveTextContent("Profile");
     expect(nav).toHaveTextContent("Security");
     expect(nav).toHaveTextContent("Close account");
+    expect(screen.getByRole("link", { name: "Consents" })).toHaveAttribute("href", "/privacy/consents");
     expect(nav).not.toHaveTextContent("Users");
     expect(screen.getByText("Ada Lovelace")).toBeInTheDocument();
   });

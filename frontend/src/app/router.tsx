@@ -26,12 +26,29 @@ const SecurityPage = lazy(() =>
 const CloseAccountPage = lazy(() =>
   import("../features/account/close-account-page").then((m) => ({ default: m.CloseAccountPage })),
 );
+const ConsentsPage = lazy(() =>
+  import("../features/consent/consents-page").then((m) => ({ default: m.ConsentsPage })),
+);
+const UnsubscribePage = lazy(() =>
+  import("../features/consent/unsubscribe-page").then((m) => ({ default: m.UnsubscribePage })),
+);
 const AdminUsersPage = lazy(() =>
   import("../features/admin/admin-users-page").then((m) => ({ default: m.AdminUsersPage })),
 );
 
-/** Paths that render without the navigation and never bounce to sign-in. */
-export const PUBLIC_PATHS = ["/sign-in", "/sign-up", "/verify-email", "/forgot-password", "/reset-password"];
+/** Paths (and their sub-paths) that render without the navigation and never bounce to sign-in. */
+export const PUBLIC_PATHS = [
+  "/sign-in",
+  "/sign-up",
+  "/verify-email",
+  "/forgot-password",
+  "/reset-password",
+  "/unsubscribe",
+];
+
+export function isPublicPath(pathname: string): boolean {
+  return PUBLIC_PATHS.some((path) => pathname === path || pathname.startsWith(`${path}/`));
+}
 
 export const routes: RouteObject[] = [
   {
@@ -46,6 +63,7 @@ export const routes: RouteObject[] = [
           { path: "verify-email", element: <VerifyEmailPage /> },
           { path: "forgot-password", element: <ForgotPasswordPage /> },
           { path: "reset-password", element: <ResetPasswordPage /> },
+          { path: "unsubscribe/:token", element: <UnsubscribePage /> },
         ],
       },
       {
@@ -54,6 +72,7 @@ export const routes: RouteObject[] = [
           { path: "profile", element: <ProfilePage /> },
           { path: "security", element: <SecurityPage /> },
           { path: "close-account", element: <CloseAccountPage /> },
+          { path: "privacy/consents", element: <ConsentsPage /> },
           {
             element: <StaffOnly />,
             children: [{ path: "admin/users", element: <AdminUsersPage /> }],

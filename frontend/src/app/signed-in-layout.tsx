@@ -14,6 +14,7 @@ const NAV = [
   { to: "/security", label: "Security" },
   { to: "/close-account", label: "Close account" },
 ];
+const PRIVACY_NAV = [{ to: "/privacy/consents", label: "Consents" }];
 const ADMIN_NAV = [{ to: "/admin/users", label: "Users" }];
 
 function SkipLink() {
@@ -96,6 +97,9 @@ export function SignedInLayout() {
       </AppShell.Header>
       <AppShell.Navbar p="sm" component="nav" aria-label="Main">
         {NAV.map(navLink)}
+        <NavLink label="Privacy" defaultOpened childrenOffset="md" component="div">
+          {PRIVACY_NAV.map(navLink)}
+        </NavLink>
         {isStaff(user) && (
           <NavLink label="Admin" defaultOpened childrenOffset="md" component="div">
             {ADMIN_NAV.map(navLink)}

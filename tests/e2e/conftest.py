@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -92,14 +93,33 @@ class LiveServer:
         finally:
             del self.env["OPMAESTRO_ADMIN_PASSWORD"]
 
-    def mail_link(self, to: str, subject_part: str) -> str:
-        """The first link in the newest mail to `to` whose subject contains `subject_part`."""
+    def verify(self, email: str) -> None:
+        """Follow the verification mail's token through the API."""
+        token = self.mail_link(email, "confirm your email").split("token=", 1)[1]
+        response = httpx.post(f"{self.url}/api/v1/auth/verify-email", json={"token": token})
+        assert response.status_code == 200, response.text
+
+    def staff_client(self, email: str, password: str) -> httpx.Client:
+        """An HTTP client signed in as a new administrator who has just turned on two-factor."""
+        self.create_admin(email, password)
+        client = httpx.Client(base_url=self.url)
+        signed_in = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert signed_in.status_code == 200, signed_in.text
+        client.headers["X-CSRF-Token"] = signed_in.json()["csrf_token"]
+        secret = client.post("/api/v1/me/mfa/totp").json()["secret"]
+        confirmed = client.post("/api/v1/me/mfa/totp/confirm", json={"code": pyotp.TOTP(secret).now()})
+        assert confirmed.status_code == 200, confirmed.text
+        return client
+
+    def mail_link(self, to: str, subject_part: str, contains: str = "") -> str:
+        """The first link (containing `contains`) in the newest mail to `to` whose subject contains
+        `subject_part`."""
         for row in self.outbox(to):
             if subject_part.lower() in row["subject"].lower():
                 message = json.loads(self.cli("outbox", "show", row["id"], "--json"))
-                found = re.search(r"https?://\S+", message["text"])
+                found = [link for link in re.findall(r"https?://\S+", message["text"]) if contains in link]
                 assert found, message["text"]
-                return found.group(0)
+                return found[0]
         raise AssertionError(f"no mail to {to} about {subject_part!r}: {self.outbox(to)}")
 
 

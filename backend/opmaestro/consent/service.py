@@ -170,10 +170,50 @@ async def record(
 ) -> ConsentEvent:
     """Append an event to the user's chain and update their current state; flushes, never commits."""
     purpose = await get_purpose(session, purpose_key)
+    head = await lock_subject(session, user_subject(user_id))
+    state = await _state(session, user_id, purpose.key)
+    entry, _ = await _append(
+        session,
+        purpose=purpose,
+        head=head,
+        state=state,
+        user_id=user_id,
+        action=action,
+        method=method,
+        actor=actor,
+        ip=ip,
+        user_agent=user_agent,
+        jurisdiction=jurisdiction,
+    )
+    return entry
+
+
+async def _state(session: AsyncSession, user_id: UUID, purpose_key: str) -> ConsentState | None:
+    return await session.scalar(
+        select(ConsentState)
+        .where(ConsentState.user_id == user_id, ConsentState.purpose_key == purpose_key)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _append(
+    session: AsyncSession,
+    *,
+    purpose: ConsentPurpose,
+    head: ConsentChainHead,
+    state: ConsentState | None,
+    user_id: UUID,
+    action: ConsentAction,
+    method: CollectionMethod,
+    actor: Principal | None,
+    ip: str | None,
+    user_agent: str | None,
+    jurisdiction: str | None,
+) -> tuple[ConsentEvent, ConsentState]:
+    """The event after `head` (which the caller holds locked) and the state it leads to."""
     if jurisdiction is None and (user := await session.get(User, user_id)) is not None:
         jurisdiction = user.country
     policy = await policies.current_version(session, PolicyKind.PRIVACY)
-    head = await lock_subject(session, user_subject(user_id))
     actor_id, actor_kind = _actor(actor, user_id, method)
     now = utcnow()
     entry = ConsentEvent(
@@ -199,11 +239,6 @@ async def record(
     entry.hash = event_hash(entry)
     session.add(entry)
     head.seq, head.last_hash, head.updated_at = entry.seq, entry.hash, now
-    state = await session.scalar(
-        select(ConsentState)
-        .where(ConsentState.user_id == user_id, ConsentState.purpose_key == purpose.key)
-        .execution_options(populate_existing=True)
-    )
     if state is None:
         state = ConsentState(user_id=user_id, purpose_key=purpose.key)
         session.add(state)
@@ -219,7 +254,7 @@ async def record(
         fields=[purpose.key],
     )
     await session.flush()
-    return entry
+    return entry, state
 
 
 async def is_granted(session: AsyncSession, user_id: UUID, purpose_key: str) -> bool:
@@ -333,29 +368,25 @@ async def set_preference(
     if not purpose.optional:
         raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
     # Lock before reading the state, so "withdrawn" versus "denied" is decided on the latest answer.
-    await lock_subject(session, user_subject(user.id))
-    state = await session.scalar(
-        select(ConsentState)
-        .where(ConsentState.user_id == user.id, ConsentState.purpose_key == purpose.key)
-        .execution_options(populate_existing=True)
-    )
+    head = await lock_subject(session, user_subject(user.id))
+    state = await _state(session, user.id, purpose.key)
     if granted:
         action = ConsentAction.GRANTED
     else:
         action = ConsentAction.WITHDRAWN if state is not None and state.granted else ConsentAction.DENIED
     method = CollectionMethod.SETTINGS if principal.method is AuthMethod.SESSION else CollectionMethod.API
-    await record(
+    _, state = await _append(
         session,
+        purpose=purpose,
+        head=head,
+        state=state,
         user_id=user.id,
-        purpose_key=purpose.key,
         action=action,
         method=method,
         actor=principal,
         ip=client.ip,
         user_agent=client.user_agent,
-    )
-    state = await session.scalar(
-        select(ConsentState).where(ConsentState.user_id == user.id, ConsentState.purpose_key == purpose.key)
+        jurisdiction=None,
     )
     return PurposeConsent(purpose, state)
 

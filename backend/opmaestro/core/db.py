@@ -8,11 +8,12 @@ from uuid import UUID
 
 import uuid6
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, Uuid, event
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, Uuid, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from opmaestro.core import sqlite_driver
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.datamap import not_personal
@@ -101,7 +102,10 @@ def create_engine(
         options.update(pool_size=pool_size or settings.database_pool_size or 2, max_overflow=0)
     else:
         options.update(pool_size=pool_size or settings.database_pool_size or 10, max_overflow=10)
-    engine = create_async_engine(settings.database_url, **options)
+    url = make_url(settings.database_url)
+    if url.drivername == "sqlite+aiosqlite":
+        url = url.set(drivername=sqlite_driver.DRIVER_NAME)
+    engine = create_async_engine(url, **options)
     if settings.is_sqlite:
         _configure_sqlite(engine, explicit_begin=explicit_begin)
     return engine

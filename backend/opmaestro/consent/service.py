@@ -111,24 +111,22 @@ def event_hash(event: ConsentEvent) -> str:
 
 
 async def lock_subject(session: AsyncSession, subject: str) -> ConsentChainHead:
-    """The subject's chain head, locked until the transaction ends.
+    """The subject's chain head, created if new and locked until the transaction ends.
 
-    The insert comes first on purpose: on SQLite it is a write, so it takes the database's
-    write lock (waiting for other writers) before the head is read, and the read is current.
-    On PostgreSQL the row lock of SELECT ... FOR UPDATE serializes writers to one chain.
+    One upsert both creates and locks: on SQLite the write takes the database's write lock
+    (waiting for other writers) before the head is read, so the read is current; on PostgreSQL
+    ON CONFLICT DO UPDATE locks the row, which serializes writers to one chain.
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(ConsentChainHead)
-        .values(subject=subject, seq=0, last_hash=GENESIS_HASH, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["subject"])
+    values = insert(ConsentChainHead).values(
+        subject=subject, seq=0, last_hash=GENESIS_HASH, updated_at=utcnow()
     )
-    head = await session.scalar(
-        select(ConsentChainHead)
-        .where(ConsentChainHead.subject == subject)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    upsert = values.on_conflict_do_update(
+        index_elements=["subject"], set_={"subject": values.excluded.subject}
+    ).returning(ConsentChainHead)
+    head: ConsentChainHead | None = await session.scalar(
+        select(ConsentChainHead).from_statement(upsert).execution_options(populate_existing=True)
     )
     assert head is not None
     return head

@@ -9,6 +9,7 @@ from opmaestro.consent.router import admin_router as consent_admin_router
 from opmaestro.consent.router import me_router as consent_me_router
 from opmaestro.consent.router import purposes_router as consent_purposes_router
 from opmaestro.consent.router import wellknown_router as consent_wellknown_router
+from opmaestro.consent.stats_router import stats_router as consent_stats_router
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
 
@@ -25,6 +26,7 @@ DOMAIN_ROUTERS = [
     consent_purposes_router,
     consent_me_router,
     consent_admin_router,
+    consent_stats_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router]

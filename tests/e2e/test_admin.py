@@ -68,3 +68,18 @@ async def test_admin_enrolls_signs_in_with_totp_and_changes_a_role(page: Page, l
     await page.get_by_label("Search").fill(MEMBER)
     await page.get_by_label("Search").press("Enter")
     await expect(page.get_by_role("row").filter(has_text=MEMBER)).to_contain_text(re.compile("support", re.I))
+
+    await page.get_by_role("link", name="Purposes").click()
+    await expect(page.get_by_role("heading", name="Purposes", level=1)).to_be_visible()
+    await expect(page.get_by_role("table", name="Purposes")).to_contain_text("marketing_email")
+    await assert_accessible(page)
+    await page.get_by_role("button", name="Edit analytics").click()
+    edit = page.get_by_role("form", name="Edit analytics")
+    await edit.get_by_label("Description").fill("Counting page views to improve the product, in our words.")
+    await edit.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_text(re.compile(r"is saved \(version 2\)"))).to_be_visible()
+
+    await page.get_by_role("link", name="Consent dashboard").click()
+    await expect(page.get_by_role("heading", name="Consent dashboard", level=1)).to_be_visible()
+    await expect(page.get_by_role("table", name="Current grants")).to_be_visible()
+    await assert_accessible(page)

@@ -90,6 +90,23 @@ describe("routes", () => {
     expect(nav).toHaveTextContent("Users");
   });
 
+  it("shows the purposes and consent dashboard links to privacy staff only", async () => {
+    mockApi(route("GET", "/api/v1/me", () => json({ ...member, role: "privacy_officer" })), () => json({}, 200));
+    renderAt("/profile");
+    await screen.findByRole("navigation", { name: "Main" });
+    expect(screen.getByRole("link", { name: "Purposes" })).toHaveAttribute("href", "/admin/purposes");
+    expect(screen.getByRole("link", { name: "Consent dashboard" })).toHaveAttribute("href", "/admin/consent");
+  });
+
+  it("hides the purposes and consent dashboard links from support staff", async () => {
+    mockApi(route("GET", "/api/v1/me", () => json({ ...member, role: "support" })), () => json({}, 200));
+    renderAt("/profile");
+    const nav = await screen.findByRole("navigation", { name: "Main" });
+    expect(nav).toHaveTextContent("Users");
+    expect(screen.queryByRole("link", { name: "Purposes" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Consent dashboard" })).not.toBeInTheDocument();
+  });
+
   it("signs out with POST /auth/logout and returns to sign in", async () => {
     const calls = mockApi(
       route("GET", "/api/v1/me", () => json(member)),

@@ -35,6 +35,12 @@ const UnsubscribePage = lazy(() =>
 const AdminUsersPage = lazy(() =>
   import("../features/admin/admin-users-page").then((m) => ({ default: m.AdminUsersPage })),
 );
+const PurposesPage = lazy(() =>
+  import("../features/consent-admin/purposes-page").then((m) => ({ default: m.PurposesPage })),
+);
+const ConsentDashboardPage = lazy(() =>
+  import("../features/consent-admin/consent-dashboard-page").then((m) => ({ default: m.ConsentDashboardPage })),
+);
 
 /** Paths (and their sub-paths) that render without the navigation and never bounce to sign-in. */
 export const PUBLIC_PATHS = [
@@ -75,7 +81,11 @@ export const routes: RouteObject[] = [
           { path: "privacy/consents", element: <ConsentsPage /> },
           {
             element: <StaffOnly />,
-            children: [{ path: "admin/users", element: <AdminUsersPage /> }],
+            children: [
+              { path: "admin/users", element: <AdminUsersPage /> },
+              { path: "admin/purposes", element: <PurposesPage /> },
+              { path: "admin/consent", element: <ConsentDashboardPage /> },
+            ],
           },
         ],
       },

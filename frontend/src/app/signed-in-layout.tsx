@@ -6,7 +6,7 @@ import { Link, Navigate, Outlet, useLocation, useNavigate } from "react-router";
 import { api } from "../shared/api/client";
 import { notifyError, ProblemError, problemMessage, unwrap } from "../shared/api/problem";
 import { PageLoader } from "../shared/components/page-loader";
-import { isStaff, ME_QUERY_KEY, useMe } from "../shared/hooks/use-me";
+import { isPrivacyStaff, isStaff, ME_QUERY_KEY, useMe } from "../shared/hooks/use-me";
 import { signInPath } from "../shared/lib/safe-next";
 
 const NAV = [
@@ -16,6 +16,11 @@ const NAV = [
 ];
 const PRIVACY_NAV = [{ to: "/privacy/consents", label: "Consents" }];
 const ADMIN_NAV = [{ to: "/admin/users", label: "Users" }];
+// Admins and privacy officers only, as the API allows.
+const PRIVACY_ADMIN_NAV = [
+  { to: "/admin/purposes", label: "Purposes" },
+  { to: "/admin/consent", label: "Consent dashboard" },
+];
 
 function SkipLink() {
   return (
@@ -103,6 +108,7 @@ export function SignedInLayout() {
         {isStaff(user) && (
           <NavLink label="Admin" defaultOpened childrenOffset="md" component="div">
             {ADMIN_NAV.map(navLink)}
+            {isPrivacyStaff(user) && PRIVACY_ADMIN_NAV.map(navLink)}
           </NavLink>
         )}
       </AppShell.Navbar>

@@ -48,6 +48,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/consent/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Consent Stats
+         * @description Granted, denied and withdrawn events and the opt-in rate per purpose and UTC day (staff).
+         */
+        get: operations["admin-get_consent_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/consent/verify": {
         parameters: {
             query?: never;
@@ -949,10 +969,49 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** ConsentStatsRead */
+        ConsentStatsRead: {
+            /** Days */
+            days: number;
+            /**
+             * End
+             * Format: date
+             * @description Last UTC day of the window (today).
+             */
+            end: string;
+            /** Purposes */
+            purposes: components["schemas"]["PurposeStats"][];
+            /**
+             * Start
+             * Format: date
+             * @description First UTC day of the window.
+             */
+            start: string;
+        };
         /** ConsentUpdate */
         ConsentUpdate: {
             /** Granted */
             granted: boolean;
+        };
+        /** DayStats */
+        DayStats: {
+            /**
+             * Day
+             * Format: date
+             * @description A UTC calendar day.
+             */
+            day: string;
+            /** Denied */
+            denied: number;
+            /** Granted */
+            granted: number;
+            /**
+             * Opt In Rate
+             * @description granted / (granted + denied + withdrawn); null without events.
+             */
+            opt_in_rate: number | null;
+            /** Withdrawn */
+            withdrawn: number;
         };
         /** EmailChange */
         EmailChange: {
@@ -1327,6 +1386,20 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** PurposeStats */
+        PurposeStats: {
+            /** Days */
+            days: components["schemas"]["DayStats"][];
+            /**
+             * Granted Now
+             * @description Users whose current answer is a grant still valid for the purpose.
+             */
+            granted_now: number;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+        };
         /** PurposeUpdate */
         PurposeUpdate: {
             /** Description */
@@ -1699,6 +1772,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignCreated"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "admin-get_consent_stats": {
+        parameters: {
+            query?: {
+                /** @description How many UTC days, ending today. */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStatsRead"];
                 };
             };
             /** @description Not signed in */

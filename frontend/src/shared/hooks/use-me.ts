@@ -27,3 +27,10 @@ export function useMe() {
 export function isStaff(me: Me | null | undefined): boolean {
   return !!me && STAFF_ROLES.includes(me.role);
 }
+
+/** Roles that manage purposes and read consent statistics (the API's PrivacyAdministrator). */
+export const PRIVACY_STAFF_ROLES: ReadonlyArray<Role> = ["privacy_officer", "admin"];
+
+export function isPrivacyStaff(me: Me | null | undefined): boolean {
+  return !!me && PRIVACY_STAFF_ROLES.includes(me.role);
+}

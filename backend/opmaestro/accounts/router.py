@@ -1,6 +1,6 @@
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import unquote_plus
 from uuid import UUID
 
@@ -75,38 +75,18 @@ from opmaestro.core.auth import (
     csrf_cookie_name,
     session_cookie_name,
 )
-from opmaestro.core.auth import (
-    Forbidden as AuthForbidden,
-)
-from opmaestro.core.auth import (
-    NotAuthenticated as AuthMissing,
-)
 from opmaestro.core.config import Settings
 from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem
-from opmaestro.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
+from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings, request_client
+from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 from opmaestro.core.security import csrf_token
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=200)]
-SIGNED_IN_ERRORS: dict[int | str, dict[str, Any]] = {401: problem(AuthMissing), 403: problem(AuthForbidden)}
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/me", tags=["me"], responses=SIGNED_IN_ERRORS)
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ERRORS)
 oauth_router = APIRouter(prefix="/oauth", tags=["oauth"])
 scopes_router = APIRouter(prefix="/scopes", tags=["auth"])
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _client(request: Request) -> signin.Client:
-    return signin.Client(
-        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
-    )
 
 
 def _set_session_cookies(
@@ -152,8 +132,8 @@ async def register_account(
     body: RegistrationCreate, request: Request, session: SessionDep
 ) -> RegistrationAccepted:
     """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
-    client = _client(request)
-    await accounts.register(session, body, _settings(request), ip=client.ip, user_agent=client.user_agent)
+    client = request_client(request)
+    await accounts.register(session, body, app_settings(request), ip=client.ip, user_agent=client.user_agent)
     return RegistrationAccepted()
 
 
@@ -171,7 +151,7 @@ async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
 @auth_router.post("/verify-email/resend", status_code=202, response_model=Accepted, dependencies=[Public])
 async def resend_verification(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
     """Send the verification link again, if the address belongs to an unverified account."""
-    await accounts.resend_verification(session, body.email, _settings(request))
+    await accounts.resend_verification(session, body.email, app_settings(request))
     return Accepted(detail="If the address needs verifying, a new link is on its way.")
 
 
@@ -183,14 +163,14 @@ async def resend_verification(body: EmailOnly, request: Request, session: Sessio
 )
 async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> LoginResult:
     """Sign in with email and password (and a two-factor code for staff); sets the session cookie."""
-    settings = _settings(request)
+    settings = app_settings(request)
     user, user_session, token = await signin.login(
         session,
         request.app.state.sessionmaker,
         body,
         settings,
         request.app.state.rate_limiter,
-        _client(request),
+        request_client(request),
         request.cookies.get(session_cookie_name(settings)),
     )
     csrf = _set_session_cookies(response, settings, token, user_session)
@@ -206,13 +186,13 @@ async def logout(
     """End this browser session."""
     assert principal.session is not None
     await signin.logout(session, principal.session)
-    _clear_session_cookies(response, _settings(request))
+    _clear_session_cookies(response, app_settings(request))
 
 
 @auth_router.post("/password/forgot", status_code=202, response_model=Accepted, dependencies=[Public])
 async def forgot_password(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
     """Email a password-reset link (valid one hour) if the account exists; the answer is always the same."""
-    await signin.forgot_password(session, body.email, _settings(request))
+    await signin.forgot_password(session, body.email, app_settings(request))
     return Accepted(detail="If an account uses this address, a reset link is on its way.")
 
 
@@ -247,7 +227,7 @@ async def change_email(
     body: EmailChange, principal: BrowserSession, request: Request, session: SessionDep
 ) -> Accepted:
     """Start an email change: the new address confirms it, the current one is told."""
-    await accounts.request_email_change(session, principal, body, _settings(request))
+    await accounts.request_email_change(session, principal, body, app_settings(request))
     return Accepted(detail="Confirm the change from the link sent to the new address.")
 
 
@@ -260,15 +240,15 @@ async def change_password(
     session: SessionDep,
 ) -> LoginResult:
     """Change the password; every session ends and this browser gets a new one."""
-    settings = _settings(request)
+    settings = app_settings(request)
     user = principal.signed_in_user
     await accounts.change_password(session, principal, body)
     user_session, token = await sessions.start(
         session,
         user,
         settings,
-        ip=_client(request).ip,
-        user_agent=_client(request).user_agent,
+        ip=request_client(request).ip,
+        user_agent=request_client(request).user_agent,
         mfa_verified=principal.session is not None and principal.session.mfa_verified,
     )
     csrf = _set_session_cookies(response, settings, token, user_session)
@@ -286,7 +266,7 @@ async def close_account(
     session: SessionDep,
 ) -> AccountClosed:
     """Close the account: signed out everywhere, tokens revoked, data deleted after the grace period."""
-    settings = _settings(request)
+    settings = app_settings(request)
     user = await accounts.close_account(session, principal, body.password, settings)
     _clear_session_cookies(response, settings)
     assert user.deletion_due_at is not None
@@ -305,7 +285,7 @@ async def list_sessions(
 ) -> Page[SessionRead]:
     """Signed-in browsers: device, IP address and when each was last seen."""
     rows, next_cursor = await sessions.list_live(
-        session, principal.signed_in_user, _settings(request), cursor=cursor, limit=limit
+        session, principal.signed_in_user, app_settings(request), cursor=cursor, limit=limit
     )
     current = principal.session.id if principal.session else None
     items = [
@@ -463,7 +443,7 @@ async def issue_token(
     if not client_id or not client_secret:
         raise InvalidClient("Send client_id and client_secret, in the form or with HTTP Basic.")
     token, expires_in, granted = await tokens.issue_client_token(
-        session, _settings(request), client_id=client_id, client_secret=client_secret, scope=scope
+        session, app_settings(request), client_id=client_id, client_secret=client_secret, scope=scope
     )
     response.headers["Cache-Control"] = "no-store"
     return OAuthToken(access_token=token, expires_in=expires_in, scope=granted)

@@ -1,6 +1,5 @@
 """Signing in and out, and resetting a forgotten password."""
 
-from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import select
@@ -14,17 +13,10 @@ from opmaestro.accounts.schemas import LoginRequest
 from opmaestro.audit import service as audit
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
+from opmaestro.core.http import Client
 from opmaestro.core.ratelimit import RateLimiter
 from opmaestro.core.security import hash_password, hash_token, needs_rehash, verify_password
 from opmaestro.notifications import service as notifications
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a request comes from, for rate limits, sessions and security events."""
-
-    ip: str | None
-    user_agent: str | None
 
 
 async def _throttle(limiter: RateLimiter, settings: Settings, email: str, client: Client) -> None:

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 
 from opmaestro.accounts.models import Role
 from opmaestro.consent import campaigns, unsubscribe
@@ -14,14 +14,12 @@ from opmaestro.consent.marketing_schemas import (
     UnsubscribeResult,
 )
 from opmaestro.core.auth import Authorize, Forbidden, NotAuthenticated, Principal, Public
-from opmaestro.core.config import Settings
 from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem
-from opmaestro.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
+from opmaestro.core.http import Cursor, Limit, app_settings
+from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 
 Token = Annotated[str, Path(min_length=10, max_length=unsubscribe.TOKEN_MAX_LENGTH)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=200)]
 CampaignSender = Annotated[
     Principal, Depends(Authorize(roles=(Role.ADMIN, Role.PRIVACY_OFFICER), session_only=True))
 ]
@@ -38,15 +36,10 @@ campaigns_router = APIRouter(
 )
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 @unsubscribe_router.get("/{token}", response_model=UnsubscribeLinkRead, dependencies=[Public])
 async def get_unsubscribe_link(token: Token, request: Request, session: SessionDep) -> UnsubscribeLinkRead:
     """Which (masked) address and purpose an unsubscribe link is for; changes nothing."""
-    target, subscribed = await unsubscribe.describe(session, _settings(request), token)
+    target, subscribed = await unsubscribe.describe(session, app_settings(request), token)
     return UnsubscribeLinkRead(
         purpose=target.purpose, address=unsubscribe.mask_email(target.user.email), subscribed=subscribed
     )
@@ -62,7 +55,7 @@ async def unsubscribe_one_click(
     """Withdraw the consent the link is for (RFC 8058 one-click; no sign-in); repeating it is harmless."""
     target = await unsubscribe.unsubscribe(
         session,
-        _settings(request),
+        app_settings(request),
         token,
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
@@ -75,7 +68,7 @@ async def create_campaign(
     body: CampaignCreate, principal: CampaignSender, request: Request, session: SessionDep
 ) -> CampaignCreated:
     """Send marketing email to every user who consents to it now (admins and privacy officers; audited)."""
-    campaign = await campaigns.create_campaign(session, principal, _settings(request), body)
+    campaign = await campaigns.create_campaign(session, principal, app_settings(request), body)
     return CampaignCreated(campaign_id=campaign.id, recipients=campaign.recipients)
 
 

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
@@ -24,32 +24,15 @@ from opmaestro.consent.schemas import (
 )
 from opmaestro.core import jwt
 from opmaestro.core.auth import ConsentReader, ConsentWriter, PrivacyAdministrator, Public
-from opmaestro.core.auth import Forbidden as AuthForbidden
-from opmaestro.core.auth import NotAuthenticated as AuthMissing
-from opmaestro.core.config import Settings
 from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem
-from opmaestro.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=200)]
-SIGNED_IN_ERRORS: dict[int | str, dict[str, Any]] = {401: problem(AuthMissing), 403: problem(AuthForbidden)}
+from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings, request_client
+from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 
 purposes_router = APIRouter(prefix="/consent", tags=["consent"])
 me_router = APIRouter(prefix="/me/consents", tags=["consent"], responses=SIGNED_IN_ERRORS)
 admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ERRORS)
 wellknown_router = APIRouter(prefix="/.well-known", tags=["consent"])
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _client(request: Request) -> consent.Client:
-    return consent.Client(
-        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
-    )
 
 
 def _consent_read(found: consent.PurposeConsent) -> ConsentRead:
@@ -90,7 +73,7 @@ async def set_my_consent(
     purpose: str, body: ConsentUpdate, principal: ConsentWriter, request: Request, session: SessionDep
 ) -> ConsentRead:
     """Grant, or deny or withdraw, consent to one purpose (tokens need `consent:write`)."""
-    found = await consent.set_preference(session, principal, purpose, body.granted, _client(request))
+    found = await consent.set_preference(session, principal, purpose, body.granted, request_client(request))
     return _consent_read(found)
 
 
@@ -114,7 +97,7 @@ async def get_consent_receipt(
     event_id: UUID, principal: ConsentReader, request: Request, session: SessionDep
 ) -> Receipt:
     """A signed consent receipt (Kantara CR 1.1 / ISO/IEC TS 27560) for one of the user's events."""
-    token, claims = await consent.receipt_for(session, principal, event_id, _settings(request))
+    token, claims = await consent.receipt_for(session, principal, event_id, app_settings(request))
     return Receipt(receipt=token, claims=claims)
 
 

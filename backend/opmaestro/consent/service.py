@@ -35,6 +35,7 @@ from opmaestro.core.auth import AuthMethod, Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import new_id
+from opmaestro.core.http import Client
 from opmaestro.core.pagination import newest_first, page_of
 from opmaestro.policies import service as policies
 from opmaestro.policies.models import PolicyKind
@@ -349,12 +350,6 @@ async def current_consents(session: AsyncSession, user_id: UUID) -> list[Purpose
         .order_by(ConsentPurpose.key)
     )
     return [PurposeConsent(purpose, state) for purpose, state in rows.all()]
-
-
-@dataclass(frozen=True)
-class Client:
-    ip: str | None
-    user_agent: str | None
 
 
 async def set_preference(

@@ -38,7 +38,7 @@ from opmaestro.core.db import new_id
 from opmaestro.core.http import Client
 from opmaestro.core.pagination import newest_first, page_of
 from opmaestro.policies import service as policies
-from opmaestro.policies.models import PolicyKind
+from opmaestro.policies.models import PolicyKind, PolicyVersion
 
 MARKETING_EMAIL = "marketing_email"
 GENESIS_HASH = "0" * 64
@@ -169,11 +169,13 @@ async def record(
 ) -> ConsentEvent:
     """Append an event to the user's chain and update their current state; flushes, never commits."""
     purpose = await get_purpose(session, purpose_key)
+    policy = await policies.current_version(session, PolicyKind.PRIVACY)
     head = await lock_subject(session, user_subject(user_id))
     state = await _state(session, user_id, purpose.key)
     entry, _ = await _append(
         session,
         purpose=purpose,
+        policy=policy,
         head=head,
         state=state,
         user_id=user_id,
@@ -199,6 +201,7 @@ async def _append(
     session: AsyncSession,
     *,
     purpose: ConsentPurpose,
+    policy: PolicyVersion | None,
     head: ConsentChainHead,
     state: ConsentState | None,
     user_id: UUID,
@@ -212,7 +215,6 @@ async def _append(
     """The event after `head` (which the caller holds locked) and the state it leads to."""
     if jurisdiction is None and (user := await session.get(User, user_id)) is not None:
         jurisdiction = user.country
-    policy = await policies.current_version(session, PolicyKind.PRIVACY)
     actor_id, actor_kind = _actor(actor, user_id, method)
     now = utcnow()
     entry = ConsentEvent(
@@ -360,6 +362,7 @@ async def set_preference(
     purpose = await get_purpose(session, purpose_key)
     if not purpose.optional:
         raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
+    policy = await policies.current_version(session, PolicyKind.PRIVACY)
     # Lock before reading the state, so "withdrawn" versus "denied" is decided on the latest answer.
     head = await lock_subject(session, user_subject(user.id))
     state = await _state(session, user.id, purpose.key)
@@ -371,6 +374,7 @@ async def set_preference(
     _, state = await _append(
         session,
         purpose=purpose,
+        policy=policy,
         head=head,
         state=state,
         user_id=user.id,

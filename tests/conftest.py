@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import delete, select
+from sqlalchemy import RowMapping, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 _TEST_DIR = Path(tempfile.mkdtemp(prefix="opmaestro-tests-"))
@@ -125,24 +125,33 @@ def clock() -> Iterator[Clock]:
 async def committed_sessionmaker(
     settings: Settings, engine: AsyncEngine
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Real commits, for workers and other processes; rows the test added are deleted afterwards
-    (seeded rows such as policy versions stay)."""
+    """Real commits, for workers and other processes. Afterwards the database is put back as it
+    was: rows the test added are deleted, seeded rows it changed (a schedule's next run, say)
+    get their old values back."""
     real_engine = create_engine(settings)
     tables = Base.metadata.sorted_tables
+
+    def key_of(table: Table, row: RowMapping) -> tuple[object, ...]:
+        return tuple(row[column.name] for column in table.primary_key.columns)
+
     async with real_engine.connect() as connection:
         before = {
-            table.name: set((await connection.execute(select(*table.primary_key.columns))).all())
+            table.name: {
+                key_of(table, row): dict(row) for row in (await connection.execute(select(table))).mappings()
+            }
             for table in tables
         }
     yield create_sessionmaker(real_engine)
     async with real_engine.begin() as connection:
         for table in reversed(tables):
             key = tuple(table.primary_key.columns)
-            added = set((await connection.execute(select(*key))).all()) - before[table.name]
-            for row in added:
-                await connection.execute(
-                    delete(table).where(*(column == value for column, value in zip(key, row, strict=True)))
-                )
+            for row in (await connection.execute(select(table))).mappings().all():
+                where = [column == value for column, value in zip(key, key_of(table, row), strict=True)]
+                original = before[table.name].get(key_of(table, row))
+                if original is None:
+                    await connection.execute(delete(table).where(*where))
+                elif original != dict(row):
+                    await connection.execute(update(table).where(*where).values(original))
     await real_engine.dispose()
 
 

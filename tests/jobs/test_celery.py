@@ -9,7 +9,7 @@ import time
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from opmaestro.core import jobs
 from opmaestro.core.celery_app import CeleryDispatcher
@@ -123,7 +123,17 @@ async def test_unreachable_broker_leaves_the_job_queued(committed_sessionmaker, 
         assert (await session.get(jobs.Job, job.id)).status == jobs.JobStatus.QUEUED
 
 
-async def test_beat_enqueues_periodic_jobs_that_the_worker_runs(committed_sessionmaker, celery_worker):
+@pytest.fixture
+async def prune_due(committed_sessionmaker):
+    """No earlier run of jobs.prune is on record, so its first interval is due now."""
+    async with committed_sessionmaker() as session:
+        await session.execute(delete(jobs.PeriodicSchedule).where(jobs.PeriodicSchedule.name == "jobs.prune"))
+        await session.commit()
+
+
+async def test_beat_enqueues_periodic_jobs_that_the_worker_runs(
+    committed_sessionmaker, prune_due, celery_worker
+):
     async def pruned() -> bool:
         assert celery_worker.poll() is None, celery_worker.stderr.read().decode()[-3000:]
         async with committed_sessionmaker() as session:

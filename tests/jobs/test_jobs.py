@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from opmaestro.core import clock, jobs
 from opmaestro.core.config import PROJECT_ROOT
@@ -193,6 +193,11 @@ class TestEmbeddedWorker:
 
 class TestPeriodicSchedule:
     async def test_each_interval_enqueues_once_however_many_schedulers(self, committed_sessionmaker, runner):
+        async with committed_sessionmaker() as session:
+            await session.execute(
+                delete(jobs.PeriodicSchedule).where(jobs.PeriodicSchedule.name == "jobs.prune")
+            )
+            await session.commit()
         other = jobs.JobRunner(committed_sessionmaker, runner.settings)
         assert [job.name for job in await runner.enqueue_due_periodic(["jobs.prune"])] == ["jobs.prune"]
         assert await other.enqueue_due_periodic(["jobs.prune"]) == []

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from opmaestro.accounts.models import PersonalAccessToken, Role
 from opmaestro.audit.models import AuditRecord
 from tests.factories import PASSWORD, create_user, sign_in
+from tests.problems import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 SOME_ID = "0193a5f0-7c1e-7d3a-9b1f-2f6c0a1b2c3d"
 MEMBER_SCOPES = ["consent:read", "consent:write", "profile:read", "profile:write"]
 
@@ -44,16 +44,6 @@ async def create_token(browser, scopes=("profile:read",), name="CRM sync", **ext
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
-
-
-def assert_problem(response, status: int, slug: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body = response.json()
-    assert body["status"] == status
-    if slug:
-        assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 def cursor_of(raw: object) -> str:

@@ -11,9 +11,9 @@ from opmaestro.accounts.models import AccountToken, PersonalAccessToken, User, U
 from opmaestro.audit.models import AuditRecord
 from opmaestro.notifications.models import OutboxMessage
 from tests.factories import PASSWORD, create_user, sign_in
+from tests.problems import assert_problem
 
 NEW_PASSWORD = "violet kettle orbit tundra"
-PROBLEM_JSON = "application/problem+json"
 
 
 @pytest.fixture
@@ -50,16 +50,6 @@ def link_token(message: OutboxMessage) -> str:
     match = re.search(r"[?&]token=([A-Za-z0-9_\-]+)", message.text_body)
     assert match, message.text_body
     return match.group(1)
-
-
-def assert_problem(response, status: int, slug: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body = response.json()
-    assert body["status"] == status
-    if slug:
-        assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 def error_fields(body: dict) -> set[str]:

@@ -20,6 +20,7 @@ from opmaestro.audit.models import AuditRecord
 from opmaestro.core import jwt
 from opmaestro.core.clock import utcnow
 from tests.factories import create_user, sign_in
+from tests.problems import assert_problem as problem_of
 
 CLIENTS = "/api/v1/admin/oauth-clients"
 TOKEN = "/api/v1/oauth/token"
@@ -47,15 +48,6 @@ def rs256(private_key: rsa.RSAPrivateKey, header: dict[str, Any], payload: dict[
     data = signing_input(header, payload)
     signature = private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
     return f"{data.decode()}.{b64url(signature)}"
-
-
-def problem_of(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    assert body["status"] == status
-    return body
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -9,22 +9,12 @@ from opmaestro.accounts.models import User
 from opmaestro.audit.models import AuditRecord
 from opmaestro.notifications.models import OutboxMessage
 from tests.factories import PASSWORD, create_user, sign_in
+from tests.problems import assert_problem
 
 FORGOT = "/api/v1/auth/password/forgot"
 RESET = "/api/v1/auth/password/reset"
 LOGIN = "/api/v1/auth/login"
 NEW_PASSWORD = "a brand new passphrase 42"
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response, status: int, slug: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body = response.json()
-    assert body["status"] == status and body["title"]
-    if slug is not None:
-        assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 async def mails(session, template: str | None = None) -> list[OutboxMessage]:

@@ -11,21 +11,12 @@ from opmaestro.audit.models import AuditRecord
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance
 from tests.factories import POLICY_VERSION, create_user, registration, sign_in
+from tests.problems import assert_problem
 
 REGISTER = "/api/v1/auth/register"
 VERIFY = "/api/v1/auth/verify-email"
 RESEND = "/api/v1/auth/verify-email/resend"
 PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response, status: int, slug: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body = response.json()
-    assert body["status"] == status and body["title"]
-    if slug is not None:
-        assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 def error_fields(body: dict) -> set[str]:

@@ -1,7 +1,6 @@
 """Two-factor authentication: staff must enrol before anything else, then sign in with a code."""
 
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pyotp
@@ -11,20 +10,13 @@ from sqlalchemy import select
 from opmaestro.accounts.models import RecoveryCode, Role
 from opmaestro.core.clock import utcnow
 from tests.factories import PASSWORD, create_user, sign_in
+from tests.problems import assert_problem as problem_of
 
 LOGIN = "/api/v1/auth/login"
 ENROL = "/api/v1/me/mfa/totp"
 CONFIRM = "/api/v1/me/mfa/totp/confirm"
 USERS = "/api/v1/admin/users?reason=checking%20a%20ticket"
 STAFF_ROLES = [Role.SUPPORT, Role.PRIVACY_OFFICER, Role.ADMIN]
-
-
-def problem_of(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 def wrong_code(secret: str) -> str:

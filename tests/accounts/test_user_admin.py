@@ -21,17 +21,10 @@ from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.audit.models import AuditRecord
 from opmaestro.core import migrations
 from tests.factories import PASSWORD, create_user, sign_in
+from tests.problems import assert_problem as problem_of
 
 USERS = "/api/v1/admin/users"
 REASON = "ticket 4711: customer asked about their account"
-
-
-def problem_of(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 async def search(client: httpx.AsyncClient, **params: Any) -> httpx.Response:

@@ -9,18 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts.models import Role, User
 from tests.factories import PASSWORD, create_user, sign_in
 
-PROBLEM_JSON = "application/problem+json"
 SEEDED = ["analytics", "marketing_email", "personalization", "product_updates"]
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    if slug:
-        assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 def bearer(secret: str) -> dict[str, str]:

@@ -1,7 +1,5 @@
 """Staff campaigns: marketing mail queued only for users who consent, by admins and privacy officers."""
 
-from typing import Any
-
 import httpx
 import pyotp
 import pytest
@@ -13,16 +11,10 @@ from opmaestro.consent.models import ConsentAction
 from opmaestro.notifications.models import OutboxMessage
 from tests.consent.test_marketing_delivery import set_consent
 from tests.factories import create_user, sign_in
+from tests.problems import assert_problem as problem_of
 
 CAMPAIGNS = "/api/v1/admin/campaigns"
 BODY = {"subject": "Spring news", "text_body": "We shipped things."}
-
-
-def problem_of(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def staff(client: httpx.AsyncClient, session, email: str, role: Role) -> User:

@@ -31,16 +31,9 @@ from opmaestro.core import jobs
 from opmaestro.core.db import unit_of_work
 from opmaestro.main import create_app
 from opmaestro.policies.models import PolicyVersion
-from tests.consent.helpers import (
-    SEEDED,
-    assert_problem,
-    bearer,
-    consents_by_key,
-    create_token,
-    put_consent,
-    sign_in_staff,
-)
+from tests.consent.helpers import SEEDED, bearer, consents_by_key, create_token, put_consent, sign_in_staff
 from tests.factories import create_user, registration, sign_in
+from tests.problems import assert_problem
 
 LONG_AGENT = "Mozilla/5.0 " + "x" * 400
 

@@ -6,16 +6,9 @@ from sqlalchemy import select
 from opmaestro.accounts.models import Role
 from opmaestro.audit.models import AuditRecord
 from opmaestro.consent import service as consent
-from tests.consent.helpers import (
-    SEEDED,
-    assert_problem,
-    bearer,
-    consents_by_key,
-    create_token,
-    put_consent,
-    sign_in_staff,
-)
+from tests.consent.helpers import SEEDED, bearer, consents_by_key, create_token, put_consent, sign_in_staff
 from tests.factories import create_user, sign_in
+from tests.problems import assert_problem
 
 NEW_PURPOSE = {
     "key": "partner_offers",

@@ -13,8 +13,9 @@ from fastapi.routing import APIRoute
 
 from opmaestro.api import ROOT_ROUTERS
 from opmaestro.core import jwt
-from tests.consent.helpers import assert_problem, bearer, create_token, put_consent
+from tests.consent.helpers import bearer, create_token, put_consent
 from tests.factories import create_user, sign_in
+from tests.problems import assert_problem
 from tests.test_route_access import access_rules
 
 

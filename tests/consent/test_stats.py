@@ -8,8 +8,9 @@ from opmaestro.accounts.models import Role
 from opmaestro.consent import service as consent
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.consent.stats import opt_in_rate
-from tests.consent.helpers import SEEDED, assert_problem, sign_in_staff
+from tests.consent.helpers import SEEDED, sign_in_staff
 from tests.factories import create_user, sign_in
+from tests.problems import assert_problem
 
 STATS = "/api/v1/admin/consent/stats"
 

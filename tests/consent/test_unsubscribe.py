@@ -2,9 +2,7 @@
 
 import base64
 import uuid
-from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -15,20 +13,13 @@ from opmaestro.consent.models import ConsentAction, ConsentEvent
 from opmaestro.core.config import Settings
 from tests.consent.test_marketing_delivery import set_consent, withdrawals
 from tests.factories import create_user, sign_in
+from tests.problems import assert_problem as problem_of
 
 MARKETING = consent_service.MARKETING_EMAIL
 
 
 def url(token: str) -> str:
     return f"/api/v1/unsubscribe/{token}"
-
-
-def problem_of(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"urn:opmaestro:problem:{slug}"
-    return body
 
 
 @pytest.fixture

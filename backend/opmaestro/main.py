@@ -27,12 +27,16 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
+def runs_embedded_worker(settings: Settings) -> bool:
+    return settings.job_backend is not JobBackend.CELERY and settings.embedded_worker
+
+
 def build_job_backend(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> jobs.JobBackend:
     if settings.job_backend is JobBackend.CELERY:
         from opmaestro.core.celery_app import CeleryDispatcher
 
         return CeleryDispatcher(settings)
-    if not settings.embedded_worker:
+    if not runs_embedded_worker(settings):
         return jobs.ExternalWorker()
     return jobs.EmbeddedWorker(jobs.JobRunner(sessionmaker, settings))
 
@@ -56,16 +60,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engines = []
-        jobs_sessionmaker = sessionmaker
         if sessionmaker is None:
             engines.append(create_engine(settings))
             app.state.sessionmaker = create_sessionmaker(engines[-1])
-            # Background jobs get connections of their own: a slow SMTP server must never
-            # leave requests waiting for a pooled connection.
-            engines.append(create_engine(settings, pool_size=JOB_POOL_SIZE))
-            jobs_sessionmaker = create_sessionmaker(engines[-1])
         if job_backend is None:
-            assert jobs_sessionmaker is not None
+            jobs_sessionmaker = app.state.sessionmaker
+            if sessionmaker is None and runs_embedded_worker(settings):
+                # In-process jobs get connections of their own: a slow SMTP server must never
+                # leave requests waiting for a pooled connection.
+                engines.append(create_engine(settings, pool_size=JOB_POOL_SIZE))
+                jobs_sessionmaker = create_sessionmaker(engines[-1])
             app.state.job_backend = build_job_backend(settings, jobs_sessionmaker)
         await app.state.job_backend.start()
         try:

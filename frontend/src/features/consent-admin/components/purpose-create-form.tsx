@@ -1,12 +1,12 @@
-import { Button, Group, NativeSelect, Paper, Stack, Textarea, TextInput, Title } from "@mantine/core";
+import { Button, Group, Paper, Stack, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useId } from "react";
 
 import { showFormError } from "../../../shared/api/problem";
-import { CheckboxField } from "../../../shared/components/form-fields";
 
-import { LEGAL_BASES, type LegalBasis, useCreatePurpose } from "../api/purposes";
+import { type LegalBasis, useCreatePurpose } from "../api/purposes";
+import { PurposeFields } from "./purpose-fields";
 
 const KEY_PATTERN = /^[a-z][a-z0-9_]{2,63}$/;
 
@@ -60,27 +60,7 @@ export function PurposeCreateForm() {
             key={form.key("key")}
             {...form.getInputProps("key")}
           />
-          <TextInput label="Name" required maxLength={200} key={form.key("name")} {...form.getInputProps("name")} />
-          <Textarea
-            label="Description"
-            required
-            autosize
-            minRows={3}
-            maxLength={4000}
-            key={form.key("description")}
-            {...form.getInputProps("description")}
-          />
-          <NativeSelect
-            label="Legal basis"
-            data={LEGAL_BASES}
-            key={form.key("legal_basis")}
-            {...form.getInputProps("legal_basis")}
-          />
-          <CheckboxField
-            label="Optional (people may refuse it)"
-            key={form.key("optional")}
-            {...form.getInputProps("optional", { type: "checkbox" })}
-          />
+          <PurposeFields form={form} />
           <Group>
             <Button type="submit" loading={create.isPending}>
               Create purpose

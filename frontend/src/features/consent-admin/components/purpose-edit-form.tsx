@@ -1,4 +1,4 @@
-import { Button, Group, NativeSelect, Paper, Stack, Textarea, TextInput, Title } from "@mantine/core";
+import { Button, Group, Paper, Stack, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useId } from "react";
@@ -6,7 +6,8 @@ import { useId } from "react";
 import { showFormError } from "../../../shared/api/problem";
 import { CheckboxField } from "../../../shared/components/form-fields";
 
-import { LEGAL_BASES, type LegalBasis, type Purpose, type PurposeUpdate, useUpdatePurpose } from "../api/purposes";
+import { type LegalBasis, type Purpose, type PurposeUpdate, useUpdatePurpose } from "../api/purposes";
+import { PurposeFields } from "./purpose-fields";
 
 interface PurposeEditFormProps {
   purpose: Purpose;
@@ -56,27 +57,7 @@ export function PurposeEditForm({ purpose, onDone }: PurposeEditFormProps) {
           <Title order={2} size="h3" id={titleId}>
             Edit {purpose.key}
           </Title>
-          <TextInput label="Name" required maxLength={200} key={form.key("name")} {...form.getInputProps("name")} />
-          <Textarea
-            label="Description"
-            required
-            autosize
-            minRows={3}
-            maxLength={4000}
-            key={form.key("description")}
-            {...form.getInputProps("description")}
-          />
-          <NativeSelect
-            label="Legal basis"
-            data={LEGAL_BASES}
-            key={form.key("legal_basis")}
-            {...form.getInputProps("legal_basis")}
-          />
-          <CheckboxField
-            label="Optional (people may refuse it)"
-            key={form.key("optional")}
-            {...form.getInputProps("optional", { type: "checkbox" })}
-          />
+          <PurposeFields form={form} />
           <CheckboxField
             label="Material change (asks everyone to renew)"
             description="Consents given before this change stop counting until each person answers again."

@@ -3,11 +3,17 @@
 from collections.abc import Iterable
 from uuid import UUID
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.audit.models import AuditRecord
 from opmaestro.core.auth import AuthMethod, Principal
+from opmaestro.core.clock import utcnow
+from opmaestro.core.db import new_id, table_of
 from opmaestro.core.logging import current_request_id
+
+_TABLE = table_of(AuditRecord)
+_INSERT = insert(_TABLE)
 
 
 def _actor(actor: Principal | None) -> tuple[UUID | None, str]:
@@ -28,18 +34,28 @@ async def record(
     subject_id: UUID | str | None,
     fields: Iterable[str] = (),
     reason: str | None = None,
-) -> AuditRecord:
-    """Append one record: who did what to which subject, which fields, and why."""
+) -> UUID:
+    """Append one record now: who did what to which subject, which fields, and why; returns its id.
+
+    A plain INSERT, not `session.add`: records are never read back or changed by the request
+    that writes them, and the unit of work's bookkeeping cost more than the insert.
+    """
     actor_id, actor_kind = _actor(actor)
-    entry = AuditRecord(
-        actor_id=actor_id,
-        actor_kind=actor_kind,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id) if subject_id is not None else None,
-        fields=sorted(fields),
-        reason=reason,
-        request_id=current_request_id(),
+    record_id, now = new_id(), utcnow()
+    await session.execute(
+        _INSERT,
+        {
+            "id": record_id,
+            "actor_id": actor_id,
+            "actor_kind": actor_kind,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": str(subject_id) if subject_id is not None else None,
+            "fields": sorted(fields),
+            "reason": reason,
+            "request_id": current_request_id(),
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    session.add(entry)
-    return entry
+    return record_id

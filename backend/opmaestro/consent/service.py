@@ -3,12 +3,14 @@
 import hashlib
 import ipaddress
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Executable, Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +36,7 @@ from opmaestro.consent.schemas import PurposeCreate, PurposeUpdate
 from opmaestro.core.auth import AuthMethod, Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
-from opmaestro.core.db import new_id
+from opmaestro.core.db import new_id, table_of
 from opmaestro.core.http import Client
 from opmaestro.core.pagination import newest_first, page_of
 from opmaestro.policies import service as policies
@@ -71,6 +73,7 @@ HASHED_FIELDS = (
     "actor_kind",
     "created_at",
 )
+_HASH_INPUTS = (*HASHED_FIELDS, "prev_hash")
 
 
 def truncate_ip(raw: str | None) -> str | None:
@@ -99,11 +102,12 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def event_hash(event: ConsentEvent) -> str:
+def event_hash(event: ConsentEvent | Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of the event's fields and the previous hash."""
-    fields = {name: _canonical(getattr(event, name)) for name in HASHED_FIELDS}
+    values = event if isinstance(event, Mapping) else {name: getattr(event, name) for name in _HASH_INPUTS}
+    fields = {name: _canonical(values[name]) for name in HASHED_FIELDS}
     document = json.dumps(
-        {"event": fields, "prev_hash": event.prev_hash},
+        {"event": fields, "prev_hash": values["prev_hash"]},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -111,26 +115,87 @@ def event_hash(event: ConsentEvent) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
 
 
-async def lock_subject(session: AsyncSession, subject: str) -> ConsentChainHead:
+@dataclass(frozen=True)
+class ChainHead:
+    """The end of a subject's chain, as read while holding its lock."""
+
+    subject: str
+    seq: int
+    last_hash: str
+
+
+_HEAD = table_of(ConsentChainHead)
+_EVENT = table_of(ConsentEvent)
+_STATE = table_of(ConsentState)
+_PURPOSE = table_of(ConsentPurpose)
+UpsertInsert = postgresql.Insert | sqlite.Insert
+_STATE_FIELDS = ("purpose_version", "granted", "action", "method", "event_id", "since")
+
+
+def _lock_head(insert: Callable[[Table], UpsertInsert]) -> Executable:
+    values = insert(_HEAD).values(
+        subject=bindparam("subject"), seq=0, last_hash=GENESIS_HASH, updated_at=bindparam("now")
+    )
+    return values.on_conflict_do_update(
+        index_elements=["subject"], set_={"subject": values.excluded.subject}
+    ).returning(_HEAD.c.seq, _HEAD.c.last_hash)
+
+
+def _upsert_state(insert: Callable[[Table], UpsertInsert]) -> Executable:
+    values = insert(_STATE)
+    return values.on_conflict_do_update(
+        index_elements=["user_id", "purpose_key"],
+        set_={name: values.excluded[name] for name in _STATE_FIELDS},
+    )
+
+
+# Built once per dialect: a consent change is a hot path, and building costs more than running.
+_LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
+_UPSERT_STATE = {"postgresql": _upsert_state(pg_insert), "sqlite": _upsert_state(sqlite_insert)}
+_INSERT_EVENT = insert(_EVENT)
+_ADVANCE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.subject == bindparam("head_subject"))
+    .values(seq=bindparam("head_seq"), last_hash=bindparam("head_hash"), updated_at=bindparam("head_at"))
+)
+_PURPOSE_FIELDS = (
+    "id",
+    "key",
+    "name",
+    "description",
+    "legal_basis",
+    "optional",
+    "version",
+    "renewal_version",
+)
+# Everything an append needs besides the chain head, in one statement read under the lock.
+_APPEND_CONTEXT = (
+    select(
+        *(_PURPOSE.c[name] for name in _PURPOSE_FIELDS),
+        _STATE.c.granted.label("was_granted"),
+        policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.version).label("policy_version"),
+        policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.sha256).label("policy_sha256"),
+        select(User.country).where(User.id == bindparam("user_id")).scalar_subquery().label("country"),
+    )
+    .select_from(
+        _PURPOSE.outerjoin(
+            _STATE, (_STATE.c.purpose_key == _PURPOSE.c.key) & (_STATE.c.user_id == bindparam("user_id"))
+        )
+    )
+    .where(_PURPOSE.c.key == bindparam("purpose_key"))
+)
+
+
+async def lock_subject(session: AsyncSession, subject: str) -> ChainHead:
     """The subject's chain head, created if new and locked until the transaction ends.
 
     One upsert both creates and locks: on SQLite the write takes the database's write lock
     (waiting for other writers) before the head is read, so the read is current; on PostgreSQL
     ON CONFLICT DO UPDATE locks the row, which serializes writers to one chain.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    values = insert(ConsentChainHead).values(
-        subject=subject, seq=0, last_hash=GENESIS_HASH, updated_at=utcnow()
-    )
-    upsert = values.on_conflict_do_update(
-        index_elements=["subject"], set_={"subject": values.excluded.subject}
-    ).returning(ConsentChainHead)
-    head: ConsentChainHead | None = await session.scalar(
-        select(ConsentChainHead).from_statement(upsert).execution_options(populate_existing=True)
-    )
-    assert head is not None
-    return head
+    statement = _LOCK_HEAD[session.get_bind().dialect.name]
+    seq, last_hash = (await session.execute(statement, {"subject": subject, "now": utcnow()})).one()
+    return ChainHead(subject, seq, last_hash)
 
 
 async def get_purpose(session: AsyncSession, key: str) -> ConsentPurpose:
@@ -155,6 +220,44 @@ def _actor(actor: Principal | None, user_id: UUID, method: CollectionMethod) -> 
     return actor.user.id, "staff" if actor.user.is_staff else "user"
 
 
+@dataclass(frozen=True)
+class AppendContext:
+    """What the next event of one user and purpose is built from, read under the chain lock."""
+
+    head: ChainHead
+    purpose: ConsentPurpose
+    was_granted: bool
+    policy_version: str | None
+    policy_sha256: str | None
+    country: str | None
+
+
+async def _lock_for_append(session: AsyncSession, user_id: UUID, purpose_key: str) -> AppendContext:
+    """Lock the user's chain, then read the purpose, their current answer and the policy in force.
+
+    The read comes after the lock so that "withdrawn" versus "denied" is decided on the latest answer.
+    """
+    head = await lock_subject(session, user_subject(user_id))
+    row = (
+        await session.execute(
+            _APPEND_CONTEXT, {"user_id": user_id, "purpose_key": purpose_key, "now": utcnow()}
+        )
+    ).first()
+    if row is None:
+        raise PurposeNotFound(f"There is no purpose {purpose_key!r}.")
+    found = row._mapping
+    # A detached copy: the response needs its fields, the session need not track it.
+    purpose = ConsentPurpose(**{name: found[name] for name in _PURPOSE_FIELDS})
+    return AppendContext(
+        head=head,
+        purpose=purpose,
+        was_granted=bool(found["was_granted"]),
+        policy_version=found["policy_version"],
+        policy_sha256=found["policy_sha256"],
+        country=found["country"],
+    )
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -167,17 +270,11 @@ async def record(
     user_agent: str | None,
     jurisdiction: str | None = None,
 ) -> ConsentEvent:
-    """Append an event to the user's chain and update their current state; flushes, never commits."""
-    purpose = await get_purpose(session, purpose_key)
-    policy = await policies.current_version(session, PolicyKind.PRIVACY)
-    head = await lock_subject(session, user_subject(user_id))
-    state = await _state(session, user_id, purpose.key)
+    """Append an event to the user's chain and update their current state; never commits."""
+    context = await _lock_for_append(session, user_id, purpose_key)
     entry, _ = await _append(
         session,
-        purpose=purpose,
-        policy=policy,
-        head=head,
-        state=state,
+        context,
         user_id=user_id,
         action=action,
         method=method,
@@ -186,24 +283,13 @@ async def record(
         user_agent=user_agent,
         jurisdiction=jurisdiction,
     )
-    return entry
-
-
-async def _state(session: AsyncSession, user_id: UUID, purpose_key: str) -> ConsentState | None:
-    return await session.scalar(
-        select(ConsentState)
-        .where(ConsentState.user_id == user_id, ConsentState.purpose_key == purpose_key)
-        .execution_options(populate_existing=True)
-    )
+    return ConsentEvent(**entry)
 
 
 async def _append(
     session: AsyncSession,
+    context: AppendContext,
     *,
-    purpose: ConsentPurpose,
-    policy: PolicyVersion | None,
-    head: ConsentChainHead,
-    state: ConsentState | None,
     user_id: UUID,
     action: ConsentAction,
     method: CollectionMethod,
@@ -211,50 +297,62 @@ async def _append(
     ip: str | None,
     user_agent: str | None,
     jurisdiction: str | None,
-) -> tuple[ConsentEvent, ConsentState]:
-    """The event after `head` (which the caller holds locked) and the state it leads to."""
-    if jurisdiction is None and (user := await session.get(User, user_id)) is not None:
-        jurisdiction = user.country
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write the event after the locked head, advance the head and update the current state.
+
+    Plain INSERT/UPDATE statements of plain values rather than the unit of work: these rows are
+    written once and never loaded back in the same request, and the ORM's bookkeeping tripled
+    the cost of a consent change.
+    """
+    head, purpose = context.head, context.purpose
     actor_id, actor_kind = _actor(actor, user_id, method)
     now = utcnow()
-    entry = ConsentEvent(
-        id=new_id(),
-        subject=head.subject,
-        seq=head.seq + 1,
-        subject_user_id=user_id,
-        device_id=None,
-        purpose_key=purpose.key,
-        purpose_version=purpose.version,
-        action=ConsentAction(action).value,
-        method=CollectionMethod(method).value,
-        policy_version=policy.version if policy else None,
-        policy_sha256=policy.sha256 if policy else None,
-        jurisdiction=jurisdiction,
-        ip_address=truncate_ip(ip),
-        user_agent=user_agent[:USER_AGENT_LIMIT] if user_agent else None,
-        actor_id=actor_id,
-        actor_kind=actor_kind,
-        created_at=now,
-        prev_hash=head.last_hash,
+    entry: dict[str, Any] = {
+        "id": new_id(),
+        "subject": head.subject,
+        "seq": head.seq + 1,
+        "subject_user_id": user_id,
+        "device_id": None,
+        "purpose_key": purpose.key,
+        "purpose_version": purpose.version,
+        "action": ConsentAction(action).value,
+        "method": CollectionMethod(method).value,
+        "policy_version": context.policy_version,
+        "policy_sha256": context.policy_sha256,
+        "jurisdiction": jurisdiction if jurisdiction is not None else context.country,
+        "ip_address": truncate_ip(ip),
+        "user_agent": user_agent[:USER_AGENT_LIMIT] if user_agent else None,
+        "actor_id": actor_id,
+        "actor_kind": actor_kind,
+        "created_at": now,
+        "prev_hash": head.last_hash,
+    }
+    entry["hash"] = event_hash(entry)
+    state = {
+        "id": new_id(),
+        "user_id": user_id,
+        "purpose_key": purpose.key,
+        "purpose_version": purpose.version,
+        "granted": entry["action"] == ConsentAction.GRANTED,
+        "action": entry["action"],
+        "method": entry["method"],
+        "event_id": entry["id"],
+        "since": now,
+    }
+    await session.execute(_INSERT_EVENT, entry)
+    await session.execute(
+        _ADVANCE_HEAD,
+        {"head_subject": head.subject, "head_seq": entry["seq"], "head_hash": entry["hash"], "head_at": now},
     )
-    entry.hash = event_hash(entry)
-    session.add(entry)
-    head.seq, head.last_hash, head.updated_at = entry.seq, entry.hash, now
-    if state is None:
-        state = ConsentState(user_id=user_id, purpose_key=purpose.key)
-        session.add(state)
-    state.purpose_version = purpose.version
-    state.granted = entry.action == ConsentAction.GRANTED
-    state.action, state.method, state.event_id, state.since = entry.action, entry.method, entry.id, now
+    await session.execute(_UPSERT_STATE[session.get_bind().dialect.name], state)
     await audit.record(
         session,
         actor=actor,
-        action=f"consent.{entry.action}",
+        action=f"consent.{entry['action']}",
         subject_type="consent_event",
-        subject_id=entry.id,
+        subject_id=entry["id"],
         fields=[purpose.key],
     )
-    await session.flush()
     return entry, state
 
 
@@ -359,24 +457,19 @@ async def set_preference(
 ) -> PurposeConsent:
     """Grant, or deny or withdraw, the signed-in user's consent to one purpose."""
     user = principal.signed_in_user
-    purpose = await get_purpose(session, purpose_key)
-    if not purpose.optional:
-        raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
-    policy = await policies.current_version(session, PolicyKind.PRIVACY)
-    # Lock before reading the state, so "withdrawn" versus "denied" is decided on the latest answer.
-    head = await lock_subject(session, user_subject(user.id))
-    state = await _state(session, user.id, purpose.key)
+    context = await _lock_for_append(session, user.id, purpose_key)
+    if not context.purpose.optional:
+        raise PurposeNotOptional(
+            f"{context.purpose.name} is needed to run the service and cannot be switched off."
+        )
     if granted:
         action = ConsentAction.GRANTED
     else:
-        action = ConsentAction.WITHDRAWN if state is not None and state.granted else ConsentAction.DENIED
+        action = ConsentAction.WITHDRAWN if context.was_granted else ConsentAction.DENIED
     method = CollectionMethod.SETTINGS if principal.method is AuthMethod.SESSION else CollectionMethod.API
     _, state = await _append(
         session,
-        purpose=purpose,
-        policy=policy,
-        head=head,
-        state=state,
+        context,
         user_id=user.id,
         action=action,
         method=method,
@@ -385,7 +478,7 @@ async def set_preference(
         user_agent=client.user_agent,
         jurisdiction=None,
     )
-    return PurposeConsent(purpose, state)
+    return PurposeConsent(context.purpose, ConsentState(**state))
 
 
 async def list_events(

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import uuid6
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, Uuid, event, make_url
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, Table, Uuid, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -55,6 +55,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UtcDateTime(), UUID: Uuid(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements (declarative typing only promises a FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class IdMixin:

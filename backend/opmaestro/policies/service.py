@@ -1,7 +1,10 @@
 """Current policy versions and the record of their acceptance."""
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import ScalarSelect, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from opmaestro.core.clock import utcnow
 from opmaestro.policies.models import PolicyAcceptance, PolicyKind, PolicyVersion
@@ -14,6 +17,17 @@ async def current_version(session: AsyncSession, kind: PolicyKind) -> PolicyVers
         .where(PolicyVersion.kind == kind, PolicyVersion.effective_at <= utcnow())
         .order_by(PolicyVersion.effective_at.desc())
         .limit(1)
+    )
+
+
+def current_version_column(kind: PolicyKind, column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
+    """One column of the newest version in effect at the bound parameter `now`, as a subquery."""
+    return (
+        select(column)
+        .where(PolicyVersion.kind == kind, PolicyVersion.effective_at <= bindparam("now"))
+        .order_by(PolicyVersion.effective_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
 
 

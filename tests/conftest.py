@@ -46,7 +46,7 @@ def database_url(settings: Settings) -> str:
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The test database, migrated to head once per run."""
     await asyncio.to_thread(migrations.upgrade, settings.database_url)
-    engine = create_engine(settings, explicit_begin=True)
+    engine = create_engine(settings, explicit_begin=True, inline_statements=True)
     yield engine
     await engine.dispose()
 
@@ -128,7 +128,7 @@ async def committed_sessionmaker(
     """Real commits, for workers and other processes. Afterwards the database is put back as it
     was: rows the test added are deleted, seeded rows it changed (a schedule's next run, say)
     get their old values back."""
-    real_engine = create_engine(settings)
+    real_engine = create_engine(settings, inline_statements=True)
     tables = Base.metadata.sorted_tables
 
     def key_of(table: Table, row: RowMapping) -> tuple[object, ...]:

@@ -1,8 +1,16 @@
-"""SQLite statements run in one trip to aiosqlite's thread, with DB-API results intact."""
+"""SQLite statements run in one trip to aiosqlite's thread or inline on the event loop, with
+DB-API results intact, and writers of one process queue on the writer gate."""
 
+import asyncio
+import sqlite3
+import threading
+
+import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from opmaestro.core import sqlite_driver
 from opmaestro.core.db import create_engine
 
 
@@ -45,3 +53,162 @@ async def test_errors_keep_their_dbapi_types_and_roll_back(sqlite_engine):
     assert type(raised.value).__name__ == "IntegrityError"
     async with sqlite_engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 1
+
+
+def _engine(settings, path, *, inline, busy_timeout_ms=None):
+    engine = create_engine(
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{path}"}), inline_statements=inline
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _register(dbapi_connection, _record):
+        dbapi_connection.create_function("thread_id", 0, threading.get_ident)
+        if busy_timeout_ms is not None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+            cursor.close()
+
+    return engine
+
+
+@pytest.fixture
+def database(tmp_dir):
+    path = tmp_dir / "gate.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT UNIQUE, thread INTEGER)")
+    return path
+
+
+@pytest.fixture
+async def engines():
+    made = []
+    yield made
+    for engine in made:
+        await engine.dispose()
+
+
+async def test_inline_connections_run_reads_and_row_writes_on_the_event_loop(settings, database, engines):
+    inline = _engine(settings, database, inline=True)
+    threaded = _engine(settings, database, inline=False)
+    engines += [inline, threaded]
+    loop_thread = threading.get_ident()
+    async with inline.begin() as connection:
+        assert (await connection.execute(text("SELECT thread_id()"))).scalar() == loop_thread
+        await connection.execute(text("INSERT INTO item (name, thread) VALUES ('inline', thread_id())"))
+    async with threaded.begin() as connection:
+        assert (await connection.execute(text("SELECT thread_id()"))).scalar() != loop_thread
+        await connection.execute(text("INSERT INTO item (name, thread) VALUES ('threaded', thread_id())"))
+    async with inline.connect() as connection:
+        rows = dict((await connection.execute(text("SELECT name, thread FROM item"))).all())
+    assert rows["inline"] == loop_thread
+    assert rows["threaded"] != loop_thread
+
+
+async def test_a_read_only_transaction_never_leaves_the_event_loop(settings, database, engines, monkeypatch):
+    inline = _engine(settings, database, inline=True)
+    engines.append(inline)
+    async with inline.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        await connection.commit()
+    trips = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(fn)
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with inline.begin() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 0
+    assert trips == []
+
+
+async def test_writers_of_one_process_wait_their_turn_instead_of_failing(settings, database, engines):
+    # With no busy timeout at all, SQLite refuses a second writer at once; only the gate can
+    # make the second transaction wait for the first.
+    impatient = _engine(settings, database, inline=False, busy_timeout_ms=0)
+    engines.append(impatient)
+    first = await impatient.connect()
+    await first.begin()
+    await first.execute(text("INSERT INTO item (name) VALUES ('first')"))
+
+    async def second_writer():
+        async with impatient.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('second')"))
+
+    second = asyncio.create_task(second_writer())
+    await asyncio.sleep(0.05)
+    assert not second.done()
+    await first.commit()
+    await first.close()
+    await asyncio.wait_for(second, timeout=5)
+    async with impatient.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM item ORDER BY id"))).scalars().all()
+    assert names == ["first", "second"]
+
+
+async def test_a_failed_write_hands_the_gate_on_at_rollback(settings, database, engines):
+    impatient = _engine(settings, database, inline=True, busy_timeout_ms=0)
+    engines.append(impatient)
+    async with impatient.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('taken')"))
+    with pytest.raises(IntegrityError):
+        async with impatient.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('taken')"))
+    async with asyncio.timeout(5), impatient.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('next')"))
+
+
+async def test_another_process_holding_the_lock_is_waited_for_off_the_event_loop(settings, database, engines):
+    inline = _engine(settings, database, inline=True)
+    engines.append(inline)
+    other_process = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    other_process.execute("BEGIN IMMEDIATE")
+    loop_thread = threading.get_ident()
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write():
+        async with inline.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name, thread) VALUES ('waited', thread_id())"))
+
+    ticking = asyncio.create_task(ticker())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writing.done()
+    ticks_while_waiting = ticks
+    other_process.execute("COMMIT")
+    other_process.close()
+    await asyncio.wait_for(writing, timeout=5)
+    ticking.cancel()
+    assert ticks_while_waiting > 0, "the event loop stood still while the write waited"
+    async with inline.connect() as connection:
+        thread = (await connection.execute(text("SELECT thread FROM item WHERE name = 'waited'"))).scalar()
+    assert thread != loop_thread
+
+
+async def test_a_stuck_gate_holder_delays_other_writers_but_never_wedges_them(
+    settings, database, engines, monkeypatch
+):
+    monkeypatch.setattr(sqlite_driver, "GATE_TIMEOUT_SECONDS", 0.1)
+    monkeypatch.setattr(sqlite_driver, "BUSY_TIMEOUT_MS", 100)
+    inline = _engine(settings, database, inline=True)
+    engines.append(inline)
+    stuck = await inline.connect()
+    await stuck.begin()
+    await stuck.execute(text("INSERT INTO item (name) VALUES ('stuck')"))
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with asyncio.timeout(5), inline.begin() as connection:
+                await connection.execute(text("INSERT INTO item (name) VALUES ('blocked')"))
+    finally:
+        await stuck.rollback()
+        await stuck.close()
+    async with asyncio.timeout(5), inline.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('after')"))

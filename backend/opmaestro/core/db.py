@@ -77,7 +77,11 @@ class TimestampMixin:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool, inline_statements: bool) -> None:
+    # Inline connections must never sleep on the event loop: they fail fast and retry patiently
+    # on their own thread (core/sqlite_driver.py).
+    busy_timeout = 0 if inline_statements else sqlite_driver.BUSY_TIMEOUT_MS
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         if explicit_begin:
@@ -85,7 +89,7 @@ def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -98,15 +102,24 @@ def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool) -> None:
 
 
 def create_engine(
-    settings: Settings, *, explicit_begin: bool = False, pool_size: int | None = None
+    settings: Settings,
+    *,
+    explicit_begin: bool = False,
+    pool_size: int | None = None,
+    inline_statements: bool = False,
 ) -> AsyncEngine:
-    """An engine for the configured database; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for the configured database; SQLite gets WAL, foreign keys and a busy timeout.
+
+    `inline_statements` (SQLite): run short statements on the event loop's thread (see
+    `core/sqlite_driver.py`); for request traffic, not for jobs that read in bulk.
+    """
     options: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": not settings.is_sqlite}
     if settings.is_sqlite:
         # aiosqlite gives each connection its own thread; past two they mostly fight over the
         # GIL (measured: GET /me at concurrency 16 does 1140 req/s with 2, 950 with 4), and
         # SQLite serializes writers anyway. No overflow: a connection per burst costs a thread.
         options.update(pool_size=pool_size or settings.database_pool_size or 2, max_overflow=0)
+        options["connect_args"] = {sqlite_driver.INLINE_OPTION: inline_statements}
     else:
         options.update(pool_size=pool_size or settings.database_pool_size or 10, max_overflow=10)
     url = make_url(settings.database_url)
@@ -114,7 +127,7 @@ def create_engine(
         url = url.set(drivername=sqlite_driver.DRIVER_NAME)
     engine = create_async_engine(url, **options)
     if settings.is_sqlite:
-        _configure_sqlite(engine, explicit_begin=explicit_begin)
+        _configure_sqlite(engine, explicit_begin=explicit_begin, inline_statements=inline_statements)
     return engine
 
 

@@ -1,12 +1,31 @@
-"""SQLAlchemy's aiosqlite dialect, with each statement run in one trip to the connection's thread.
+"""SQLAlchemy's aiosqlite dialect, tuned for a server on few cores.
 
-The stock adapter makes four trips per statement (open a cursor, execute, fetch, close), each
-a thread hand-off and an event-loop wake-up; on two cores those hand-offs cost more than the
-SQL. Here one function does all four on aiosqlite's thread. Used for `sqlite+aiosqlite` URLs.
+The stock adapter sends every statement to the connection's own thread in four trips (open a
+cursor, execute, fetch, close), each a thread hand-off and an event-loop wake-up that costs far
+more than SQL answered from the page cache. Here:
+
+- A statement is one trip to aiosqlite's thread; a commit or rollback with no transaction open
+  is none.
+- Connections opened with `inline=True` run reads and row writes on the event loop's thread,
+  with no hand-off, and a busy timeout of zero: a statement that would have to wait for another
+  process's lock fails at once with SQLITE_BUSY (which leaves no trace) and is run again on
+  aiosqlite's thread with the usual timeout, where waiting does not stall the loop. DDL,
+  BEGIN, PRAGMA, commits and everything of `inline=False` connections go to that thread too.
+- SQLite lets one transaction write at a time, and a waiting writer sleeps 1, 2, 5, 10... ms
+  in the busy handler, so the lock sits idle after each commit while many requests wait. The
+  connections of one process therefore queue on a per-database asyncio lock (the writer gate)
+  before their transaction's first write and hand it on at commit or rollback, in arrival
+  order and without sleeping. Other processes (a second worker, the CLI) still meet the busy
+  handler, and a writer that waits longer than the busy timeout for the gate goes ahead
+  without it, so a stuck holder can delay writers but never wedge them.
+
+Used for `sqlite+aiosqlite` URLs.
 """
 
+import asyncio
 import collections
 import sqlite3
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +41,29 @@ from sqlalchemy.util import EMPTY_DICT
 DRIVER_NAME = "sqlite+opmaestro"
 
 _Outcome = tuple[Any, list[Any] | None, int, int | None]
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
+_INLINE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "RELEASE"})
+INLINE_OPTION = "opmaestro_inline"
+BUSY_TIMEOUT_MS = 10_000
+GATE_TIMEOUT_SECONDS = BUSY_TIMEOUT_MS / 1000
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _writer_gate(database: str) -> asyncio.Lock:
+    """The lock the writers to `database` from this process and event loop queue on."""
+    return _gates.setdefault(asyncio.get_running_loop(), {}).setdefault(database, asyncio.Lock())
+
+
+def _first_word(operation: str) -> str:
+    return operation.lstrip()[:7].split(None, 1)[0].upper() if operation.strip() else ""
+
+
+def _shared_file(database: Any) -> str | None:
+    """The file a connection opens, or None for a private in-memory database."""
+    name = str(database)
+    return None if name == ":memory:" or "mode=memory" in name else name
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
@@ -37,6 +79,19 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         return cursor.description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+def _run_patiently(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
+    """`_run` with the busy timeout an inline connection waives on the event loop's thread."""
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        return _run(connection, operation, parameters, many)
+    finally:
+        connection.execute("PRAGMA busy_timeout = 0")
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -78,11 +133,23 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
-            # aiosqlite's own queue: the function runs on the thread that owns the connection.
-            outcome: _Outcome = await self._connection._execute(
-                _run, self._connection._conn, operation, parameters, many
-            )
+        adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        word = _first_word(operation)
+        if word in _WRITES and adapted._gate is None and adapted._database is not None:
+            await adapted._enter_gate()
+        raw = self._connection._conn
+        async with adapted._execute_mutex:
+            outcome: _Outcome | None = None
+            if adapted._inline and word in _INLINE and not (many and word != "SELECT"):
+                try:
+                    outcome = _run(raw, operation, parameters, many)
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error):
+                        raise
+            if outcome is None:
+                # aiosqlite's own queue: the function runs on the thread that owns the connection.
+                run = _run_patiently if adapted._inline else _run
+                outcome = await self._connection._execute(run, raw, operation, parameters, many)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows or ())
 
@@ -100,14 +167,65 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_database", "_gate", "_inline")
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass; the stub pins the exact type
+
+    def __init__(self, dbapi: Any, connection: Any, database: str | None, *, inline: bool) -> None:
+        super().__init__(dbapi, connection)
+        self._database = database
+        self._inline = inline
+        self._gate: asyncio.Lock | None = None
+
+    async def _enter_gate(self) -> None:
+        assert self._database is not None
+        gate = _writer_gate(self._database)
+        try:
+            async with asyncio.timeout(GATE_TIMEOUT_SECONDS):
+                await gate.acquire()
+        except TimeoutError:
+            return
+        self._gate = gate
+
+    def _leave_gate(self) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
+
+    def _in_transaction(self) -> bool:
+        # sqlite3_get_autocommit() reads a flag; sqlite3 allows it from any thread.
+        raw: sqlite3.Connection | None = self._connection._connection
+        return raw is not None and raw.in_transaction
+
+    def commit(self) -> None:
+        try:
+            if self._in_transaction():
+                super().commit()
+        finally:
+            self._leave_gate()
+
+    def rollback(self) -> None:
+        try:
+            if self._in_transaction():
+                super().rollback()
+        finally:
+            self._leave_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave_gate()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        inline = bool(kw.pop(INLINE_OPTION, False))
+        if inline:
+            # Statements run on the loop's thread, the rest on aiosqlite's; never both at once.
+            kw["check_same_thread"] = False
         adapted = super().connect(*arg, **kw)
-        return OneTripConnection(self, adapted._connection)
+        database = _shared_file(arg[0] if arg else kw.get("database", ":memory:"))
+        return OneTripConnection(self, adapted._connection, database, inline=inline)
 
 
 class OneTripSQLiteDialect(SQLiteDialect_aiosqlite):

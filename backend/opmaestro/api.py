@@ -1,6 +1,6 @@
-"""The /api/v1 router: every domain's routers, in one list."""
+"""The /api/v1 routes: every domain's routers, in one list."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from opmaestro.accounts.router import admin_router as accounts_admin_router
 from opmaestro.accounts.router import auth_router, me_router, oauth_router, scopes_router
@@ -13,24 +13,30 @@ from opmaestro.consent.stats_router import stats_router as consent_stats_router
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
 
-DOMAIN_ROUTERS = [
+API_PREFIX = "/api/v1"
+# Requests are matched against these in order, router by router, so the busiest come first.
+DOMAIN_ROUTERS: list[APIRouter] = [
     health_router,
+    me_router,
+    consent_me_router,
     auth_router,
     scopes_router,
     oauth_router,
-    me_router,
     policies_router,
     accounts_admin_router,
     unsubscribe_router,
     campaigns_router,
     consent_purposes_router,
-    consent_me_router,
     consent_admin_router,
     consent_stats_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router]
 
-api_router = APIRouter(prefix="/api/v1")
-for domain_router in DOMAIN_ROUTERS:
-    api_router.include_router(domain_router)
+
+def include_routers(app: FastAPI) -> None:
+    """Add every router to the app itself: each level of nested routers is matched again per request."""
+    for domain_router in DOMAIN_ROUTERS:
+        app.include_router(domain_router, prefix=API_PREFIX)
+    for root_router in ROOT_ROUTERS:
+        app.include_router(root_router)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import opmaestro.tasks  # noqa: F401 - registers every domain's job handlers
 from opmaestro import __version__
-from opmaestro.api import ROOT_ROUTERS, api_router
+from opmaestro.api import include_routers
 from opmaestro.core import jobs, migrations
 from opmaestro.core.config import JobBackend, RateLimitBackend, Settings, get_settings
 from opmaestro.core.db import create_engine, create_sessionmaker
@@ -97,8 +97,6 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, settings=settings)
-    app.include_router(api_router)
-    for root_router in ROOT_ROUTERS:
-        app.include_router(root_router)
+    include_routers(app)
     mount_spa(app, settings.spa_dir)
     return app

@@ -1,5 +1,6 @@
 """The application factory."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,18 @@ from opmaestro.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLi
 from opmaestro.core.spa import mount_spa
 
 JOB_POOL_SIZE = 2
+# A request allocates thousands of objects, so the default threshold (700) ran a collection
+# every request or two; measured on consent PUTs at concurrency 16, collections took 0.3 ms of
+# 2.5 ms CPU per request, and none with this threshold and start-up objects frozen.
+GC_GEN0_THRESHOLD = 10_000
+
+
+def tune_garbage_collector() -> None:
+    """Leave start-up objects out of every collection and collect young objects less often."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, older, oldest)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -72,6 +85,8 @@ def create_app(
                 jobs_sessionmaker = create_sessionmaker(engines[-1])
             app.state.job_backend = build_job_backend(settings, jobs_sessionmaker)
         await app.state.job_backend.start()
+        if sessionmaker is None:
+            tune_garbage_collector()
         try:
             yield
         finally:

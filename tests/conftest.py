@@ -25,7 +25,7 @@ for _name in ("OPMAESTRO_SMTP_HOST", "OPMAESTRO_JOB_BACKEND"):
     os.environ.pop(_name, None)
 
 import opmaestro.models  # noqa: E402, F401
-from opmaestro.core import jobs, migrations  # noqa: E402
+from opmaestro.core import jobs, migrations, sqlite_driver  # noqa: E402
 from opmaestro.core.clock import set_clock  # noqa: E402
 from opmaestro.core.config import Settings, get_settings  # noqa: E402
 from opmaestro.core.db import Base, create_engine, create_sessionmaker  # noqa: E402
@@ -49,6 +49,14 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings, explicit_begin=True, inline_statements=True)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def no_writer_gate_left_held() -> AsyncIterator[None]:
+    """A test that leaves a SQLite writer gate held would stall every later writer."""
+    yield
+    held = [database for database, gate in sqlite_driver.writer_gates().items() if gate.locked()]
+    assert held == [], f"writer gate still held for {held}"
 
 
 @pytest.fixture

@@ -105,23 +105,60 @@ async def test_inline_connections_run_reads_and_row_writes_on_the_event_loop(set
     assert rows["threaded"] != loop_thread
 
 
-async def test_a_read_only_transaction_never_leaves_the_event_loop(settings, database, engines, monkeypatch):
+@pytest.fixture
+def trips(monkeypatch):
+    """The functions sent to aiosqlite's thread."""
+    sent = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        sent.append(fn)
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return sent
+
+
+async def test_uncontended_transactions_never_leave_the_event_loop(settings, database, engines, trips):
     inline = _engine(settings, database, inline=True)
     engines.append(inline)
     async with inline.connect() as connection:
         await connection.execute(text("SELECT 1"))
         await connection.commit()
-    trips = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(self, fn, *args, **kwargs):
-        trips.append(fn)
-        return await original(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    trips.clear()
     async with inline.begin() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 0
+    async with inline.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+    with pytest.raises(IntegrityError):
+        async with inline.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('b')"))
+            await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
     assert trips == []
+    async with inline.connect() as connection:
+        assert (await connection.execute(text("SELECT name FROM item"))).scalars().all() == ["a"]
+
+
+async def test_inline_commits_checkpoint_the_wal_off_the_event_loop(
+    settings, database, engines, trips, monkeypatch
+):
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY_COMMITS", 10)
+    inline = _engine(settings, database, inline=True)
+    engines.append(inline)
+    wal = database.with_name(database.name + "-wal")
+    async with inline.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    trips.clear()
+    sizes = []
+    for number in range(200):
+        async with inline.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO item (name) VALUES (:name)"), {"name": f"{number:04}" + "x" * 8000}
+            )
+        sizes.append(wal.stat().st_size)
+    # Each commit adds pages to the WAL; only checkpoints let writers start it over.
+    assert max(sizes) < sizes[-1] * 2 < 200 * 8000
+    assert trips == [sqlite_driver._commit_and_checkpoint] * (200 // 10)
 
 
 async def test_writers_of_one_process_wait_their_turn_instead_of_failing(settings, database, engines):
@@ -212,3 +249,19 @@ async def test_a_stuck_gate_holder_delays_other_writers_but_never_wedges_them(
         await stuck.close()
     async with asyncio.timeout(5), inline.begin() as connection:
         await connection.execute(text("INSERT INTO item (name) VALUES ('after')"))
+
+
+async def test_a_connection_dropped_mid_transaction_hands_the_gate_on(settings, database, engines):
+    # The pool terminates, rather than closes, connections whose task was cancelled mid-transaction.
+    impatient = _engine(settings, database, inline=True, busy_timeout_ms=0)
+    engines.append(impatient)
+    dropped = await impatient.connect()
+    await dropped.begin()
+    await dropped.execute(text("INSERT INTO item (name) VALUES ('lost')"))
+    await dropped.invalidate()
+    await dropped.close()
+    assert not any(gate.locked() for gate in sqlite_driver.writer_gates().values())
+    async with asyncio.timeout(5), impatient.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('next')"))
+        names = (await connection.execute(text("SELECT name FROM item"))).scalars().all()
+    assert names == ["next"]

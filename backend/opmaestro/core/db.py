@@ -78,8 +78,8 @@ class TimestampMixin:
 
 
 def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool, inline_statements: bool) -> None:
-    # Inline connections must never sleep on the event loop: they fail fast and retry patiently
-    # on their own thread (core/sqlite_driver.py).
+    # Inline connections must never sleep or sync on the event loop: they fail fast and retry
+    # patiently on their own thread, and checkpoint there (core/sqlite_driver.py).
     busy_timeout = 0 if inline_statements else sqlite_driver.BUSY_TIMEOUT_MS
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -90,6 +90,8 @@ def _configure_sqlite(engine: AsyncEngine, *, explicit_begin: bool, inline_state
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
+        if inline_statements:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -6,11 +6,14 @@ more than SQL answered from the page cache. Here:
 
 - A statement is one trip to aiosqlite's thread; a commit or rollback with no transaction open
   is none.
-- Connections opened with `inline=True` run reads and row writes on the event loop's thread,
-  with no hand-off, and a busy timeout of zero: a statement that would have to wait for another
-  process's lock fails at once with SQLITE_BUSY (which leaves no trace) and is run again on
-  aiosqlite's thread with the usual timeout, where waiting does not stall the loop. DDL,
-  BEGIN, PRAGMA, commits and everything of `inline=False` connections go to that thread too.
+- Connections opened with `inline=True` run reads, row writes, commits and rollbacks on the
+  event loop's thread, with no hand-off, and a busy timeout of zero: a statement that would
+  have to wait for another process's lock fails at once with SQLITE_BUSY (which leaves no
+  trace) and is run again on aiosqlite's thread with the usual timeout, where waiting does not
+  stall the loop. DDL, BEGIN, PRAGMA and everything of `inline=False` connections go to that
+  thread too. Inline connections do not checkpoint the WAL as they commit (a checkpoint writes
+  and syncs the database file); every `CHECKPOINT_EVERY_COMMITS`th commit runs on the thread
+  and is followed there by a passive checkpoint.
 - SQLite lets one transaction write at a time, and a waiting writer sleeps 1, 2, 5, 10... ms
   in the busy handler, so the lock sits idle after each commit while many requests wait. The
   connections of one process therefore queue on a per-database asyncio lock (the writer gate)
@@ -36,7 +39,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
     SQLiteDialect_aiosqlite,
 )
-from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.util import EMPTY_DICT, await_
 
 DRIVER_NAME = "sqlite+opmaestro"
 
@@ -45,6 +48,8 @@ _WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", 
 _INLINE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "RELEASE"})
 INLINE_OPTION = "opmaestro_inline"
 BUSY_TIMEOUT_MS = 10_000
+# About what SQLite's default autocheckpoint (1,000 pages) amounts to for request transactions.
+CHECKPOINT_EVERY_COMMITS = 100
 GATE_TIMEOUT_SECONDS = BUSY_TIMEOUT_MS / 1000
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
@@ -54,6 +59,11 @@ _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.L
 def _writer_gate(database: str) -> asyncio.Lock:
     """The lock the writers to `database` from this process and event loop queue on."""
     return _gates.setdefault(asyncio.get_running_loop(), {}).setdefault(database, asyncio.Lock())
+
+
+def writer_gates() -> dict[str, asyncio.Lock]:
+    """This event loop's writer gates, by database file."""
+    return dict(_gates.get(asyncio.get_running_loop(), {}))
 
 
 def _first_word(operation: str) -> str:
@@ -88,6 +98,11 @@ def _run_patiently(connection: sqlite3.Connection, operation: str, parameters: A
         return _run(connection, operation, parameters, many)
     finally:
         connection.execute("PRAGMA busy_timeout = 0")
+
+
+def _commit_and_checkpoint(connection: sqlite3.Connection) -> None:
+    connection.commit()
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -167,7 +182,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_database", "_gate", "_inline")
+    __slots__ = ("_commits", "_database", "_gate", "_inline")
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass; the stub pins the exact type
 
     def __init__(self, dbapi: Any, connection: Any, database: str | None, *, inline: bool) -> None:
@@ -175,6 +190,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         self._database = database
         self._inline = inline
         self._gate: asyncio.Lock | None = None
+        self._commits = 0
 
     async def _enter_gate(self) -> None:
         assert self._database is not None
@@ -199,20 +215,55 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         try:
             if self._in_transaction():
-                super().commit()
+                self._commit()
         finally:
             self._leave_gate()
+
+    def _commit(self) -> None:
+        raw = self._connection._conn
+        if not self._inline:
+            super().commit()
+            return
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY_COMMITS:
+            try:
+                raw.commit()
+                return
+            except sqlite3.OperationalError as error:
+                # A failed COMMIT leaves the transaction open, to be committed again.
+                if not _is_busy(error):
+                    self._handle_exception(error)
+        try:
+            await_(self._connection._execute(_commit_and_checkpoint, raw))
+        except Exception as error:
+            self._handle_exception(error)
 
     def rollback(self) -> None:
         try:
             if self._in_transaction():
-                super().rollback()
+                if self._inline:
+                    self._rollback_inline()
+                else:
+                    super().rollback()
         finally:
             self._leave_gate()
+
+    def _rollback_inline(self) -> None:
+        try:
+            self._connection._conn.rollback()
+        except Exception as error:
+            self._handle_exception(error)
 
     def close(self) -> None:
         try:
             super().close()
+        finally:
+            self._leave_gate()
+
+    def terminate(self) -> None:
+        # How the pool drops a connection whose task was cancelled mid-transaction.
+        try:
+            super().terminate()
         finally:
             self._leave_gate()
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Executable, Table, bindparam, insert, select, update
+from sqlalchemy import Executable, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -129,7 +129,6 @@ _EVENT = table_of(ConsentEvent)
 _STATE = table_of(ConsentState)
 _PURPOSE = table_of(ConsentPurpose)
 UpsertInsert = postgresql.Insert | sqlite.Insert
-_STATE_FIELDS = ("purpose_version", "granted", "action", "method", "event_id", "since")
 
 
 def _lock_head(insert: Callable[[Table], UpsertInsert]) -> Executable:
@@ -141,23 +140,9 @@ def _lock_head(insert: Callable[[Table], UpsertInsert]) -> Executable:
     ).returning(_HEAD.c.seq, _HEAD.c.last_hash)
 
 
-def _upsert_state(insert: Callable[[Table], UpsertInsert]) -> Executable:
-    values = insert(_STATE)
-    return values.on_conflict_do_update(
-        index_elements=["user_id", "purpose_key"],
-        set_={name: values.excluded[name] for name in _STATE_FIELDS},
-    )
-
-
-# Built once per dialect: a consent change is a hot path, and building costs more than running.
+# Built once: a consent change is a hot path, and building costs more than running.
 _LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
-_UPSERT_STATE = {"postgresql": _upsert_state(pg_insert), "sqlite": _upsert_state(sqlite_insert)}
 _INSERT_EVENT = insert(_EVENT)
-_ADVANCE_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.subject == bindparam("head_subject"))
-    .values(seq=bindparam("head_seq"), last_hash=bindparam("head_hash"), updated_at=bindparam("head_at"))
-)
 _PURPOSE_FIELDS = (
     "id",
     "key",
@@ -298,7 +283,7 @@ async def _append(
     user_agent: str | None,
     jurisdiction: str | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Write the event after the locked head, advance the head and update the current state.
+    """Write the event after the locked head; the head and the current state follow from it.
 
     Plain INSERT/UPDATE statements of plain values rather than the unit of work: these rows are
     written once and never loaded back in the same request, and the ORM's bookkeeping tripled
@@ -329,7 +314,7 @@ async def _append(
     }
     entry["hash"] = event_hash(entry)
     state = {
-        "id": new_id(),
+        "id": entry["id"],
         "user_id": user_id,
         "purpose_key": purpose.key,
         "purpose_version": purpose.version,
@@ -339,12 +324,8 @@ async def _append(
         "event_id": entry["id"],
         "since": now,
     }
+    # The database advances the chain head and upserts the state from the event (migration 0006).
     await session.execute(_INSERT_EVENT, entry)
-    await session.execute(
-        _ADVANCE_HEAD,
-        {"head_subject": head.subject, "head_seq": entry["seq"], "head_hash": entry["hash"], "head_at": now},
-    )
-    await session.execute(_UPSERT_STATE[session.get_bind().dialect.name], state)
     await audit.record(
         session,
         actor=actor,

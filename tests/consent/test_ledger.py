@@ -147,9 +147,10 @@ class TestChangeConsent:
         assert (entry.actor_id, entry.actor_kind) == (ann.id, "subject")
         assert entry.prev_hash == "0" * 64 and entry.hash == consent.event_hash(entry)
         [audited] = (
-            await session.scalars(select(AuditRecord).where(AuditRecord.action == "consent.granted"))
+            await session.scalars(select(AuditRecord).where(AuditRecord.action == "consent.recorded"))
         ).all()
         assert audited.subject_id == str(entry.id) and audited.fields == ["marketing_email"]
+        assert (audited.actor_id, audited.actor_kind) == (ann.id, "user")
 
     async def test_token_with_consent_write_records_method_api(self, session, browser, ann, make_client):
         token = await create_token(browser, "consent:read", "consent:write")

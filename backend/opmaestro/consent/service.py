@@ -153,21 +153,15 @@ _PURPOSE_FIELDS = (
     "version",
     "renewal_version",
 )
-# Everything an append needs besides the chain head, in one statement read under the lock.
-_APPEND_CONTEXT = (
-    select(
-        *(_PURPOSE.c[name] for name in _PURPOSE_FIELDS),
-        _STATE.c.granted.label("was_granted"),
-        policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.version).label("policy_version"),
-        policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.sha256).label("policy_sha256"),
-        select(User.country).where(User.id == bindparam("user_id")).scalar_subquery().label("country"),
-    )
-    .select_from(
-        _PURPOSE.outerjoin(
-            _STATE, (_STATE.c.purpose_key == _PURPOSE.c.key) & (_STATE.c.user_id == bindparam("user_id"))
-        )
-    )
-    .where(_PURPOSE.c.key == bindparam("purpose_key"))
+# What an append needs that a concurrent change to the same chain cannot alter: read unlocked.
+_APPEND_CONTEXT = select(
+    *(_PURPOSE.c[name] for name in _PURPOSE_FIELDS),
+    policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.version).label("policy_version"),
+    policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.sha256).label("policy_sha256"),
+    select(User.country).where(User.id == bindparam("user_id")).scalar_subquery().label("country"),
+).where(_PURPOSE.c.key == bindparam("purpose_key"))
+_GRANTED_NOW = select(_STATE.c.granted).where(
+    _STATE.c.user_id == bindparam("user_id"), _STATE.c.purpose_key == bindparam("purpose_key")
 )
 
 
@@ -207,22 +201,15 @@ def _actor(actor: Principal | None, user_id: UUID, method: CollectionMethod) -> 
 
 @dataclass(frozen=True)
 class AppendContext:
-    """What the next event of one user and purpose is built from, read under the chain lock."""
+    """The purpose, policy in force and country an event records."""
 
-    head: ChainHead
     purpose: ConsentPurpose
-    was_granted: bool
     policy_version: str | None
     policy_sha256: str | None
     country: str | None
 
 
-async def _lock_for_append(session: AsyncSession, user_id: UUID, purpose_key: str) -> AppendContext:
-    """Lock the user's chain, then read the purpose, their current answer and the policy in force.
-
-    The read comes after the lock so that "withdrawn" versus "denied" is decided on the latest answer.
-    """
-    head = await lock_subject(session, user_subject(user_id))
+async def _append_context(session: AsyncSession, user_id: UUID, purpose_key: str) -> AppendContext:
     row = (
         await session.execute(
             _APPEND_CONTEXT, {"user_id": user_id, "purpose_key": purpose_key, "now": utcnow()}
@@ -233,14 +220,7 @@ async def _lock_for_append(session: AsyncSession, user_id: UUID, purpose_key: st
     found = row._mapping
     # A detached copy: the response needs its fields, the session need not track it.
     purpose = ConsentPurpose(**{name: found[name] for name in _PURPOSE_FIELDS})
-    return AppendContext(
-        head=head,
-        purpose=purpose,
-        was_granted=bool(found["was_granted"]),
-        policy_version=found["policy_version"],
-        policy_sha256=found["policy_sha256"],
-        country=found["country"],
-    )
+    return AppendContext(purpose, found["policy_version"], found["policy_sha256"], found["country"])
 
 
 async def record(
@@ -256,7 +236,7 @@ async def record(
     jurisdiction: str | None = None,
 ) -> ConsentEvent:
     """Append an event to the user's chain and update their current state; never commits."""
-    context = await _lock_for_append(session, user_id, purpose_key)
+    context = await _append_context(session, user_id, purpose_key)
     entry, _ = await _append(
         session,
         context,
@@ -276,24 +256,41 @@ async def _append(
     context: AppendContext,
     *,
     user_id: UUID,
-    action: ConsentAction,
+    action: ConsentAction | None,
     method: CollectionMethod,
     actor: Principal | None,
     ip: str | None,
     user_agent: str | None,
     jurisdiction: str | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Write the event after the locked head; the head and the current state follow from it.
+    """Lock the user's chain and write the event after its head; head and state follow from it.
 
-    Plain INSERT/UPDATE statements of plain values rather than the unit of work: these rows are
-    written once and never loaded back in the same request, and the ORM's bookkeeping tripled
-    the cost of a consent change.
+    `action=None` withdraws a granted consent and denies any other, decided under the lock on
+    the latest answer. Only the lock, that read and the event's insert happen while the chain
+    is locked: on PostgreSQL concurrent changes to one chain wait for each other's commit.
+    Plain statements of plain values rather than the unit of work: these rows are written
+    once and never loaded back in the same request, and the ORM's bookkeeping tripled the cost
+    of a consent change.
     """
-    head, purpose = context.head, context.purpose
+    purpose = context.purpose
     actor_id, actor_kind = _actor(actor, user_id, method)
+    event_id = new_id()
+    # The audit record names the event, not what it says (audit keeps field names, never values).
+    await audit.record(
+        session,
+        actor=actor,
+        action="consent.recorded",
+        subject_type="consent_event",
+        subject_id=event_id,
+        fields=[purpose.key],
+    )
+    head = await lock_subject(session, user_subject(user_id))
+    if action is None:
+        granted_now = await session.scalar(_GRANTED_NOW, {"user_id": user_id, "purpose_key": purpose.key})
+        action = ConsentAction.WITHDRAWN if granted_now else ConsentAction.DENIED
     now = utcnow()
     entry: dict[str, Any] = {
-        "id": new_id(),
+        "id": event_id,
         "subject": head.subject,
         "seq": head.seq + 1,
         "subject_user_id": user_id,
@@ -326,14 +323,6 @@ async def _append(
     }
     # The database advances the chain head and upserts the state from the event (migration 0006).
     await session.execute(_INSERT_EVENT, entry)
-    await audit.record(
-        session,
-        actor=actor,
-        action=f"consent.{entry['action']}",
-        subject_type="consent_event",
-        subject_id=entry["id"],
-        fields=[purpose.key],
-    )
     return entry, state
 
 
@@ -438,21 +427,17 @@ async def set_preference(
 ) -> PurposeConsent:
     """Grant, or deny or withdraw, the signed-in user's consent to one purpose."""
     user = principal.signed_in_user
-    context = await _lock_for_append(session, user.id, purpose_key)
+    context = await _append_context(session, user.id, purpose_key)
     if not context.purpose.optional:
         raise PurposeNotOptional(
             f"{context.purpose.name} is needed to run the service and cannot be switched off."
         )
-    if granted:
-        action = ConsentAction.GRANTED
-    else:
-        action = ConsentAction.WITHDRAWN if context.was_granted else ConsentAction.DENIED
     method = CollectionMethod.SETTINGS if principal.method is AuthMethod.SESSION else CollectionMethod.API
     _, state = await _append(
         session,
         context,
         user_id=user.id,
-        action=action,
+        action=ConsentAction.GRANTED if granted else None,
         method=method,
         actor=principal,
         ip=client.ip,

@@ -80,6 +80,14 @@ def database(tmp_dir):
     return path
 
 
+async def writing(engine, name):
+    """A connection in the middle of a write transaction (holding the writer gate)."""
+    connection = await engine.connect()
+    await connection.begin()
+    await connection.execute(text("INSERT INTO item (name) VALUES (:name)"), {"name": name})
+    return connection
+
+
 @pytest.fixture
 async def engines():
     made = []
@@ -166,9 +174,7 @@ async def test_writers_of_one_process_wait_their_turn_instead_of_failing(setting
     # make the second transaction wait for the first.
     impatient = _engine(settings, database, inline=False, busy_timeout_ms=0)
     engines.append(impatient)
-    first = await impatient.connect()
-    await first.begin()
-    await first.execute(text("INSERT INTO item (name) VALUES ('first')"))
+    first = await writing(impatient, "first")
 
     async def second_writer():
         async with impatient.begin() as connection:
@@ -237,9 +243,7 @@ async def test_a_stuck_gate_holder_delays_other_writers_but_never_wedges_them(
     monkeypatch.setattr(sqlite_driver, "BUSY_TIMEOUT_MS", 100)
     inline = _engine(settings, database, inline=True)
     engines.append(inline)
-    stuck = await inline.connect()
-    await stuck.begin()
-    await stuck.execute(text("INSERT INTO item (name) VALUES ('stuck')"))
+    stuck = await writing(inline, "stuck")
     try:
         with pytest.raises(OperationalError, match="database is locked"):
             async with asyncio.timeout(5), inline.begin() as connection:
@@ -255,9 +259,7 @@ async def test_a_connection_dropped_mid_transaction_hands_the_gate_on(settings, 
     # The pool terminates, rather than closes, connections whose task was cancelled mid-transaction.
     impatient = _engine(settings, database, inline=True, busy_timeout_ms=0)
     engines.append(impatient)
-    dropped = await impatient.connect()
-    await dropped.begin()
-    await dropped.execute(text("INSERT INTO item (name) VALUES ('lost')"))
+    dropped = await writing(impatient, "lost")
     await dropped.invalidate()
     await dropped.close()
     assert not any(gate.locked() for gate in sqlite_driver.writer_gates().values())

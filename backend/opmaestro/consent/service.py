@@ -131,18 +131,19 @@ _PURPOSE = table_of(ConsentPurpose)
 UpsertInsert = postgresql.Insert | sqlite.Insert
 
 
-def _lock_head(insert: Callable[[Table], UpsertInsert]) -> Executable:
+def _lock_head(insert: Callable[[Table], UpsertInsert], *context: Any) -> Executable:
     values = insert(_HEAD).values(
         subject=bindparam("subject"), seq=0, last_hash=GENESIS_HASH, updated_at=bindparam("now")
     )
     return values.on_conflict_do_update(
         index_elements=["subject"], set_={"subject": values.excluded.subject}
-    ).returning(_HEAD.c.seq, _HEAD.c.last_hash)
+    ).returning(_HEAD.c.seq, _HEAD.c.last_hash, *context)
 
 
-# Built once: a consent change is a hot path, and building costs more than running.
-_LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
-_INSERT_EVENT = insert(_EVENT)
+def _purpose_column(name: str) -> Any:
+    return select(_PURPOSE.c[name]).where(_PURPOSE.c.key == bindparam("purpose_key")).scalar_subquery()
+
+
 _PURPOSE_FIELDS = (
     "id",
     "key",
@@ -153,13 +154,21 @@ _PURPOSE_FIELDS = (
     "version",
     "renewal_version",
 )
-# What an append needs that a concurrent change to the same chain cannot alter: read unlocked.
-_APPEND_CONTEXT = select(
-    *(_PURPOSE.c[name] for name in _PURPOSE_FIELDS),
+# What an append records besides the head, returned by the statement that locks it: one round
+# trip fewer. None of it depends on the chain, so the statement's snapshot may predate the lock.
+_APPEND_CONTEXT = (
+    *(_purpose_column(name).label(name) for name in _PURPOSE_FIELDS),
     policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.version).label("policy_version"),
     policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.sha256).label("policy_sha256"),
     select(User.country).where(User.id == bindparam("user_id")).scalar_subquery().label("country"),
-).where(_PURPOSE.c.key == bindparam("purpose_key"))
+)
+# Built once: a consent change is a hot path, and building costs more than running.
+_LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
+_LOCK_HEAD_FOR_APPEND = {
+    "postgresql": _lock_head(pg_insert, *_APPEND_CONTEXT),
+    "sqlite": _lock_head(sqlite_insert, *_APPEND_CONTEXT),
+}
+_INSERT_EVENT = insert(_EVENT)
 _GRANTED_NOW = select(_STATE.c.granted).where(
     _STATE.c.user_id == bindparam("user_id"), _STATE.c.purpose_key == bindparam("purpose_key")
 )
@@ -201,26 +210,31 @@ def _actor(actor: Principal | None, user_id: UUID, method: CollectionMethod) -> 
 
 @dataclass(frozen=True)
 class AppendContext:
-    """The purpose, policy in force and country an event records."""
+    """The locked head of a user's chain, and the purpose, policy in force and country to record."""
 
+    head: ChainHead
     purpose: ConsentPurpose
     policy_version: str | None
     policy_sha256: str | None
     country: str | None
 
 
-async def _append_context(session: AsyncSession, user_id: UUID, purpose_key: str) -> AppendContext:
-    row = (
-        await session.execute(
-            _APPEND_CONTEXT, {"user_id": user_id, "purpose_key": purpose_key, "now": utcnow()}
-        )
-    ).first()
-    if row is None:
+async def _lock_for_append(session: AsyncSession, user_id: UUID, purpose_key: str) -> AppendContext:
+    subject = user_subject(user_id)
+    statement = _LOCK_HEAD_FOR_APPEND[session.get_bind().dialect.name]
+    parameters = {"subject": subject, "user_id": user_id, "purpose_key": purpose_key, "now": utcnow()}
+    found = (await session.execute(statement, parameters)).one()._mapping
+    if found["key"] is None:
         raise PurposeNotFound(f"There is no purpose {purpose_key!r}.")
-    found = row._mapping
     # A detached copy: the response needs its fields, the session need not track it.
     purpose = ConsentPurpose(**{name: found[name] for name in _PURPOSE_FIELDS})
-    return AppendContext(purpose, found["policy_version"], found["policy_sha256"], found["country"])
+    return AppendContext(
+        ChainHead(subject, found["seq"], found["last_hash"]),
+        purpose,
+        found["policy_version"],
+        found["policy_sha256"],
+        found["country"],
+    )
 
 
 async def record(
@@ -236,11 +250,10 @@ async def record(
     jurisdiction: str | None = None,
 ) -> ConsentEvent:
     """Append an event to the user's chain and update their current state; never commits."""
-    context = await _append_context(session, user_id, purpose_key)
-    entry, _ = await _append(
+    entry, _, _ = await _append(
         session,
-        context,
         user_id=user_id,
+        purpose_key=purpose_key,
         action=action,
         method=method,
         actor=actor,
@@ -253,26 +266,28 @@ async def record(
 
 async def _append(
     session: AsyncSession,
-    context: AppendContext,
     *,
     user_id: UUID,
+    purpose_key: str,
     action: ConsentAction | None,
     method: CollectionMethod,
     actor: Principal | None,
     ip: str | None,
     user_agent: str | None,
     jurisdiction: str | None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    only_optional: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any], ConsentPurpose]:
     """Lock the user's chain and write the event after its head; head and state follow from it.
 
     `action=None` withdraws a granted consent and denies any other, decided under the lock on
-    the latest answer. Only the lock, that read and the event's insert happen while the chain
-    is locked: on PostgreSQL concurrent changes to one chain wait for each other's commit.
+    the latest answer; `only_optional` refuses purposes that cannot be switched off. The audit
+    record is written before the lock, so only the lock (which also reads the purpose), that
+    read and the event's insert happen while the chain is locked: on PostgreSQL concurrent
+    changes to one chain wait for each other's commit.
     Plain statements of plain values rather than the unit of work: these rows are written
     once and never loaded back in the same request, and the ORM's bookkeeping tripled the cost
     of a consent change.
     """
-    purpose = context.purpose
     actor_id, actor_kind = _actor(actor, user_id, method)
     event_id = new_id()
     # The audit record names the event, not what it says (audit keeps field names, never values).
@@ -282,9 +297,12 @@ async def _append(
         action="consent.recorded",
         subject_type="consent_event",
         subject_id=event_id,
-        fields=[purpose.key],
+        fields=[purpose_key],
     )
-    head = await lock_subject(session, user_subject(user_id))
+    context = await _lock_for_append(session, user_id, purpose_key)
+    head, purpose = context.head, context.purpose
+    if only_optional and not purpose.optional:
+        raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
     if action is None:
         granted_now = await session.scalar(_GRANTED_NOW, {"user_id": user_id, "purpose_key": purpose.key})
         action = ConsentAction.WITHDRAWN if granted_now else ConsentAction.DENIED
@@ -323,7 +341,7 @@ async def _append(
     }
     # The database advances the chain head and upserts the state from the event (migration 0006).
     await session.execute(_INSERT_EVENT, entry)
-    return entry, state
+    return entry, state, purpose
 
 
 async def is_granted(session: AsyncSession, user_id: UUID, purpose_key: str) -> bool:
@@ -427,24 +445,20 @@ async def set_preference(
 ) -> PurposeConsent:
     """Grant, or deny or withdraw, the signed-in user's consent to one purpose."""
     user = principal.signed_in_user
-    context = await _append_context(session, user.id, purpose_key)
-    if not context.purpose.optional:
-        raise PurposeNotOptional(
-            f"{context.purpose.name} is needed to run the service and cannot be switched off."
-        )
     method = CollectionMethod.SETTINGS if principal.method is AuthMethod.SESSION else CollectionMethod.API
-    _, state = await _append(
+    _, state, purpose = await _append(
         session,
-        context,
         user_id=user.id,
+        purpose_key=purpose_key,
         action=ConsentAction.GRANTED if granted else None,
         method=method,
         actor=principal,
         ip=client.ip,
         user_agent=client.user_agent,
         jurisdiction=None,
+        only_optional=True,
     )
-    return PurposeConsent(context.purpose, ConsentState(**state))
+    return PurposeConsent(purpose, ConsentState(**state))
 
 
 async def list_events(

@@ -267,3 +267,18 @@ async def test_a_connection_dropped_mid_transaction_hands_the_gate_on(settings, 
         await connection.execute(text("INSERT INTO item (name) VALUES ('next')"))
         names = (await connection.execute(text("SELECT name FROM item"))).scalars().all()
     assert names == ["next"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "word"),
+    [
+        ("SELECT 1", "SELECT"),
+        ("  insert into item values (1)", "INSERT"),
+        ("SAVEPOINT sa_savepoint_1", "SAVEPOINT"),
+        ("RELEASE SAVEPOINT sa_savepoint_1", "RELEASE"),
+        ("BEGIN", "BEGIN"),
+        ("", ""),
+    ],
+)
+def test_statements_are_routed_by_their_first_word(operation, word):
+    assert sqlite_driver._first_word(operation) == word

@@ -67,7 +67,8 @@ def writer_gates() -> dict[str, asyncio.Lock]:
 
 
 def _first_word(operation: str) -> str:
-    return operation.lstrip()[:7].split(None, 1)[0].upper() if operation.strip() else ""
+    head = operation.lstrip()[:10].split(None, 1)
+    return head[0].upper() if head else ""
 
 
 def _shared_file(database: Any) -> str | None:

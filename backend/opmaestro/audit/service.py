@@ -1,6 +1,7 @@
 """Write audit records in the caller's transaction."""
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert
@@ -12,8 +13,8 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.db import new_id, table_of
 from opmaestro.core.logging import current_request_id
 
-_TABLE = table_of(AuditRecord)
-_INSERT = insert(_TABLE)
+TABLE = table_of(AuditRecord)
+_INSERT = insert(TABLE)
 
 
 def _actor(actor: Principal | None) -> tuple[UUID | None, str]:
@@ -23,6 +24,33 @@ def _actor(actor: Principal | None) -> tuple[UUID | None, str]:
         return actor.client.id, "client"
     assert actor.user is not None
     return actor.user.id, "staff" if actor.user.is_staff else "user"
+
+
+def entry(
+    *,
+    actor: Principal | None,
+    action: str,
+    subject_type: str,
+    subject_id: UUID | str | None,
+    fields: Iterable[str] = (),
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one record: who did what to which subject, which fields, and why."""
+    actor_id, actor_kind = _actor(actor)
+    now = utcnow()
+    return {
+        "id": new_id(),
+        "actor_id": actor_id,
+        "actor_kind": actor_kind,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id) if subject_id is not None else None,
+        "fields": sorted(fields),
+        "reason": reason,
+        "request_id": current_request_id(),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def record(
@@ -35,27 +63,18 @@ async def record(
     fields: Iterable[str] = (),
     reason: str | None = None,
 ) -> UUID:
-    """Append one record now: who did what to which subject, which fields, and why; returns its id.
+    """Append one record now (see `entry`); returns its id.
 
     A plain INSERT, not `session.add`: records are never read back or changed by the request
     that writes them, and the unit of work's bookkeeping cost more than the insert.
     """
-    actor_id, actor_kind = _actor(actor)
-    record_id, now = new_id(), utcnow()
-    await session.execute(
-        _INSERT,
-        {
-            "id": record_id,
-            "actor_id": actor_id,
-            "actor_kind": actor_kind,
-            "action": action,
-            "subject_type": subject_type,
-            "subject_id": str(subject_id) if subject_id is not None else None,
-            "fields": sorted(fields),
-            "reason": reason,
-            "request_id": current_request_id(),
-            "created_at": now,
-            "updated_at": now,
-        },
+    values = entry(
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        fields=fields,
+        reason=reason,
     )
-    return record_id
+    await session.execute(_INSERT, values)
+    return values["id"]  # type: ignore[no-any-return]

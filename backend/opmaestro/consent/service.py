@@ -165,6 +165,7 @@ _APPEND_CONTEXT = (
 )
 # Built once: a consent change is a hot path, and building costs more than running.
 _LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
+_INSERT_AUDIT = insert(audit.TABLE)
 _AUDIT_PREFIX = "audit_"
 # PostgreSQL writes the audit record in the same statement, a data-modifying CTE: one round
 # trip less per change. SQLite has no such CTEs and inserts it first (no round trip there).
@@ -238,7 +239,7 @@ async def _lock_for_append(
     if dialect == "postgresql":
         parameters |= {_AUDIT_PREFIX + name: value for name, value in audit_entry.items()}
     else:
-        await session.execute(insert(audit.TABLE), audit_entry)
+        await session.execute(_INSERT_AUDIT, audit_entry)
     found = (await session.execute(_LOCK_HEAD_FOR_APPEND[dialect], parameters)).one()._mapping
     if found["key"] is None:
         raise PurposeNotFound(f"There is no purpose {purpose_key!r}.")

@@ -7,23 +7,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { json, mockApi, route } from "../test/render";
 import { createQueryClient } from "./query-client";
 import { isPublicPath, routes } from "./router";
+import { aUser } from "../test/fixtures";
 
 afterEach(() => vi.unstubAllGlobals());
 
-const member = {
-  id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
-  email: "ada@example.com",
-  email_verified: true,
-  name: "Ada Lovelace",
-  company: null,
-  job_title: null,
-  phone: null,
-  country: "GB",
-  role: "member",
-  status: "active",
-  mfa_enabled: false,
-  created_at: "2025-01-02T03:04:05Z",
-};
+const member = aUser();
 const notSignedIn = { type: "urn:opmaestro:problem:not-authenticated", title: "Not authenticated", status: 401 };
 
 function renderAt(path: string) {

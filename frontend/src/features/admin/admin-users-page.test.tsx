@@ -4,22 +4,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { AdminUsersPage } from "./admin-users-page";
 import { json, mockApi, renderPage, route } from "../../test/render";
+import { aUser, type Role } from "../../test/fixtures";
 
-function staff(role: string) {
-  return {
-    id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
-    email: "boss@example.com",
-    email_verified: true,
-    name: "The Boss",
-    company: null,
-    job_title: null,
-    phone: null,
-    country: "DE",
-    role,
-    status: "active",
-    mfa_enabled: true,
-    created_at: "2025-01-02T03:04:05Z",
-  };
+function staff(role: Role) {
+  return aUser({ email: "boss@example.com", name: "The Boss", country: "DE", role, mfa_enabled: true });
 }
 const member = {
   id: "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d",

@@ -3,23 +3,11 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { SignInPage } from "./sign-in-page";
+import { aUser } from "../../test/fixtures";
 
 afterEach(() => vi.unstubAllGlobals());
 
-const me = {
-  id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
-  email: "ada@example.com",
-  email_verified: true,
-  name: "Ada Lovelace",
-  company: null,
-  job_title: null,
-  phone: null,
-  country: "GB",
-  role: "member",
-  status: "active",
-  mfa_enabled: true,
-  created_at: "2025-01-02T03:04:05Z",
-};
+const me = aUser({ mfa_enabled: true });
 const notSignedIn = { type: "urn:opmaestro:problem:not-authenticated", title: "Not authenticated", status: 401 };
 
 describe("SignInPage", () => {

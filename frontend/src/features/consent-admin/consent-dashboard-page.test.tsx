@@ -4,21 +4,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { ConsentDashboardPage } from "./consent-dashboard-page";
+import { aUser } from "../../test/fixtures";
 
-const admin = {
-  id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
-  email: "root@example.com",
-  email_verified: true,
-  name: "Root",
-  company: null,
-  job_title: null,
-  phone: null,
-  country: "DE",
-  role: "admin",
-  status: "active",
-  mfa_enabled: true,
-  created_at: "2025-01-02T03:04:05Z",
-};
+const admin = aUser({ email: "root@example.com", name: "Root", country: "DE", role: "admin", mfa_enabled: true });
 
 function day(date: string, granted: number, denied: number, withdrawn: number) {
   const total = granted + denied + withdrawn;

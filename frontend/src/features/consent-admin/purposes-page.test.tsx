@@ -4,22 +4,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { PurposesPage } from "./purposes-page";
+import { aUser, type Role } from "../../test/fixtures";
 
-function staff(role: string) {
-  return {
-    id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
-    email: "dpo@example.com",
-    email_verified: true,
-    name: "Dee Pio",
-    company: null,
-    job_title: null,
-    phone: null,
-    country: "DE",
-    role,
-    status: "active",
-    mfa_enabled: true,
-    created_at: "2025-01-02T03:04:05Z",
-  };
+function staff(role: Role) {
+  return aUser({ email: "dpo@example.com", name: "Dee Pio", country: "DE", role, mfa_enabled: true });
 }
 const analytics = {
   key: "analytics",

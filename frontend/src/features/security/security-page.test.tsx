@@ -4,21 +4,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { SecurityPage } from "./security-page";
 import { json, mockApi, renderPage, route } from "../../test/render";
+import { aUser } from "../../test/fixtures";
 
-const me = {
-  id: "7f0c2c64-4c7e-4b8e-9a51-0f8d1d7e6a11",
-  email: "ada@example.com",
-  email_verified: true,
-  name: "Ada Lovelace",
-  company: null,
-  job_title: null,
-  phone: null,
-  country: "GB",
-  role: "member",
-  status: "active",
-  mfa_enabled: false,
-  created_at: "2025-01-02T03:04:05Z",
-};
+const me = aUser();
 const scopes = [
   { name: "profile:read", description: "Read your profile" },
   { name: "profile:write", description: "Change your profile" },

@@ -77,4 +77,5 @@ async def record(
         reason=reason,
     )
     await session.execute(_INSERT, values)
-    return values["id"]  # type: ignore[no-any-return]
+    record_id: UUID = values["id"]
+    return record_id

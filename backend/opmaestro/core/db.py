@@ -139,6 +139,7 @@ def create_engine(
 
 # A connection back in the pool for less than this is taken to be alive.
 PING_AFTER_IDLE_SECONDS = 2.0
+_IDLE_SINCE = "opmaestro.idle_since"
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:
@@ -164,9 +165,6 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
         except Exception as error:
             # The pool discards this connection and checks out a fresh one.
             raise DisconnectionError("the pooled connection did not answer a ping") from error
-
-
-_IDLE_SINCE = "opmaestro.idle_since"
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

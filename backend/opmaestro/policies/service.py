@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import ScalarSelect, bindparam, select
+from sqlalchemy import ScalarSelect, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -10,25 +10,23 @@ from opmaestro.core.clock import utcnow
 from opmaestro.policies.models import PolicyAcceptance, PolicyKind, PolicyVersion
 
 
-async def current_version(session: AsyncSession, kind: PolicyKind) -> PolicyVersion | None:
-    """The newest version already in effect."""
-    return await session.scalar(
-        select(PolicyVersion)
-        .where(PolicyVersion.kind == kind, PolicyVersion.effective_at <= utcnow())
+def _in_effect(selected: Select[Any], kind: PolicyKind, now: Any) -> Select[Any]:
+    return (
+        selected.where(PolicyVersion.kind == kind, PolicyVersion.effective_at <= now)
         .order_by(PolicyVersion.effective_at.desc())
         .limit(1)
     )
+
+
+async def current_version(session: AsyncSession, kind: PolicyKind) -> PolicyVersion | None:
+    """The newest version already in effect."""
+    version: PolicyVersion | None = await session.scalar(_in_effect(select(PolicyVersion), kind, utcnow()))
+    return version
 
 
 def current_version_column(kind: PolicyKind, column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
     """One column of the newest version in effect at the bound parameter `now`, as a subquery."""
-    return (
-        select(column)
-        .where(PolicyVersion.kind == kind, PolicyVersion.effective_at <= bindparam("now"))
-        .order_by(PolicyVersion.effective_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    return _in_effect(select(column), kind, bindparam("now")).scalar_subquery()
 
 
 async def current_versions(session: AsyncSession) -> dict[PolicyKind, PolicyVersion]:

@@ -15,6 +15,7 @@ from opmaestro.accounts.models import SecurityEvent, User, UserSession, UserStat
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
 from opmaestro.main import create_app
+from tests.conftest import Clock
 from tests.factories import PASSWORD, create_user, sign_in
 
 LOGIN = "/api/v1/auth/login"
@@ -59,10 +60,12 @@ async def user(session: AsyncSession) -> User:
 
 @pytest.fixture
 async def limited_app(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
 ) -> AsyncIterator[Callable[..., Callable[[str], httpx.AsyncClient]]]:
-    """An app with changed settings; returns a function opening browsers on it from an address."""
+    """An app with changed settings; returns a function opening browsers on it from an address.
+    The clock starts a fresh login window, so a test's attempts all count in the same one."""
     clients: list[httpx.AsyncClient] = []
+    clock.start_of_next_window(settings.login_window_seconds)
 
     def build(**changes: Any) -> Callable[[str], httpx.AsyncClient]:
         app = create_app(

@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -327,6 +328,83 @@ class TestHashChain:
         await sign_in_staff(session, client, "root@example.com")
         response = await client.get("/api/v1/admin/consent/verify", params={"subject": "ann"})
         assert_problem(response, 422, "validation")
+
+    def test_the_hashed_document_keeps_its_format(self):
+        # Chains written since the first release verify only while this stays the same.
+        fields = {
+            "id": uuid.UUID("0190d6c2-7a5e-7c3b-9f1e-2b3c4d5e6f70"),
+            "subject": "user:0190d6c2-0000-7000-8000-000000000001",
+            "seq": 12,
+            "subject_user_id": uuid.UUID("0190d6c2-0000-7000-8000-000000000001"),
+            "device_id": None,
+            "purpose_key": "marketing_email",
+            "purpose_version": 3,
+            "action": "withdrawn",
+            "method": "settings",
+            "policy_version": "2026-01",
+            "policy_sha256": "ab" * 32,
+            "jurisdiction": "FR",
+            "ip_address": "203.0.113.0",
+            "user_agent": 'Mozilla/5.0 "Zoë" \\ \u2603 "seq":-1,',
+            "actor_id": uuid.UUID("0190d6c2-0000-7000-8000-000000000001"),
+            "actor_kind": "subject",
+            "created_at": datetime(2026, 11, 25, 22, 40, 1, 123456, tzinfo=UTC),
+            "prev_hash": "cd" * 32,
+        }
+        assert (
+            consent.event_hash(fields) == "a31873d0775cb944a07da8e59ca0f38e93c6cc761383da5a44fa24494aac8141"
+        )
+        document = consent.hashed_document(fields)
+        assert document.before_seq.endswith('"seq":') and document.after_seq.endswith('"prev_hash":"')
+
+    @pytest.mark.parametrize(
+        "user_agent",
+        ['quoted "seq":-1, and \\ backslashes', "Zoë ☃ 𝄞 \t tab", "x" * 400, "bell \x07 and \u2028"],
+    )
+    async def test_hash_the_database_computes_is_the_one_verify_recomputes(
+        self, settings, committed_sessionmaker, user_agent
+    ):
+        # On PostgreSQL the hash is computed by the statement that appends the event.
+        async with unit_of_work(committed_sessionmaker, None) as setup:
+            user = await create_user(setup, "agent@example.com")
+        app = create_app(settings, sessionmaker=committed_sessionmaker, job_backend=jobs.ExternalWorker())
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers={"User-Agent": user_agent.encode()}
+        ) as browser:
+            await sign_in(browser, user.email)
+            for granted in (True, False, False):
+                assert (await put_consent(browser, "analytics", granted))["granted"] is granted
+        async with committed_sessionmaker() as session:
+            entries = await events_of(session, user.id)
+            report = await consent.verify_chain(session, consent.user_subject(user.id))
+        assert [e.action for e in entries] == ["granted", "withdrawn", "denied"]
+        # Header bytes reach the app as Latin-1, so UTF-8 arrives as non-ASCII characters.
+        assert entries[0].user_agent == user_agent.encode().decode("latin-1")[: consent.USER_AGENT_LIMIT]
+        assert all(consent.event_hash(e) == e.hash for e in entries)
+        assert (report.intact, report.events) == (True, 3)
+
+    async def test_a_refused_change_writes_nothing(self, settings, committed_sessionmaker):
+        async with unit_of_work(committed_sessionmaker, None) as setup:
+            user = await create_user(setup, "refused@example.com")
+            required = await setup.scalar(
+                select(ConsentPurpose).where(ConsentPurpose.key == "product_updates")
+            )
+            required.optional = False
+        app = create_app(settings, sessionmaker=committed_sessionmaker, job_backend=jobs.ExternalWorker())
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+            await sign_in(browser, user.email)
+            unknown = await browser.put("/api/v1/me/consents/telepathy", json={"granted": True})
+            switched_off = await browser.put("/api/v1/me/consents/product_updates", json={"granted": False})
+        assert_problem(unknown, 404, "purpose-not-found")
+        assert_problem(switched_off, 409, "purpose-not-optional")
+        async with committed_sessionmaker() as session:
+            recorded = await session.scalars(
+                select(AuditRecord).where(AuditRecord.action == "consent.recorded")
+            )
+            assert recorded.all() == []
+            assert await events_of(session, user.id) == []
 
 
 class TestIpTruncation:

@@ -24,7 +24,7 @@ from opmaestro.consent.schemas import (
 )
 from opmaestro.core import jwt
 from opmaestro.core.auth import ConsentReader, ConsentWriter, PrivacyAdministrator, Public
-from opmaestro.core.db import SessionDep
+from opmaestro.core.db import EachStatementCommits, SessionDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings, request_client
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
@@ -68,6 +68,8 @@ async def list_my_consents(principal: ConsentReader, session: SessionDep) -> lis
     "/{purpose}",
     response_model=ConsentRead,
     responses={404: problem(PurposeNotFound), 409: problem(PurposeNotOptional)},
+    # The change is one statement on PostgreSQL (`consent.service`), atomic on its own.
+    dependencies=[EachStatementCommits],
 )
 async def set_my_consent(
     purpose: str, body: ConsentUpdate, principal: ConsentWriter, request: Request, session: SessionDep

@@ -9,7 +9,21 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import (
+    Boolean,
+    String,
+    Table,
+    Text,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -38,6 +52,7 @@ from opmaestro.core.auth import AuthMethod, Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import new_id, table_of
+from opmaestro.core.driver_sql import DriverStatement
 from opmaestro.core.http import Client
 from opmaestro.core.pagination import newest_first, page_of
 from opmaestro.policies import service as policies
@@ -103,17 +118,38 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+_SEQ_SLOT = -1  # never a real position: chains start at 1
+_DOCUMENT_END = '"}'
+
+
+@dataclass(frozen=True)
+class HashedDocument:
+    """An event's hashed document around the two parts its chain's head supplies:
+    `before_seq + str(seq) + after_seq + prev_hash + '"}'`. PostgreSQL fills them in while
+    holding the head's lock; everything else is known before it is taken."""
+
+    before_seq: str
+    after_seq: str
+
+
+def hashed_document(values: Mapping[str, Any]) -> HashedDocument:
+    """The canonical JSON of the event's fields and the previous hash, split at seq and prev_hash."""
+    fields = {name: _canonical(values[name]) for name in HASHED_FIELDS if name != "seq"}
+    fields["seq"] = _SEQ_SLOT
+    document = json.dumps(
+        {"event": fields, "prev_hash": ""}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    # Inside a string value every quote is escaped, so this can only match the seq field.
+    before, _, after = document.partition(f'"seq":{_SEQ_SLOT},')
+    return HashedDocument(before + '"seq":', "," + after.removesuffix(_DOCUMENT_END))
+
+
 def event_hash(event: ConsentEvent | Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of the event's fields and the previous hash."""
     values = event if isinstance(event, Mapping) else {name: getattr(event, name) for name in _HASH_INPUTS}
-    fields = {name: _canonical(values[name]) for name in HASHED_FIELDS}
-    document = json.dumps(
-        {"event": fields, "prev_hash": values["prev_hash"]},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(document.encode()).hexdigest()
+    document = hashed_document(values)
+    text = f"{document.before_seq}{values['seq']}{document.after_seq}{values['prev_hash']}{_DOCUMENT_END}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -155,8 +191,8 @@ _PURPOSE_FIELDS = (
     "version",
     "renewal_version",
 )
-# What an append records besides the head, returned by the statement that locks it: one round
-# trip fewer. None of it depends on the chain, so the statement's snapshot may predate the lock.
+# What an event records besides its chain position: none of it depends on the chain, so it
+# may be read before the chain is locked (PostgreSQL) or with the statement that locks it.
 _APPEND_CONTEXT = (
     *(_purpose_column(name).label(name) for name in _PURPOSE_FIELDS),
     policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.version).label("policy_version"),
@@ -165,23 +201,73 @@ _APPEND_CONTEXT = (
 )
 # Built once: a consent change is a hot path, and building costs more than running.
 _LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
+_READ_CONTEXT = DriverStatement(select(*_APPEND_CONTEXT))
+_LOCK_HEAD_READING_CONTEXT = _lock_head(sqlite_insert, *_APPEND_CONTEXT)
 _INSERT_AUDIT = insert(audit.TABLE)
-_AUDIT_PREFIX = "audit_"
-# PostgreSQL writes the audit record in the same statement, a data-modifying CTE: one round
-# trip less per change. SQLite has no such CTEs and inserts it first (no round trip there).
-_AUDIT_ENTRY = (
-    insert(audit.TABLE)
-    .values({column.key: bindparam(_AUDIT_PREFIX + column.key) for column in audit.TABLE.columns})
-    .cte("audit_entry")
-)
-_LOCK_HEAD_FOR_APPEND = {
-    "postgresql": _lock_head(pg_insert, *_APPEND_CONTEXT).add_cte(_AUDIT_ENTRY),
-    "sqlite": _lock_head(sqlite_insert, *_APPEND_CONTEXT),
-}
 _INSERT_EVENT = insert(_EVENT)
 _GRANTED_NOW = select(_STATE.c.granted).where(
     _STATE.c.user_id == bindparam("user_id"), _STATE.c.purpose_key == bindparam("purpose_key")
 )
+_AUDIT_PREFIX = "audit_"
+_CHAIN_FIELDS = ("seq", "prev_hash", "action", "hash")
+_IF_GRANTED = "_if_granted"
+
+
+def _append_in_one_statement() -> ReturningInsert[Any]:
+    """PostgreSQL: write the audit record, lock the chain and append the event in one statement.
+
+    The database fills in what the chain decides: the position and previous hash from the
+    locked head, the hash from the document Python prepared around them, and, when the caller
+    leaves withdraw-or-deny open, which of the two prepared answers applies, judged on the
+    current answer read after the lock is held (`consent_granted_now`, migration 0007). Run
+    outside a transaction the chain stays locked only while the statement runs.
+    """
+    head = _lock_head(pg_insert).cte("head")
+    was_granted = and_(
+        bindparam("decide", type_=Boolean),
+        func.consent_granted_now(bindparam("user_id", type_=Uuid), bindparam("purpose_key", type_=String)),
+    )
+    decided = select(
+        (head.c.seq + 1).label("seq"), head.c.last_hash.label("prev_hash"), was_granted.label("was_granted")
+    ).cte("decided")
+
+    def prepared(name: str) -> Any:
+        return case(
+            (decided.c.was_granted, bindparam(name + _IF_GRANTED, type_=Text)),
+            else_=bindparam(name, type_=Text),
+        )
+
+    document = (
+        prepared("before_seq")
+        + cast(decided.c.seq, Text)
+        + prepared("after_seq")
+        + decided.c.prev_hash
+        + literal_column(f"'{_DOCUMENT_END}'")
+    )
+    utf8, hexadecimal = literal_column("'UTF8'", Text), literal_column("'hex'", Text)
+    digest = func.encode(func.sha256(func.convert_to(document, utf8)), hexadecimal)
+    given = [column for column in _EVENT.columns if column.key not in _CHAIN_FIELDS]
+    rows = select(
+        *(bindparam(column.key, type_=column.type).label(column.key) for column in given),
+        decided.c.seq,
+        decided.c.prev_hash,
+        prepared("action").label("action"),
+        digest.label("hash"),
+    ).select_from(decided)
+    audit_entry = (
+        insert(audit.TABLE)
+        .values({column.key: bindparam(_AUDIT_PREFIX + column.key) for column in audit.TABLE.columns})
+        .cte("audit_entry")
+    )
+    return (
+        insert(_EVENT)
+        .from_select([*(column.key for column in given), *_CHAIN_FIELDS], rows)
+        .returning(*(_EVENT.c[name] for name in _CHAIN_FIELDS))
+        .add_cte(audit_entry)
+    )
+
+
+_APPEND_IN_ONE_STATEMENT = DriverStatement(_append_in_one_statement())
 
 
 async def lock_subject(session: AsyncSession, subject: str) -> ChainHead:
@@ -220,38 +306,20 @@ def _actor(actor: Principal | None, user_id: UUID, method: CollectionMethod) -> 
 
 @dataclass(frozen=True)
 class AppendContext:
-    """The locked head of a user's chain, and the purpose, policy in force and country to record."""
+    """The purpose, the privacy policy in force and the user's country, recorded with an event."""
 
-    head: ChainHead
     purpose: ConsentPurpose
     policy_version: str | None
     policy_sha256: str | None
     country: str | None
 
-
-async def _lock_for_append(
-    session: AsyncSession, user_id: UUID, purpose_key: str, audit_entry: dict[str, Any]
-) -> AppendContext:
-    """Write the audit record and lock the chain, reading what the event records besides."""
-    subject = user_subject(user_id)
-    dialect = session.get_bind().dialect.name
-    parameters = {"subject": subject, "user_id": user_id, "purpose_key": purpose_key, "now": utcnow()}
-    if dialect == "postgresql":
-        parameters |= {_AUDIT_PREFIX + name: value for name, value in audit_entry.items()}
-    else:
-        await session.execute(_INSERT_AUDIT, audit_entry)
-    found = (await session.execute(_LOCK_HEAD_FOR_APPEND[dialect], parameters)).one()._mapping
-    if found["key"] is None:
-        raise PurposeNotFound(f"There is no purpose {purpose_key!r}.")
-    # A detached copy: the response needs its fields, the session need not track it.
-    purpose = ConsentPurpose(**{name: found[name] for name in _PURPOSE_FIELDS})
-    return AppendContext(
-        ChainHead(subject, found["seq"], found["last_hash"]),
-        purpose,
-        found["policy_version"],
-        found["policy_sha256"],
-        found["country"],
-    )
+    @classmethod
+    def of(cls, found: Mapping[str, Any], purpose_key: str) -> "AppendContext":
+        if found["key"] is None:
+            raise PurposeNotFound(f"There is no purpose {purpose_key!r}.")
+        # A detached copy: the response needs its fields, the session need not track it.
+        purpose = ConsentPurpose(**{name: found[name] for name in _PURPOSE_FIELDS})
+        return cls(purpose, found["policy_version"], found["policy_sha256"], found["country"])
 
 
 async def record(
@@ -294,19 +362,19 @@ async def _append(
     jurisdiction: str | None,
     only_optional: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any], ConsentPurpose]:
-    """Lock the user's chain and write the event after its head; head and state follow from it.
+    """Append an event after the head of the user's chain; head and state follow from it.
 
-    `action=None` withdraws a granted consent and denies any other, decided under the lock on
-    the latest answer; `only_optional` refuses purposes that cannot be switched off. The audit
-    record is written before the lock, so only the lock (which also reads the purpose), that
-    read and the event's insert happen while the chain is locked: on PostgreSQL concurrent
-    changes to one chain wait for each other's commit.
+    `action=None` withdraws a granted consent and denies any other, decided under the chain's
+    lock on the latest answer; `only_optional` refuses purposes that cannot be switched off.
+    Concurrent changes to one chain wait for each other: on PostgreSQL for the statement that
+    locks the head (and the transaction's end, when there is one), on SQLite for the write lock.
     Plain statements of plain values rather than the unit of work: these rows are written
     once and never loaded back in the same request, and the ORM's bookkeeping tripled the cost
     of a consent change.
     """
     actor_id, actor_kind = _actor(actor, user_id, method)
     event_id = new_id()
+    now = utcnow()
     # The audit record names the event, not what it says (audit keeps field names, never values).
     audit_entry = audit.entry(
         actor=actor,
@@ -315,23 +383,27 @@ async def _append(
         subject_id=event_id,
         fields=[purpose_key],
     )
-    context = await _lock_for_append(session, user_id, purpose_key, audit_entry)
-    head, purpose = context.head, context.purpose
+    subject = user_subject(user_id)
+    parameters = {"subject": subject, "user_id": user_id, "purpose_key": purpose_key, "now": now}
+    if session.get_bind().dialect.name == "postgresql":
+        found = await _READ_CONTEXT.fetch_one(session, parameters)
+        context = AppendContext.of(found, purpose_key)
+    else:
+        # The audit record goes first so that only the lock, the answer's read and the event's
+        # insert happen while the database's write lock is held.
+        await session.execute(_INSERT_AUDIT, audit_entry)
+        found = (await session.execute(_LOCK_HEAD_READING_CONTEXT, parameters)).one()._mapping
+        context = AppendContext.of(found, purpose_key)
+    purpose = context.purpose
     if only_optional and not purpose.optional:
         raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
-    if action is None:
-        granted_now = await session.scalar(_GRANTED_NOW, {"user_id": user_id, "purpose_key": purpose.key})
-        action = ConsentAction.WITHDRAWN if granted_now else ConsentAction.DENIED
-    now = utcnow()
     entry: dict[str, Any] = {
         "id": event_id,
-        "subject": head.subject,
-        "seq": head.seq + 1,
+        "subject": subject,
         "subject_user_id": user_id,
         "device_id": None,
         "purpose_key": purpose.key,
         "purpose_version": purpose.version,
-        "action": ConsentAction(action).value,
         "method": CollectionMethod(method).value,
         "policy_version": context.policy_version,
         "policy_sha256": context.policy_sha256,
@@ -341,9 +413,17 @@ async def _append(
         "actor_id": actor_id,
         "actor_kind": actor_kind,
         "created_at": now,
-        "prev_hash": head.last_hash,
     }
-    entry["hash"] = event_hash(entry)
+    if session.get_bind().dialect.name == "postgresql":
+        entry |= await _append_on_postgresql(session, entry, parameters, action, audit_entry)
+    else:
+        if action is None:
+            granted_now = await session.scalar(_GRANTED_NOW, parameters)
+            action = ConsentAction.WITHDRAWN if granted_now else ConsentAction.DENIED
+        entry |= {"seq": found["seq"] + 1, "prev_hash": found["last_hash"], "action": action.value}
+        entry["hash"] = event_hash(entry)
+        # The database advances the chain head and upserts the state from the event (migration 0006).
+        await session.execute(_INSERT_EVENT, entry)
     state = {
         "id": entry["id"],
         "user_id": user_id,
@@ -355,9 +435,32 @@ async def _append(
         "event_id": entry["id"],
         "since": now,
     }
-    # The database advances the chain head and upserts the state from the event (migration 0006).
-    await session.execute(_INSERT_EVENT, entry)
     return entry, state, purpose
+
+
+async def _append_on_postgresql(
+    session: AsyncSession,
+    entry: dict[str, Any],
+    parameters: dict[str, Any],
+    action: ConsentAction | None,
+    audit_entry: dict[str, Any],
+) -> dict[str, Any]:
+    """Run the one-statement append; returns the fields the chain decided."""
+    # "No" is prepared both ways; the database picks one by the answer it finds under the lock.
+    answers = {"": action or ConsentAction.DENIED, _IF_GRANTED: action or ConsentAction.WITHDRAWN}
+    documents = {
+        answer: hashed_document(entry | {"action": answer.value}) for answer in set(answers.values())
+    }
+    for suffix, answer in answers.items():
+        parameters |= {
+            "action" + suffix: answer.value,
+            "before_seq" + suffix: documents[answer].before_seq,
+            "after_seq" + suffix: documents[answer].after_seq,
+        }
+    parameters |= {name: value for name, value in entry.items() if name not in parameters}
+    parameters |= {_AUDIT_PREFIX + name: value for name, value in audit_entry.items()}
+    parameters["decide"] = action is None
+    return await _APPEND_IN_ONE_STATEMENT.fetch_one(session, parameters)
 
 
 async def is_granted(session: AsyncSession, user_id: UUID, purpose_key: str) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import RowMapping, Table, delete, select, update
+from sqlalchemy import RowMapping, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 _TEST_DIR = Path(tempfile.mkdtemp(prefix="opmaestro-tests-"))
@@ -140,8 +140,8 @@ async def committed_sessionmaker(
     settings: Settings, engine: AsyncEngine
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Real commits, for workers and other processes. Afterwards the database is put back as it
-    was: rows the test added are deleted, seeded rows it changed (a schedule's next run, say)
-    get their old values back."""
+    was: rows the test added are deleted, rows it changed (a schedule's next run, say) get
+    their old values back and rows it deleted are inserted again."""
     real_engine = create_engine(settings, inline_statements=True)
     tables = Base.metadata.sorted_tables
 
@@ -157,15 +157,24 @@ async def committed_sessionmaker(
         }
     yield create_sessionmaker(real_engine)
     async with real_engine.begin() as connection:
+        remaining: dict[str, set[tuple[object, ...]]] = {}
         for table in reversed(tables):
             key = tuple(table.primary_key.columns)
+            remaining[table.name] = set()
             for row in (await connection.execute(select(table))).mappings().all():
                 where = [column == value for column, value in zip(key, key_of(table, row), strict=True)]
                 original = before[table.name].get(key_of(table, row))
                 if original is None:
                     await connection.execute(delete(table).where(*where))
-                elif original != dict(row):
+                    continue
+                remaining[table.name].add(key_of(table, row))
+                if original != dict(row):
                     await connection.execute(update(table).where(*where).values(original))
+        # Rows the test deleted (a seeded schedule, say) come back, parents before children.
+        for table in tables:
+            deleted = [row for key, row in before[table.name].items() if key not in remaining[table.name]]
+            if deleted:
+                await connection.execute(insert(table), deleted)
     await real_engine.dispose()
 
 

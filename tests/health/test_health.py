@@ -63,7 +63,9 @@ async def test_not_ready_when_job_backend_is_down(settings, sessionmaker, backen
     assert response.json()["detail"] == "Failing checks: jobs."
 
 
-async def test_served_app_starts_its_worker_and_is_ready(settings, engine):
+async def test_served_app_starts_its_worker_and_is_ready(settings, engine, committed_sessionmaker):
+    # The app's own scheduler may enqueue a due periodic job in the shared test database;
+    # committed_sessionmaker puts the database back afterwards, so no later test finds it queued.
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         response = await get(app, "/api/v1/health/ready")

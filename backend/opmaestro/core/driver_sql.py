@@ -1,9 +1,9 @@
 """Hot-path statements PostgreSQL runs straight on asyncpg when no transaction is open.
 
 SQLAlchemy's work around each execution (compiled-cache lookup, parameter construction, an
-execution context, result processing) costs more CPU than asyncpg's own: for the consent
-context read, 0.16 ms through a Core connection, 0.24 ms through an ORM session, 0.07 ms on
-asyncpg (bench figures in the README). A statement wrapped here is compiled once; on a
+execution context, result processing) costs more CPU than asyncpg's own: the consent
+context read took 0.16 ms of CPU through a Core connection, 0.24 ms through an ORM session and
+0.07 ms on asyncpg alone (2 cores, 3000 sequential runs). A statement wrapped here is compiled once; on a
 connection in autocommit (`core.db.EachStatementCommits`) it goes to asyncpg with its
 parameters passed through the same bind processors SQLAlchemy would apply. Anywhere else
 (a transaction, SQLite) it takes SQLAlchemy's path, which also begins the transaction that

@@ -58,14 +58,14 @@ async def autocommit(session) -> None:
 
 async def test_inside_a_transaction_it_runs_through_sqlalchemy(session, engine):
     with statements_sqlalchemy_runs(engine) as seen:
-        row = await ECHO.fetch_one(session, {"number": 1, "name": "Zoë"})
+        row = await ECHO.fetch_one(await session.connection(), {"number": 1, "name": "Zoë"})
     assert row == {"literal": 41, "next": 2, "name": "Zoë"}
     assert [statement for statement in seen if "AS literal" in statement]
 
 
 async def test_no_row_is_an_error_on_either_path(session):
     with pytest.raises(LookupError):
-        await NOTHING.fetch_one(session, {"wanted": 3})
+        await NOTHING.fetch_one(await session.connection(), {"wanted": 3})
 
 
 @on_postgresql
@@ -74,9 +74,9 @@ async def test_in_autocommit_it_runs_on_asyncpg_alone(autocommitting):
     async with sessionmaker() as session:
         await autocommit(session)
         with statements_sqlalchemy_runs(engine) as seen:
-            row = await ECHO.fetch_one(session, {"number": 1, "name": "Zoë"})
+            row = await ECHO.fetch_one(await session.connection(), {"number": 1, "name": "Zoë"})
             with pytest.raises(LookupError):
-                await NOTHING.fetch_one(session, {"wanted": 3})
+                await NOTHING.fetch_one(await session.connection(), {"wanted": 3})
     assert row == {"literal": 41, "next": 2, "name": "Zoë"}
     assert seen == []
 
@@ -105,7 +105,7 @@ async def test_parameters_are_processed_as_sqlalchemy_would(autocommitting, comm
     }
     async with sessionmaker() as session:
         await autocommit(session)
-        row = await written.fetch_one(session, values)
+        row = await written.fetch_one(await session.connection(), values)
         await session.rollback()  # nothing to undo: the insert committed on its own
     assert UUID(str(row["id"])) == record_id
     async with committed_sessionmaker() as reader:
@@ -122,16 +122,16 @@ async def test_a_connection_broken_mid_statement_is_not_pooled_again(autocommitt
     )
     async with sessionmaker() as session:
         await autocommit(session)
-        broken = (await pid_of.fetch_one(session, {"tag": "a"}))["pid"]
+        broken = (await pid_of.fetch_one(await session.connection(), {"tag": "a"}))["pid"]
         async with engine.connect() as admin:
             await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": broken})
         # Which error depends on who notices first: the server's farewell, asyncpg or the OS.
         with pytest.raises(Exception):  # noqa: B017, PT011
-            await pid_of.fetch_one(session, {"tag": "b"})
+            await pid_of.fetch_one(await session.connection(), {"tag": "b"})
     # Back in the pool within the idle-ping window, a dead connection would be handed out as is.
     async with sessionmaker() as session:
         await autocommit(session)
-        assert (await pid_of.fetch_one(session, {"tag": "c"}))["pid"] != broken
+        assert (await pid_of.fetch_one(await session.connection(), {"tag": "c"}))["pid"] != broken
 
 
 @on_postgresql

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from opmaestro.accounts.models import User
@@ -385,15 +385,16 @@ async def _append(
     )
     subject = user_subject(user_id)
     parameters = {"subject": subject, "user_id": user_id, "purpose_key": purpose_key, "now": now}
-    if session.get_bind().dialect.name == "postgresql":
-        found = await _READ_CONTEXT.fetch_one(session, parameters)
-        context = AppendContext.of(found, purpose_key)
+    connection = await session.connection()
+    on_postgresql = connection.dialect.name == "postgresql"
+    if on_postgresql:
+        found = await _READ_CONTEXT.fetch_one(connection, parameters)
     else:
         # The audit record goes first so that only the lock, the answer's read and the event's
         # insert happen while the database's write lock is held.
-        await session.execute(_INSERT_AUDIT, audit_entry)
-        found = (await session.execute(_LOCK_HEAD_READING_CONTEXT, parameters)).one()._mapping
-        context = AppendContext.of(found, purpose_key)
+        await connection.execute(_INSERT_AUDIT, audit_entry)
+        found = dict((await connection.execute(_LOCK_HEAD_READING_CONTEXT, parameters)).one()._mapping)
+    context = AppendContext.of(found, purpose_key)
     purpose = context.purpose
     if only_optional and not purpose.optional:
         raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
@@ -414,16 +415,16 @@ async def _append(
         "actor_kind": actor_kind,
         "created_at": now,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        entry |= await _append_on_postgresql(session, entry, parameters, action, audit_entry)
+    if on_postgresql:
+        entry |= await _append_on_postgresql(connection, entry, parameters, action, audit_entry)
     else:
         if action is None:
-            granted_now = await session.scalar(_GRANTED_NOW, parameters)
+            granted_now = await connection.scalar(_GRANTED_NOW, parameters)
             action = ConsentAction.WITHDRAWN if granted_now else ConsentAction.DENIED
         entry |= {"seq": found["seq"] + 1, "prev_hash": found["last_hash"], "action": action.value}
         entry["hash"] = event_hash(entry)
         # The database advances the chain head and upserts the state from the event (migration 0006).
-        await session.execute(_INSERT_EVENT, entry)
+        await connection.execute(_INSERT_EVENT, entry)
     state = {
         "id": entry["id"],
         "user_id": user_id,
@@ -439,7 +440,7 @@ async def _append(
 
 
 async def _append_on_postgresql(
-    session: AsyncSession,
+    connection: AsyncConnection,
     entry: dict[str, Any],
     parameters: dict[str, Any],
     action: ConsentAction | None,
@@ -460,7 +461,7 @@ async def _append_on_postgresql(
     parameters |= {name: value for name, value in entry.items() if name not in parameters}
     parameters |= {_AUDIT_PREFIX + name: value for name, value in audit_entry.items()}
     parameters["decide"] = action is None
-    return await _APPEND_IN_ONE_STATEMENT.fetch_one(session, parameters)
+    return await _APPEND_IN_ONE_STATEMENT.fetch_one(connection, parameters)
 
 
 async def is_granted(session: AsyncSession, user_id: UUID, purpose_key: str) -> bool:

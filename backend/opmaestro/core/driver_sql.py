@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import Dialect, Select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 AUTOCOMMIT = "AUTOCOMMIT"
@@ -67,8 +67,8 @@ class DriverStatement:
             arguments.append(process(value) if process is not None and value is not None else value)
         return arguments
 
-    async def fetch_one(self, session: AsyncSession, parameters: Mapping[str, Any]) -> dict[str, Any]:
-        connection = await session.connection()
+    async def fetch_one(self, connection: AsyncConnection, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """Run on a session's connection (`await session.connection()`, taken once per request)."""
         if _autocommits_on_asyncpg(connection):
             row = await self._fetch_on_driver(connection, parameters)
         else:

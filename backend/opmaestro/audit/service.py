@@ -14,7 +14,8 @@ from opmaestro.core.db import new_id, table_of
 from opmaestro.core.logging import current_request_id
 
 TABLE = table_of(AuditRecord)
-_INSERT = insert(TABLE)
+# Takes the values `entry` builds; for callers that write a record on a connection themselves.
+INSERT = insert(TABLE)
 
 
 def _actor(actor: Principal | None) -> tuple[UUID | None, str]:
@@ -76,6 +77,6 @@ async def record(
         fields=fields,
         reason=reason,
     )
-    await session.execute(_INSERT, values)
+    await session.execute(INSERT, values)
     record_id: UUID = values["id"]
     return record_id

@@ -203,7 +203,6 @@ _APPEND_CONTEXT = (
 _LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
 _READ_CONTEXT = DriverStatement(select(*_APPEND_CONTEXT))
 _LOCK_HEAD_READING_CONTEXT = _lock_head(sqlite_insert, *_APPEND_CONTEXT)
-_INSERT_AUDIT = insert(audit.TABLE)
 _INSERT_EVENT = insert(_EVENT)
 _GRANTED_NOW = select(_STATE.c.granted).where(
     _STATE.c.user_id == bindparam("user_id"), _STATE.c.purpose_key == bindparam("purpose_key")
@@ -392,7 +391,7 @@ async def _append(
     else:
         # The audit record goes first so that only the lock, the answer's read and the event's
         # insert happen while the database's write lock is held.
-        await connection.execute(_INSERT_AUDIT, audit_entry)
+        await connection.execute(audit.INSERT, audit_entry)
         found = dict((await connection.execute(_LOCK_HEAD_READING_CONTEXT, parameters)).one()._mapping)
     context = AppendContext.of(found, purpose_key)
     purpose = context.purpose
@@ -452,16 +451,18 @@ async def _append_on_postgresql(
     documents = {
         answer: hashed_document(entry | {"action": answer.value}) for answer in set(answers.values())
     }
-    for suffix, answer in answers.items():
-        parameters |= {
-            "action" + suffix: answer.value,
-            "before_seq" + suffix: documents[answer].before_seq,
-            "after_seq" + suffix: documents[answer].after_seq,
-        }
-    parameters |= {name: value for name, value in entry.items() if name not in parameters}
-    parameters |= {_AUDIT_PREFIX + name: value for name, value in audit_entry.items()}
-    parameters["decide"] = action is None
-    return await _APPEND_IN_ONE_STATEMENT.fetch_one(connection, parameters)
+    prepared = {
+        name + suffix: value
+        for suffix, answer in answers.items()
+        for name, value in (
+            ("action", answer.value),
+            ("before_seq", documents[answer].before_seq),
+            ("after_seq", documents[answer].after_seq),
+        )
+    }
+    audit_values = {_AUDIT_PREFIX + name: value for name, value in audit_entry.items()}
+    arguments = entry | parameters | prepared | audit_values | {"decide": action is None}
+    return await _APPEND_IN_ONE_STATEMENT.fetch_one(connection, arguments)
 
 
 async def is_granted(session: AsyncSession, user_id: UUID, purpose_key: str) -> bool:

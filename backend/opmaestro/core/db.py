@@ -206,7 +206,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def _each_statement_commits(session: SessionDep) -> None:
+async def each_statement_commits(session: SessionDep) -> None:
     """On PostgreSQL the request's statements run without a transaction, each its own.
 
     For routes whose every write is one self-contained statement: they save BEGIN and COMMIT,
@@ -222,4 +222,4 @@ async def _each_statement_commits(session: SessionDep) -> None:
         await session.connection(execution_options={"isolation_level": AUTOCOMMIT})
 
 
-EachStatementCommits = Depends(_each_statement_commits)
+EachStatementCommits = Depends(each_statement_commits)

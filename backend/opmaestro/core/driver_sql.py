@@ -56,7 +56,7 @@ class DriverStatement:
             },
         )
 
-    def arguments(self, dialect: Dialect, parameters: Mapping[str, Any]) -> list[Any]:
+    def _arguments(self, dialect: Dialect, parameters: Mapping[str, Any]) -> list[Any]:
         """The positional arguments for asyncpg, processed as SQLAlchemy would process them."""
         if self._compiled is None:
             self._compiled = self._compile(dialect)
@@ -78,7 +78,7 @@ class DriverStatement:
         return dict(row)
 
     async def _fetch_on_driver(self, connection: AsyncConnection, parameters: Mapping[str, Any]) -> Any:
-        arguments = self.arguments(connection.dialect, parameters)
+        arguments = self._arguments(connection.dialect, parameters)
         compiled = self._compiled
         assert compiled is not None
         driver = (await connection.get_raw_connection()).driver_connection

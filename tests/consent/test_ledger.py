@@ -8,13 +8,11 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from opmaestro.accounts.models import Role
 from opmaestro.audit.models import AuditRecord
@@ -33,6 +31,7 @@ from opmaestro.core.db import unit_of_work
 from opmaestro.main import create_app
 from opmaestro.policies.models import PolicyVersion
 from tests.consent.helpers import SEEDED, bearer, consents_by_key, create_token, put_consent, sign_in_staff
+from tests.databases import statements_on
 from tests.factories import create_user, registration, sign_in
 from tests.problems import assert_problem
 
@@ -57,22 +56,6 @@ async def events_of(session, user_id) -> list[ConsentEvent]:
 
 def cursor_of(raw: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
-
-
-@contextmanager
-def statements_on(session) -> Iterator[list[str]]:
-    """Every SQL statement the app runs on the test connection while the block runs."""
-    seen: list[str] = []
-    engine = session.bind.engine.sync_engine if hasattr(session.bind, "engine") else session.bind.sync_engine
-
-    def capture(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
 
 
 class TestCurrentConsents:

@@ -1,23 +1,17 @@
 """Hot-path statements: straight to asyncpg in autocommit, through SQLAlchemy anywhere else."""
 
-import os
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Integer, String, bindparam, event, insert, literal, make_url, select, text
+from sqlalchemy import Integer, String, bindparam, insert, literal, select, text
 
 from opmaestro.audit.models import AuditRecord
 from opmaestro.audit.service import TABLE as AUDIT
 from opmaestro.core import db
 from opmaestro.core.db import new_id
 from opmaestro.core.driver_sql import AUTOCOMMIT, DriverStatement
-
-on_postgresql = pytest.mark.skipif(
-    make_url(os.environ["OPMAESTRO_DATABASE_URL"]).get_backend_name() != "postgresql",
-    reason="the driver path is asyncpg's; the CI suite runs these against PostgreSQL",
-)
+from tests.databases import only_on_postgresql, statements_on
 
 ECHO = DriverStatement(
     select(
@@ -27,20 +21,6 @@ ECHO = DriverStatement(
     )
 )
 NOTHING = DriverStatement(select(literal(1).label("one")).where(bindparam("wanted", type_=Integer) == 2))
-
-
-@contextmanager
-def statements_sqlalchemy_runs(engine):
-    seen: list[str] = []
-
-    def capture(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
 
 
 @pytest.fixture
@@ -57,7 +37,7 @@ async def autocommit(session) -> None:
 
 
 async def test_inside_a_transaction_it_runs_through_sqlalchemy(session, engine):
-    with statements_sqlalchemy_runs(engine) as seen:
+    with statements_on(engine) as seen:
         row = await ECHO.fetch_one(await session.connection(), {"number": 1, "name": "Zoë"})
     assert row == {"literal": 41, "next": 2, "name": "Zoë"}
     assert [statement for statement in seen if "AS literal" in statement]
@@ -68,12 +48,12 @@ async def test_no_row_is_an_error_on_either_path(session):
         await NOTHING.fetch_one(await session.connection(), {"wanted": 3})
 
 
-@on_postgresql
+@only_on_postgresql
 async def test_in_autocommit_it_runs_on_asyncpg_alone(autocommitting):
     engine, sessionmaker = autocommitting
     async with sessionmaker() as session:
         await autocommit(session)
-        with statements_sqlalchemy_runs(engine) as seen:
+        with statements_on(engine) as seen:
             row = await ECHO.fetch_one(await session.connection(), {"number": 1, "name": "Zoë"})
             with pytest.raises(LookupError):
                 await NOTHING.fetch_one(await session.connection(), {"wanted": 3})
@@ -81,7 +61,7 @@ async def test_in_autocommit_it_runs_on_asyncpg_alone(autocommitting):
     assert seen == []
 
 
-@on_postgresql
+@only_on_postgresql
 async def test_parameters_are_processed_as_sqlalchemy_would(autocommitting, committed_sessionmaker):
     _, sessionmaker = autocommitting
     written = DriverStatement(
@@ -114,7 +94,7 @@ async def test_parameters_are_processed_as_sqlalchemy_would(autocommitting, comm
     assert (stored.fields, stored.created_at, stored.actor_id) == (["b", "a"], at, None)
 
 
-@on_postgresql
+@only_on_postgresql
 async def test_a_connection_broken_mid_statement_is_not_pooled_again(autocommitting, engine):
     _, sessionmaker = autocommitting
     pid_of = DriverStatement(
@@ -134,14 +114,14 @@ async def test_a_connection_broken_mid_statement_is_not_pooled_again(autocommitt
         assert (await pid_of.fetch_one(await session.connection(), {"tag": "c"}))["pid"] != broken
 
 
-@on_postgresql
+@only_on_postgresql
 async def test_each_statement_commits_only_for_sessions_on_the_engine(autocommitting, sessionmaker):
     _, own_engine_sessions = autocommitting
     async with own_engine_sessions() as session:
-        await db._each_statement_commits(session)
+        await db.each_statement_commits(session)
         options = (await session.connection()).sync_connection.get_execution_options()
         assert options.get("isolation_level") == AUTOCOMMIT
     async with sessionmaker() as joined:
-        await db._each_statement_commits(joined)
+        await db.each_statement_commits(joined)
         options = (await joined.connection()).sync_connection.get_execution_options()
         assert options.get("isolation_level") != AUTOCOMMIT

@@ -1,16 +1,12 @@
 """PostgreSQL connections are pinged before use only after sitting idle in the pool."""
 
-import os
-
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from opmaestro.core import db
+from tests.databases import only_on_postgresql
 
-pytestmark = pytest.mark.skipif(
-    make_url(os.environ["OPMAESTRO_DATABASE_URL"]).get_backend_name() != "postgresql",
-    reason="pool pings are set up for PostgreSQL; the CI suite runs these against it",
-)
+pytestmark = only_on_postgresql
 
 
 @pytest.fixture

@@ -9,11 +9,14 @@ import pytest
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-# For behaviour that exists only on PostgreSQL (asyncpg's driver path, pool pings); CI's
-# PostgreSQL stage runs these, and on SQLite they skip with the reason.
+ON_POSTGRESQL = make_url(os.environ["OPMAESTRO_DATABASE_URL"]).get_backend_name() == "postgresql"
+# For behaviour that exists only on one database (asyncpg's driver path, pool pings, SQLite's
+# writer gate); CI runs the suite on both, and elsewhere these skip with the reason.
 only_on_postgresql = pytest.mark.skipif(
-    make_url(os.environ["OPMAESTRO_DATABASE_URL"]).get_backend_name() != "postgresql",
-    reason="PostgreSQL-only behaviour; the CI suite runs these against PostgreSQL",
+    not ON_POSTGRESQL, reason="PostgreSQL-only behaviour; the CI suite runs these against PostgreSQL"
+)
+only_on_sqlite = pytest.mark.skipif(
+    ON_POSTGRESQL, reason="SQLite-only behaviour; the CI suite runs these against SQLite"
 )
 
 

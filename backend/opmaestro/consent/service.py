@@ -202,10 +202,13 @@ _APPEND_CONTEXT = (
 # Built once: a consent change is a hot path, and building costs more than running.
 _LOCK_HEAD = {"postgresql": _lock_head(pg_insert), "sqlite": _lock_head(sqlite_insert)}
 _READ_CONTEXT = DriverStatement(select(*_APPEND_CONTEXT))
-_LOCK_HEAD_READING_CONTEXT = _lock_head(sqlite_insert, *_APPEND_CONTEXT)
-_INSERT_EVENT = insert(_EVENT)
-_GRANTED_NOW = select(_STATE.c.granted).where(
-    _STATE.c.user_id == bindparam("user_id"), _STATE.c.purpose_key == bindparam("purpose_key")
+_LOCK_HEAD_READING_CONTEXT = DriverStatement(_lock_head(sqlite_insert, *_APPEND_CONTEXT))
+_INSERT_EVENT = DriverStatement(insert(_EVENT))
+_INSERT_AUDIT_RECORD = DriverStatement(audit.INSERT)
+_GRANTED_NOW = DriverStatement(
+    select(_STATE.c.granted).where(
+        _STATE.c.user_id == bindparam("user_id"), _STATE.c.purpose_key == bindparam("purpose_key")
+    )
 )
 _AUDIT_PREFIX = "audit_"
 _CHAIN_FIELDS = ("seq", "prev_hash", "action", "hash")
@@ -391,8 +394,8 @@ async def _append(
     else:
         # The audit record goes first so that only the lock, the answer's read and the event's
         # insert happen while the database's write lock is held.
-        await connection.execute(audit.INSERT, audit_entry)
-        found = dict((await connection.execute(_LOCK_HEAD_READING_CONTEXT, parameters)).one()._mapping)
+        await _INSERT_AUDIT_RECORD.execute(connection, audit_entry)
+        found = await _LOCK_HEAD_READING_CONTEXT.fetch_one(connection, parameters)
     context = AppendContext.of(found, purpose_key)
     purpose = context.purpose
     if only_optional and not purpose.optional:
@@ -418,12 +421,12 @@ async def _append(
         entry |= await _append_on_postgresql(connection, entry, parameters, action, audit_entry)
     else:
         if action is None:
-            granted_now = await connection.scalar(_GRANTED_NOW, parameters)
-            action = ConsentAction.WITHDRAWN if granted_now else ConsentAction.DENIED
+            answer = await _GRANTED_NOW.fetch_optional(connection, parameters)
+            action = ConsentAction.WITHDRAWN if answer and answer["granted"] else ConsentAction.DENIED
         entry |= {"seq": found["seq"] + 1, "prev_hash": found["last_hash"], "action": action.value}
         entry["hash"] = event_hash(entry)
         # The database advances the chain head and upserts the state from the event (migration 0006).
-        await connection.execute(_INSERT_EVENT, entry)
+        await _INSERT_EVENT.execute(connection, entry)
     state = {
         "id": entry["id"],
         "user_id": user_id,

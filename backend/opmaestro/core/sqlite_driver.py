@@ -150,23 +150,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
         adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
-        word = _first_word(operation)
-        if word in _WRITES and adapted._gate is None and adapted._database is not None:
-            await adapted._enter_gate()
-        raw = self._connection._conn
-        async with adapted._execute_mutex:
-            outcome: _Outcome | None = None
-            if adapted._inline and word in _INLINE and not (many and word != "SELECT"):
-                try:
-                    outcome = _run(raw, operation, parameters, many)
-                except sqlite3.OperationalError as error:
-                    if not _is_busy(error):
-                        raise
-            if outcome is None:
-                # aiosqlite's own queue: the function runs on the thread that owns the connection.
-                run = _run_patiently if adapted._inline else _run
-                outcome = await self._connection._execute(run, raw, operation, parameters, many)
-        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._description, rows, self._rowcount, self._lastrowid = await adapted.run(
+            operation, parameters, many
+        )
         self._rows = collections.deque(rows or ())
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
@@ -192,6 +178,28 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         self._inline = inline
         self._gate: asyncio.Lock | None = None
         self._commits = 0
+
+    async def run(self, operation: str, parameters: Any, many: bool = False) -> _Outcome:
+        """One statement in one trip, or none when inline: (description, rows, rowcount, lastrowid).
+
+        What the cursor runs; callable directly (`core.driver_sql`) by code that has begun its
+        transaction through SQLAlchemy and wants none of its per-statement machinery.
+        """
+        word = _first_word(operation)
+        if word in _WRITES and self._gate is None and self._database is not None:
+            await self._enter_gate()
+        raw = self._connection._conn
+        async with self._execute_mutex:
+            if self._inline and word in _INLINE and not (many and word != "SELECT"):
+                try:
+                    return _run(raw, operation, parameters, many)
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error):
+                        raise
+            # aiosqlite's own queue: the function runs on the thread that owns the connection.
+            run = _run_patiently if self._inline else _run
+            outcome: _Outcome = await self._connection._execute(run, raw, operation, parameters, many)
+            return outcome
 
     async def _enter_gate(self) -> None:
         assert self._database is not None

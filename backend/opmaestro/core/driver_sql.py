@@ -14,7 +14,8 @@ its row through the result processors, so callers see the same values either way
   would not know about.
 
 Every parameter of the statement must be given: a column default SQLAlchemy would fill in is
-not applied on the driver.
+not applied on the driver. Errors on the driver are the driver's own (`sqlite3`, `asyncpg`),
+not SQLAlchemy's wrappers of them.
 """
 
 from collections.abc import Callable, Mapping

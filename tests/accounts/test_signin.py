@@ -1,7 +1,7 @@
 """Signing in and out: cookies, hashed session tokens, rate limits, CSRF, closed accounts."""
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,6 @@ from opmaestro.accounts.models import SecurityEvent, User, UserSession, UserStat
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
 from opmaestro.main import create_app
-from tests.conftest import Clock
 from tests.factories import PASSWORD, create_user, sign_in
 
 LOGIN = "/api/v1/auth/login"
@@ -56,32 +55,6 @@ async def events(session: AsyncSession, kind: str) -> list[SecurityEvent]:
 @pytest.fixture
 async def user(session: AsyncSession) -> User:
     return await create_user(session, EMAIL)
-
-
-@pytest.fixture
-async def limited_app(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
-) -> AsyncIterator[Callable[..., Callable[[str], httpx.AsyncClient]]]:
-    """An app with changed settings; returns a function opening browsers on it from an address.
-    The clock starts a fresh login window, so a test's attempts all count in the same one."""
-    clients: list[httpx.AsyncClient] = []
-    clock.start_of_next_window(settings.login_window_seconds)
-
-    def build(**changes: Any) -> Callable[[str], httpx.AsyncClient]:
-        app = create_app(
-            settings.model_copy(update=changes), sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker()
-        )
-
-        def browser_at(ip: str = "127.0.0.1") -> httpx.AsyncClient:
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(ip, 40000))
-            clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
-            return clients[-1]
-
-        return browser_at
-
-    yield build
-    for made in clients:
-        await made.aclose()
 
 
 class TestLogin:

@@ -126,13 +126,16 @@ def _clear_session_cookies(response: Response, settings: Settings) -> None:
     status_code=202,
     response_model=RegistrationAccepted,
     dependencies=[Public],
-    responses={409: problem(PolicyVersionMismatch)},
+    responses={409: problem(PolicyVersionMismatch), 429: problem(TooManyAttempts)},
 )
 async def register_account(
     body: RegistrationCreate, request: Request, session: SessionDep
 ) -> RegistrationAccepted:
     """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
     client = request_client(request)
+    await signin.throttle_mail_request(
+        request.app.state.rate_limiter, app_settings(request), body.email, client
+    )
     await accounts.register(session, body, app_settings(request), ip=client.ip, user_agent=client.user_agent)
     return RegistrationAccepted()
 
@@ -148,9 +151,18 @@ async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
     return MeRead.model_validate(await accounts.verify_email(session, body.token))
 
 
-@auth_router.post("/verify-email/resend", status_code=202, response_model=Accepted, dependencies=[Public])
+@auth_router.post(
+    "/verify-email/resend",
+    status_code=202,
+    response_model=Accepted,
+    dependencies=[Public],
+    responses={429: problem(TooManyAttempts)},
+)
 async def resend_verification(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
     """Send the verification link again, if the address belongs to an unverified account."""
+    await signin.throttle_mail_request(
+        request.app.state.rate_limiter, app_settings(request), body.email, request_client(request)
+    )
     await accounts.resend_verification(session, body.email, app_settings(request))
     return Accepted(detail="If the address needs verifying, a new link is on its way.")
 
@@ -189,9 +201,18 @@ async def logout(
     _clear_session_cookies(response, app_settings(request))
 
 
-@auth_router.post("/password/forgot", status_code=202, response_model=Accepted, dependencies=[Public])
+@auth_router.post(
+    "/password/forgot",
+    status_code=202,
+    response_model=Accepted,
+    dependencies=[Public],
+    responses={429: problem(TooManyAttempts)},
+)
 async def forgot_password(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
     """Email a password-reset link (valid one hour) if the account exists; the answer is always the same."""
+    await signin.throttle_mail_request(
+        request.app.state.rate_limiter, app_settings(request), body.email, request_client(request)
+    )
     await signin.forgot_password(session, body.email, app_settings(request))
     return Accepted(detail="If an account uses this address, a reset link is on its way.")
 

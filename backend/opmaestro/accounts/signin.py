@@ -1,5 +1,6 @@
 """Signing in and out, and resetting a forgotten password."""
 
+import math
 from uuid import UUID
 
 from sqlalchemy import select
@@ -14,22 +15,40 @@ from opmaestro.audit import service as audit
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.http import Client
-from opmaestro.core.ratelimit import RateLimiter
+from opmaestro.core.ratelimit import RateLimiter, first_refusal
 from opmaestro.core.security import hash_password, hash_token, needs_rehash, verify_password
 from opmaestro.notifications import service as notifications
 
 
 async def _throttle(limiter: RateLimiter, settings: Settings, email: str, client: Client) -> None:
-    checks = [(f"login:account:{hash_token(email)}", settings.login_attempts_per_account)]
+    limits = [(f"login:account:{hash_token(email)}", settings.login_attempts_per_account)]
     if client.ip:
-        checks.append((f"login:ip:{client.ip}", settings.login_attempts_per_ip))
-    for key, limit in checks:
-        verdict = await limiter.hit(key, limit=limit, window_seconds=settings.login_window_seconds)
-        if not verdict.allowed:
-            raise TooManyAttempts(
-                "Too many sign-in attempts; try again later.",
-                headers={"Retry-After": str(verdict.retry_after)},
-            )
+        limits.append((f"login:ip:{client.ip}", settings.login_attempts_per_ip))
+    refusal = await first_refusal(limiter, limits, window_seconds=settings.login_window_seconds)
+    if refusal is not None:
+        raise TooManyAttempts(
+            "Too many sign-in attempts; try again later.",
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+
+
+async def throttle_mail_request(limiter: RateLimiter, settings: Settings, email: str, client: Client) -> None:
+    """Anyone may ask for a link or notice to be mailed to an address (sign-up, a new
+    verification link, a password reset); capped per address and per IP so that the forms
+    cannot flood a mailbox or be used to send mail in bulk. The cap is the same whether or not
+    the address has an account, so a refusal tells nothing about it."""
+    address = accounts.normalize_email(email)
+    limits = [(f"mail:address:{hash_token(address)}", settings.mail_requests_per_address)]
+    if client.ip:
+        limits.append((f"mail:ip:{client.ip}", settings.mail_requests_per_ip))
+    refusal = await first_refusal(limiter, limits, window_seconds=settings.mail_request_window_seconds)
+    if refusal is not None:
+        minutes = math.ceil(refusal.retry_after / 60)
+        raise TooManyAttempts(
+            "Too many emails were asked for from here or for this address; "
+            f"try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
 
 
 async def _stored_credentials(

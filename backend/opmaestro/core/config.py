@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = Field(default=10, ge=1)
     login_attempts_per_ip: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    mail_requests_per_address: int = Field(default=5, ge=1)
+    mail_requests_per_ip: int = Field(default=50, ge=1)
+    mail_request_window_seconds: int = Field(default=3600, ge=1)
     oauth_token_minutes: int = Field(default=60, ge=1, le=1440)
 
     job_backend: JobBackend = JobBackend.EMBEDDED

@@ -2,6 +2,7 @@
 
 import asyncio
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +25,17 @@ def _window(window_seconds: int) -> tuple[int, int]:
     now = utcnow().timestamp()
     index = int(now // window_seconds)
     return index, max(1, math.ceil((index + 1) * window_seconds - now))
+
+
+async def first_refusal(
+    limiter: RateLimiter, limits: Iterable[tuple[str, int]], *, window_seconds: int
+) -> Verdict | None:
+    """Counts the request against each (key, limit) in turn; the first that refuses it, if any."""
+    for key, limit in limits:
+        verdict = await limiter.hit(key, limit=limit, window_seconds=window_seconds)
+        if not verdict.allowed:
+            return verdict
+    return None
 
 
 class MemoryRateLimiter:

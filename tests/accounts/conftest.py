@@ -1,0 +1,41 @@
+"""Fixtures shared by the account tests."""
+
+import math
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from opmaestro.core import jobs
+from opmaestro.core.config import Settings
+from opmaestro.main import create_app
+from tests.conftest import Clock
+
+
+@pytest.fixture
+async def limited_app(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+) -> AsyncIterator[Callable[..., Callable[[str], httpx.AsyncClient]]]:
+    """An app with changed settings; returns a function opening browsers on it from an address.
+    The clock starts fresh rate-limit windows (the sign-in and the mail-request ones both start
+    on multiples of their length), so a test's requests all count in the same window."""
+    clients: list[httpx.AsyncClient] = []
+    clock.start_of_next_window(math.lcm(settings.login_window_seconds, settings.mail_request_window_seconds))
+
+    def build(**changes: Any) -> Callable[[str], httpx.AsyncClient]:
+        app = create_app(
+            settings.model_copy(update=changes), sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker()
+        )
+
+        def browser_at(ip: str = "127.0.0.1") -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(ip, 40000))
+            clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
+            return clients[-1]
+
+        return browser_at
+
+    yield build
+    for made in clients:
+        await made.aclose()

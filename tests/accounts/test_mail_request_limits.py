@@ -1,0 +1,103 @@
+"""Forms that mail an address on anyone's request (sign-up, a new verification link, a password
+reset) are capped per address and per IP, alike for addresses with and without an account."""
+
+import math
+
+import pytest
+from sqlalchemy import func, select
+
+from opmaestro.notifications.models import OutboxMessage
+from tests.factories import create_user, registration
+from tests.problems import assert_problem
+
+REGISTER = "/api/v1/auth/register"
+RESEND = "/api/v1/auth/verify-email/resend"
+FORGOT = "/api/v1/auth/password/forgot"
+VICTIM = "ann@example.com"
+
+
+async def mails_to(session, address: str) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.to_address == address)
+    return int(await session.scalar(query) or 0)
+
+
+async def ask(client, path: str, email: str = VICTIM):
+    body = registration(email=email) if path == REGISTER else {"email": email}
+    return await client.post(path, json=body)
+
+
+def without_request_id(problem: dict) -> dict:
+    return {key: value for key, value in problem.items() if key != "request_id"}
+
+
+@pytest.mark.parametrize("path", [REGISTER, RESEND, FORGOT])
+async def test_each_form_stops_mailing_one_address_at_the_cap(limited_app, session, path):
+    await create_user(session, VICTIM, verified=path == FORGOT)
+    client = limited_app(mail_requests_per_address=3, mail_requests_per_ip=100)()
+    for _ in range(3):
+        assert (await ask(client, path)).status_code == 202
+    sent = await mails_to(session, VICTIM)
+
+    refused = await ask(client, path)
+
+    problem = assert_problem(refused, 429, "too-many-attempts")
+    retry_after = int(refused.headers["Retry-After"])
+    assert 1 <= retry_after <= 3600
+    assert problem["detail"].endswith(f"try again in {math.ceil(retry_after / 60)} minutes.")
+    assert await mails_to(session, VICTIM) == sent == 3
+
+
+async def test_the_forms_share_one_cap_per_address_whatever_its_case(limited_app):
+    client = limited_app(mail_requests_per_address=3, mail_requests_per_ip=100)()
+    assert (await ask(client, REGISTER, "Ann@Example.com")).status_code == 202
+    assert (await ask(client, RESEND, "ANN@example.com")).status_code == 202
+    assert (await ask(client, FORGOT, VICTIM)).status_code == 202
+
+    assert_problem(await ask(client, FORGOT, "ann@EXAMPLE.com"), 429, "too-many-attempts")
+    # Another address is not held back by the first one's cap.
+    assert (await ask(client, FORGOT, "bob@example.com")).status_code == 202
+
+
+async def test_a_refusal_says_nothing_about_whether_the_address_has_an_account(limited_app, session):
+    await create_user(session, VICTIM)
+    client = limited_app(mail_requests_per_address=1, mail_requests_per_ip=100)()
+    await ask(client, FORGOT, VICTIM)
+    await ask(client, FORGOT, "nobody@example.com")
+
+    for_account = await ask(client, FORGOT, VICTIM)
+    for_nobody = await ask(client, FORGOT, "nobody@example.com")
+
+    assert (for_account.status_code, for_nobody.status_code) == (429, 429)
+    assert without_request_id(for_account.json()) == without_request_id(for_nobody.json())
+
+
+async def test_one_ip_is_capped_across_addresses_and_other_ips_are_not(limited_app, session):
+    browser_at = limited_app(mail_requests_per_address=100, mail_requests_per_ip=3)
+    sender = browser_at("198.51.100.7")
+    for number in range(3):
+        assert (await ask(sender, REGISTER, f"user{number}@example.com")).status_code == 202
+
+    refused = await ask(sender, REGISTER, "user3@example.com")
+
+    assert_problem(refused, 429, "too-many-attempts")
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert await mails_to(session, "user3@example.com") == 0
+    assert (await ask(browser_at("203.0.113.9"), REGISTER, "user3@example.com")).status_code == 202
+
+
+async def test_the_cap_lifts_in_the_next_window(limited_app, settings, clock):
+    client = limited_app(mail_requests_per_address=1, mail_requests_per_ip=100)()
+    assert (await ask(client, FORGOT)).status_code == 202
+    assert (await ask(client, FORGOT)).status_code == 429
+
+    clock.advance(seconds=settings.mail_request_window_seconds)
+
+    assert (await ask(client, FORGOT)).status_code == 202
+
+
+async def test_malformed_requests_are_refused_without_using_the_cap(limited_app):
+    client = limited_app(mail_requests_per_address=1, mail_requests_per_ip=1)()
+    for body in ({"email": "not an address"}, {}, {"email": VICTIM, "extra": 1}):
+        assert_problem(await client.post(FORGOT, json=body), 422)
+
+    assert (await ask(client, FORGOT)).status_code == 202

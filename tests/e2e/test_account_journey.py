@@ -65,6 +65,31 @@ async def test_sign_up_verify_edit_change_password_and_sign_in_again(page: Page,
     await expect(page.get_by_label("Company")).to_have_value("Globex")
 
 
+async def test_an_unverified_member_asks_for_a_new_link_from_the_banner_and_verifies(
+    page: Page, live_server: LiveServer
+):
+    email = "late-verifier@example.com"
+    live_server.register(email, PASSWORD)
+    await sign_in(page, email, PASSWORD)
+    await expect(page).to_have_url(re.compile(r"/profile$"))
+    banner = page.get_by_role("alert").filter(has_text="Verify your email address")
+    await expect(banner).to_contain_text(email)
+    await assert_accessible(page)
+
+    await banner.get_by_role("button", name="Send the link again").click()
+    await expect(page.get_by_role("status").filter(has_text="a new link is on its way")).to_be_visible()
+    verification_mails = [
+        row for row in live_server.outbox(email) if "confirm your email" in row["subject"].lower()
+    ]
+    assert len(verification_mails) == 2
+
+    await page.goto(live_server.mail_link(email, "confirm your email"))
+    await expect(page.get_by_role("heading", name="Email verified")).to_be_visible()
+    await page.goto("/profile")
+    await expect(page.get_by_role("region", name="Email address")).to_contain_text(email)
+    await expect(page.get_by_text("Verify your email address")).to_have_count(0)
+
+
 async def test_signed_out_deep_link_returns_after_sign_in(page: Page, live_server: LiveServer):
     email = "deeplink@example.com"
     live_server.register(email, PASSWORD)

@@ -106,4 +106,28 @@ describe("routes", () => {
     await waitFor(() => expect(router.state.location.pathname).toBe("/sign-in"));
     expect(calls.some((call) => call.method === "POST" && call.path === "/api/v1/auth/logout")).toBe(true);
   });
+  it("asks an unverified user to verify, on every signed-in page, and sends the link again", async () => {
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(aUser({ email_verified: false }))),
+      route("POST", "/api/v1/auth/verify-email/resend", () =>
+        json({ detail: "If the address needs verifying, a new link is on its way." }, 202),
+      ),
+    );
+    renderAt("/close-account");
+    const user = userEvent.setup();
+
+    expect(await screen.findByText("Verify your email address")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Send the link again" }));
+
+    expect(await screen.findByRole("status")).toHaveTextContent("a new link is on its way");
+    const resent = calls.filter((call) => call.path === "/api/v1/auth/verify-email/resend");
+    expect(resent.map((call) => call.body)).toEqual([{ email: "ada@example.com" }]);
+  });
+
+  it("shows no verification banner to a verified user", async () => {
+    mockApi(route("GET", "/api/v1/me", () => json(member)));
+    renderAt("/close-account");
+    expect(await screen.findByRole("heading", { level: 1, name: "Close your account" })).toBeInTheDocument();
+    expect(screen.queryByText("Verify your email address")).not.toBeInTheDocument();
+  });
 });

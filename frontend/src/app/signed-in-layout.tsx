@@ -3,6 +3,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Suspense } from "react";
 import { Link, Navigate, Outlet, useLocation, useNavigate } from "react-router";
+import { ResendVerification } from "../features/auth/components/resend-verification";
 import { api } from "../shared/api/client";
 import { notifyError, ProblemError, problemMessage, unwrap } from "../shared/api/problem";
 import { PageLoader } from "../shared/components/page-loader";
@@ -113,6 +114,15 @@ export function SignedInLayout() {
         )}
       </AppShell.Navbar>
       <AppShell.Main id="main-content">
+        {!user.email_verified && (
+          <Alert color="yellow" title="Verify your email address" mb="lg">
+            <Text mb="sm">
+              Open the link we sent to <strong>{user.email}</strong>. Until then some actions, such as creating API
+              tokens, stay unavailable.
+            </Text>
+            <ResendVerification email={user.email} />
+          </Alert>
+        )}
         <Suspense fallback={<PageLoader />}>
           <Outlet />
         </Suspense>

@@ -8,6 +8,7 @@ import { PageTitle } from "../../shared/components/page-title";
 import { ME_QUERY_KEY, useMe } from "../../shared/hooks/use-me";
 import { verifyEmail } from "./api/auth-api";
 import { AuthFooter } from "./components/auth-footer";
+import { ResendVerification } from "./components/resend-verification";
 
 /** /verify-email?token=...: confirms the address once, then says how it went. */
 export function VerifyEmailPage() {
@@ -63,9 +64,10 @@ export function VerifyEmailPage() {
             ? problemMessage(error.problem)
             : "The server could not be reached. Reload the page to try again."}
         </Alert>
-        <Text mt="md" fz="sm">
-          Links expire after a while. Sign in to have a new verification link sent.
+        <Text mt="md" mb="sm">
+          Links work once and expire after 24 hours. Ask for a new one:
         </Text>
+        <ResendVerification email={me.data?.email} label="Send a new link" />
         <AuthFooter links={[next]} />
       </>
     );

@@ -1,10 +1,30 @@
 /// <reference types="vitest/config" />
+import { copyFile, mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
+
+// The API's /docs page loads Swagger UI from the build, never from a CDN: no third party learns
+// who reads the docs. public/api-docs/init.js starts it.
+const SWAGGER_UI_FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"];
+
+function swaggerUiAssets(): Plugin {
+  return {
+    name: "opmaestro-swagger-ui-assets",
+    apply: "build",
+    async writeBundle(options) {
+      const source = path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+      const target = path.join(options.dir ?? "dist", "api-docs");
+      await mkdir(target, { recursive: true });
+      await Promise.all(SWAGGER_UI_FILES.map((name) => copyFile(path.join(source, name), path.join(target, name))));
+    },
+  };
+}
 
 export default defineConfig({
   base: "/",
-  plugins: [react()],
+  plugins: [react(), swaggerUiAssets()],
   build: {
     outDir: "dist",
     assetsDir: "assets",

@@ -14,6 +14,7 @@ from opmaestro.api import include_routers
 from opmaestro.core import jobs, migrations
 from opmaestro.core.config import JobBackend, RateLimitBackend, Settings, get_settings
 from opmaestro.core.db import create_engine, create_sessionmaker
+from opmaestro.core.docs import mount_docs
 from opmaestro.core.errors import install_error_handlers
 from opmaestro.core.logging import configure_logging
 from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -101,6 +102,8 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.migration_heads = migrations.heads()
@@ -113,5 +116,6 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, settings=settings)
     include_routers(app)
+    mount_docs(app)
     mount_spa(app, settings.spa_dir)
     return app

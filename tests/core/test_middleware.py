@@ -1,4 +1,5 @@
 import logging
+import re
 
 import httpx
 import pytest
@@ -42,11 +43,16 @@ class TestSecurityHeaders:
         assert response.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
-    async def test_docs_page_may_load_its_cdn_assets(self, client):
+    async def test_docs_page_loads_nothing_from_another_origin(self, client):
         response = await client.get("/docs")
         assert response.status_code == 200
-        assert "https://cdn.jsdelivr.net" in response.headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+        assert "http" not in policy
+        loads = re.findall(r'(?:src|href)="([^"]*)"', response.text)
+        assert "/api-docs/swagger-ui-bundle.js" in loads and "/api/v1/openapi.json" in loads
+        assert all(url.startswith("/") and not url.startswith("//") for url in loads), loads
+        assert "<script>" not in response.text  # no inline script: the policy would refuse it
 
     async def test_production_adds_hsts(self, sessionmaker):
         settings = Settings(

@@ -167,7 +167,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     route = getattr(request.scope.get("route"), "path", "unmatched")
     logger.error("unhandled error on %s %s", request.method, route, exc_info=exc)
     response = problem_response(500, detail="An unexpected error occurred. Quote the request id to support.")
-    response.headers.update(security_headers(request.app.state.settings, request.url.path))
+    response.headers.update(security_headers(request.app.state.settings))
     if request_id := current_request_id():
         response.headers["X-Request-ID"] = request_id
     return response

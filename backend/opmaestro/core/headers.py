@@ -2,26 +2,17 @@
 
 from opmaestro.core.config import Settings
 
-_DOCS_PATHS = ("/docs", "/redoc")
-
-SPA_CSP = (
+# The web app and the API docs alike: nothing from another origin, no inline scripts.
+CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-# FastAPI's interactive docs load Swagger UI / ReDoc from a CDN with an inline bootstrap script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-)
 
 
-def security_headers(settings: Settings, path: str) -> dict[str, str]:
+def security_headers(settings: Settings) -> dict[str, str]:
     headers = {
-        "Content-Security-Policy": DOCS_CSP if path.startswith(_DOCS_PATHS) else SPA_CSP,
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",
         "X-Frame-Options": "DENY",

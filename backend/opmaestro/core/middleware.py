@@ -41,7 +41,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
-                for name, value in security_headers(self.settings, path).items():
+                for name, value in security_headers(self.settings).items():
                     headers.setdefault(name, value)
                 if path.startswith("/api/"):
                     headers.setdefault("Cache-Control", "no-store")

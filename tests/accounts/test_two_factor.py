@@ -1,4 +1,5 @@
-"""Two-factor authentication: staff must enrol before anything else, then sign in with a code."""
+"""Two-factor authentication: staff must enrol before anything else, then sign in with a code;
+members may turn it on and off."""
 
 from datetime import timedelta
 
@@ -8,15 +9,27 @@ import pytest
 from sqlalchemy import select
 
 from opmaestro.accounts.models import RecoveryCode, Role
+from opmaestro.audit.models import AuditRecord
 from opmaestro.core.clock import utcnow
+from opmaestro.notifications.models import OutboxMessage
 from tests.factories import PASSWORD, create_user, sign_in
 from tests.problems import assert_problem as problem_of
 
 LOGIN = "/api/v1/auth/login"
 ENROL = "/api/v1/me/mfa/totp"
 CONFIRM = "/api/v1/me/mfa/totp/confirm"
+DISABLE = "/api/v1/me/mfa/totp"
 USERS = "/api/v1/admin/users?reason=checking%20a%20ticket"
 STAFF_ROLES = [Role.SUPPORT, Role.PRIVACY_OFFICER, Role.ADMIN]
+
+
+async def outbox(session, to: str, template: str) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.to_address == to, OutboxMessage.template == template)
+    return list((await session.scalars(query)).all())
+
+
+async def audits(session, action: str) -> list[AuditRecord]:
+    return list((await session.scalars(select(AuditRecord).where(AuditRecord.action == action))).all())
 
 
 def wrong_code(secret: str) -> str:
@@ -250,3 +263,126 @@ class TestCodeReplay:
         assert (await enrolling.post(CONFIRM, json={"code": code})).status_code == 200
 
         problem_of(await login(make_client(), staff.email, code), 401, "invalid-credentials")
+
+
+class TestMembersTurningTwoFactorOff:
+    """Members may turn two-factor on, and off again with their password and a code; staff may not."""
+
+    @pytest.fixture
+    async def member(self, client, session):
+        member = await create_user(session, "member@example.com")
+        await sign_in(client, member.email)
+        return member
+
+    @staticmethod
+    def next_code(secret: str, clock) -> str:
+        """A code of the next time step: the one that turned two-factor on cannot be used again."""
+        clock.advance(seconds=30)
+        return pyotp.TOTP(secret).at(utcnow())
+
+    async def test_with_the_password_and_a_code_it_is_off_and_sign_in_needs_no_code(
+        self, client, make_client, session, member, clock
+    ):
+        secret, _ = await enrol(client)
+        problem_of(await login(make_client(), member.email), 401, "mfa-required")
+
+        response = await client.request(
+            "DELETE", DISABLE, json={"password": PASSWORD, "code": self.next_code(secret, clock)}
+        )
+
+        assert response.status_code == 204, response.text
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is False
+        assert (await login(make_client(), member.email)).status_code == 200
+        codes = await session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == member.id))
+        assert codes.all() == []
+        await session.refresh(member)
+        assert (member.mfa_secret, member.mfa_enabled_at) == (None, None)
+        [mail] = await outbox(session, member.email, "mfa_disabled")
+        assert "turned off" in mail.subject
+        [record] = await audits(session, "account.mfa_disabled")
+        assert record.subject_id == str(member.id)
+
+    async def test_a_recovery_code_does_instead_of_an_app_code(self, client, member):
+        _, recovery_codes = await enrol(client)
+
+        response = await client.request(
+            "DELETE", DISABLE, json={"password": PASSWORD, "code": recovery_codes[0].upper()}
+        )
+
+        assert response.status_code == 204, response.text
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is False
+
+    @pytest.mark.parametrize(
+        ("wrong", "status", "slug"), [("password", 403, "wrong-password"), ("code", 400, "invalid-otp")]
+    )
+    async def test_a_wrong_password_or_code_leaves_it_on_and_changes_nothing(
+        self, client, session, member, clock, wrong, status, slug
+    ):
+        secret, _ = await enrol(client)
+        body = {"password": PASSWORD, "code": self.next_code(secret, clock)}
+        body[wrong] = "not the right password" if wrong == "password" else wrong_code(secret)
+
+        problem_of(await client.request("DELETE", DISABLE, json=body), status, slug)
+
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is True
+        codes = await session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == member.id))
+        assert len(codes.all()) == 10
+        assert await outbox(session, member.email, "mfa_disabled") == []
+
+    async def test_it_must_be_on_to_be_turned_off(self, client, member):
+        response = await client.request("DELETE", DISABLE, json={"password": PASSWORD, "code": "123456"})
+
+        problem_of(response, 409, "mfa-not-enabled")
+
+    @pytest.mark.parametrize("role", STAFF_ROLES)
+    async def test_staff_must_keep_it(self, client, session, clock, role):
+        secret = pyotp.random_base32()
+        staff = await create_user(session, "staff@example.com", role=role, mfa_secret=secret)
+        await sign_in(client, staff.email, otp_secret=secret)
+
+        response = await client.request(
+            "DELETE", DISABLE, json={"password": PASSWORD, "code": self.next_code(secret, clock)}
+        )
+
+        problem_of(response, 409, "mfa-required-for-staff")
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is True
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"password": PASSWORD},
+            {"code": "123456"},
+            {"password": PASSWORD, "code": "12345"},
+            {"password": PASSWORD, "code": "1" * 21},
+            {"password": PASSWORD, "code": "123456", "also": "this"},
+        ],
+    )
+    async def test_malformed_bodies_are_invalid_input(self, client, member, body):
+        await enrol(client)
+
+        problem_of(await client.request("DELETE", DISABLE, json=body), 422, "validation")
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is True
+
+    async def test_a_personal_access_token_cannot_turn_it_off(self, client, make_client, member, clock):
+        secret, _ = await enrol(client)
+        created = await client.post("/api/v1/me/tokens", json={"name": "CRM", "scopes": ["profile:write"]})
+        assert created.status_code == 201, created.text
+        program = make_client()
+        program.headers["Authorization"] = f"Bearer {created.json()['token']}"
+
+        response = await program.request(
+            "DELETE", DISABLE, json={"password": PASSWORD, "code": self.next_code(secret, clock)}
+        )
+
+        problem_of(response, 403)
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is True
+
+    async def test_without_the_csrf_header_it_is_refused(self, client, member, clock):
+        secret, _ = await enrol(client)
+        del client.headers["X-CSRF-Token"]
+
+        response = await client.request(
+            "DELETE", DISABLE, json={"password": PASSWORD, "code": self.next_code(secret, clock)}
+        )
+
+        problem_of(response, 403, "csrf-failed")

@@ -1,7 +1,9 @@
-"""A newcomer signs up, verifies, edits the profile, changes the password and signs in again."""
+"""A newcomer signs up, verifies, edits the profile, changes the password and signs in again;
+members verify late, and turn two-factor on and off."""
 
 import re
 
+import pyotp
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import LiveServer, assert_accessible
@@ -117,4 +119,49 @@ async def test_forgot_and_reset_password(page: Page, live_server: LiveServer):
         page.get_by_text(re.compile("password (has been |was )?(changed|set|reset)", re.I)).first
     ).to_be_visible()
     await sign_in(page, email, NEW_PASSWORD)
+    await expect(page).to_have_url(re.compile(r"/profile$"))
+
+
+async def test_a_member_turns_two_factor_on_signs_in_with_a_recovery_code_and_turns_it_off(
+    page: Page, live_server: LiveServer
+):
+    email = "careful@example.com"
+    live_server.register(email, PASSWORD)
+    live_server.verify(email)
+    await sign_in(page, email, PASSWORD)
+    await expect(page).to_have_url(re.compile(r"/profile$"))
+
+    await page.goto("/security")
+    await page.get_by_role("button", name="Set up two-factor").click()
+    await expect(page.get_by_role("img", name="QR code of the two-factor setup link")).to_be_visible()
+    await assert_accessible(page)
+    secret = re.sub(r"\s+", "", await page.get_by_test_id("totp-secret").inner_text())
+    await page.get_by_label("Authentication code").fill(pyotp.TOTP(secret).now())
+    await page.get_by_role("button", name="Turn on two-factor").click()
+    listed = page.get_by_role("list", name="Recovery codes").get_by_role("listitem")
+    await expect(listed).to_have_count(10)
+    recovery_codes = await listed.all_inner_texts()
+    await page.get_by_role("button", name="I have stored them").click()
+
+    # A recovery code stands in for the app (whose enrolment code may not be used again).
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, email, PASSWORD)
+    await page.get_by_label("Authentication code").fill(recovery_codes[0])
+    await page.get_by_role("button", name="Verify").click()
+    await expect(page).to_have_url(re.compile(r"/profile$"))
+
+    await page.goto("/security")
+    turn_off = page.get_by_role("form", name="Turn off two-factor")
+    await assert_accessible(page)
+    await turn_off.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    await turn_off.get_by_label(re.compile(r"^Code")).fill(recovery_codes[0])
+    await turn_off.get_by_role("button", name="Turn off two-factor").click()
+    await expect(turn_off.get_by_text(re.compile("not correct", re.I))).to_be_visible()
+    await turn_off.get_by_label(re.compile(r"^Code")).fill(recovery_codes[1])
+    await turn_off.get_by_role("button", name="Turn off two-factor").click()
+    await expect(page.get_by_role("button", name="Set up two-factor")).to_be_visible()
+    assert any("turned off" in row["subject"] for row in live_server.outbox(email))
+
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, email, PASSWORD)
     await expect(page).to_have_url(re.compile(r"/profile$"))

@@ -57,6 +57,14 @@ class MfaAlreadyEnabled(AppError):
     status, slug, title = 409, "mfa-already-enabled", "Two-factor already enabled"
 
 
+class MfaNotEnabled(AppError):
+    status, slug, title = 409, "mfa-not-enabled", "Two-factor not enabled"
+
+
+class MfaRequiredForStaff(AppError):
+    status, slug, title = 409, "mfa-required-for-staff", "Two-factor required for staff"
+
+
 class MfaNotStarted(AppError):
     status, slug, title = 409, "mfa-not-started", "Two-factor enrollment not started"
 

@@ -1,4 +1,5 @@
-"""Two-factor authentication for staff: TOTP (RFC 6238) with one-time recovery codes."""
+"""Two-factor authentication: TOTP (RFC 6238) with one-time recovery codes; required for staff,
+optional for members."""
 
 import secrets
 
@@ -6,12 +7,20 @@ import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts.exceptions import InvalidOtp, MfaAlreadyEnabled, MfaNotStarted
+from opmaestro.accounts.exceptions import (
+    InvalidOtp,
+    MfaAlreadyEnabled,
+    MfaNotEnabled,
+    MfaNotStarted,
+    MfaRequiredForStaff,
+    WrongPassword,
+)
 from opmaestro.accounts.models import RecoveryCode, User
 from opmaestro.audit import service as audit
 from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
-from opmaestro.core.security import equals, hash_token
+from opmaestro.core.security import equals, hash_token, verify_password
+from opmaestro.notifications import service as notifications
 
 ISSUER = "OpMaestro"
 RECOVERY_CODE_COUNT = 10
@@ -82,3 +91,30 @@ async def verify(session: AsyncSession, user: User, code: str) -> bool:
         return False
     recovery.used_at = utcnow()
     return True
+
+
+async def disable(session: AsyncSession, principal: Principal, password: str, code: str) -> None:
+    """Turn two-factor off (members only) after the password and a current or recovery code."""
+    user = principal.signed_in_user
+    if user.mfa_enabled_at is None:
+        raise MfaNotEnabled("Two-factor authentication is not on.")
+    if user.is_staff:
+        raise MfaRequiredForStaff("Staff accounts must keep two-factor authentication on.")
+    if not await verify_password(user.password_hash, password):
+        raise WrongPassword("The password is not correct.")
+    if not await verify(session, user, code):
+        raise InvalidOtp("That code is not correct; use a code from your app or an unused recovery code.")
+    user.mfa_enabled_at = None
+    user.mfa_secret = None
+    user.mfa_last_step = None
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    await audit.record(
+        session,
+        actor=principal,
+        action="account.mfa_disabled",
+        subject_type="user",
+        subject_id=user.id,
+        fields=["mfa"],
+    )
+    await notifications.send_email(session, user.email, "mfa_disabled", {"name": user.name})
+    await session.flush()

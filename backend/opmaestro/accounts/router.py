@@ -18,8 +18,10 @@ from opmaestro.accounts.exceptions import (
     InvalidToken,
     LastAdmin,
     MfaAlreadyEnabled,
+    MfaNotEnabled,
     MfaNotStarted,
     MfaRequired,
+    MfaRequiredForStaff,
     PolicyVersionMismatch,
     ScopeNotAllowed,
     SessionNotFound,
@@ -42,6 +44,7 @@ from opmaestro.accounts.schemas import (
     LoginResult,
     MeRead,
     MfaConfirmation,
+    MfaDisable,
     MfaEnrollment,
     OAuthClientCreate,
     OAuthClientCreated,
@@ -364,6 +367,20 @@ async def confirm_mfa_enrollment(
 ) -> RecoveryCodes:
     """Turn two-factor on with a first code; returns one-time recovery codes, shown once."""
     return RecoveryCodes(recovery_codes=await mfa.confirm_enrollment(session, principal, body.code))
+
+
+@me_router.delete(
+    "/mfa/totp",
+    status_code=204,
+    responses={
+        400: problem(InvalidOtp),
+        403: problem(WrongPassword),
+        409: problem(MfaNotEnabled, MfaRequiredForStaff),
+    },
+)
+async def disable_mfa(body: MfaDisable, principal: BrowserSessionUnenrolled, session: SessionDep) -> None:
+    """Turn two-factor off (members; staff must keep it) with the password and a code."""
+    await mfa.disable(session, principal, body.password, body.code)
 
 
 @admin_router.get("/users", response_model=Page[AdminUserRead], responses={400: problem(InvalidCursor)})

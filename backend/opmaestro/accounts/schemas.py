@@ -250,6 +250,13 @@ class MfaConfirmation(RequestModel):
     code: Annotated[str, Field(min_length=6, max_length=8, pattern=r"^\d+$")]
 
 
+class MfaDisable(RequestModel):
+    password: Password
+    code: Annotated[
+        str, Field(min_length=6, max_length=20, description="A code from the app, or a recovery code.")
+    ]
+
+
 class RecoveryCodes(ResponseModel):
     recovery_codes: list[str] = Field(description="Each works once; shown once.")
 

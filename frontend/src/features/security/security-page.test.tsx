@@ -87,3 +87,85 @@ describe("SecurityPage API tokens", () => {
     expect(within(sessions).queryByRole("button", { name: "Revoke" })).not.toBeInTheDocument();
   });
 });
+
+describe("SecurityPage two-factor", () => {
+  function apiFor(user: ReturnType<typeof aUser>, ...extra: Parameters<typeof mockApi>) {
+    return mockApi(
+      ...extra,
+      route("GET", "/api/v1/me", () => json(user)),
+      route("GET", "/api/v1/scopes", () => json(scopes)),
+      route("GET", "/api/v1/me/sessions", () => json({ items: [thisBrowser], next_cursor: null })),
+      route("GET", "/api/v1/me/tokens", () => json({ items: [], next_cursor: null })),
+    );
+  }
+
+  it("lets a member turn it on with a QR code and shows the recovery codes once", async () => {
+    const calls = apiFor(
+      aUser(),
+      route("POST", "/api/v1/me/mfa/totp", () =>
+        json({ secret: "JBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://totp/OpMaestro:ada%40example.com?secret=JBSWY3DPEHPK3PXP" }),
+      ),
+      route("POST", "/api/v1/me/mfa/totp/confirm", () => json({ recovery_codes: ["aaaa1111-bbbb2222"] })),
+    );
+    renderPage(<SecurityPage />);
+    const user = userEvent.setup();
+
+    await user.click(await screen.findByRole("button", { name: "Set up two-factor" }));
+    expect(await screen.findByRole("img", { name: "QR code of the two-factor setup link" })).toBeInTheDocument();
+    expect(screen.getByTestId("totp-secret")).toHaveTextContent("JBSWY3DPEHPK3PXP");
+    await user.type(screen.getByLabelText(/^Authentication code/), "123456");
+    await user.click(screen.getByRole("button", { name: "Turn on two-factor" }));
+
+    const codes = await screen.findByRole("list", { name: "Recovery codes" });
+    expect(within(codes).getByText("aaaa1111-bbbb2222")).toBeInTheDocument();
+    expect(calls.find((call) => call.path === "/api/v1/me/mfa/totp/confirm")?.body).toEqual({ code: "123456" });
+  });
+
+  it("lets a member turn it off with the password and a code, and says a wrong password where it belongs", async () => {
+    let attempts = 0;
+    const calls = apiFor(
+      aUser({ mfa_enabled: true }),
+      route("DELETE", "/api/v1/me/mfa/totp", () => {
+        attempts += 1;
+        return attempts === 1
+          ? json(
+              {
+                type: "urn:opmaestro:problem:wrong-password",
+                title: "Wrong password",
+                status: 403,
+                detail: "The password is not correct.",
+              },
+              403,
+            )
+          : new Response(null, { status: 204 });
+      }),
+    );
+    renderPage(<SecurityPage />);
+    const user = userEvent.setup();
+    const form = await screen.findByRole("form", { name: "Turn off two-factor" });
+
+    await user.type(within(form).getByLabelText(/^Password/), "wrong one");
+    await user.type(within(form).getByLabelText(/^Code/), " 654321 ");
+    await user.click(within(form).getByRole("button", { name: "Turn off two-factor" }));
+    expect(await within(form).findByText("The password is not correct.")).toBeInTheDocument();
+
+    await user.clear(within(form).getByLabelText(/^Password/));
+    await user.type(within(form).getByLabelText(/^Password/), "correct horse battery");
+    await user.click(within(form).getByRole("button", { name: "Turn off two-factor" }));
+
+    expect(await screen.findByText("Two-factor authentication is off.")).toBeInTheDocument();
+    const bodies = calls.filter((call) => call.method === "DELETE").map((call) => call.body);
+    expect(bodies).toEqual([
+      { password: "wrong one", code: "654321" },
+      { password: "correct horse battery", code: "654321" },
+    ]);
+  });
+
+  it("offers staff no way to turn it off", async () => {
+    apiFor(aUser({ role: "support", mfa_enabled: true }));
+    renderPage(<SecurityPage />);
+
+    expect(await screen.findByText("Staff accounts keep it on.")).toBeInTheDocument();
+    expect(screen.queryByRole("form", { name: "Turn off two-factor" })).not.toBeInTheDocument();
+  });
+});

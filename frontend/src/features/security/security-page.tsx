@@ -17,7 +17,7 @@ export function SecurityPage() {
       <Stack gap="lg">
         <PageTitle>Security</PageTitle>
         {me.isPending && <Skeleton height={48} aria-label="Loading your account" />}
-        {isStaff && me.data && <TwoFactorSection enabled={me.data.mfa_enabled} />}
+        {me.data && <TwoFactorSection enabled={me.data.mfa_enabled} isStaff={isStaff} />}
         <Section id="security-password" title="Password">
           <PasswordForm />
         </Section>

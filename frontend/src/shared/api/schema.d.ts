@@ -558,7 +558,11 @@ export interface paths {
          * @description Begin two-factor setup: a secret and an otpauth URI for an authenticator app.
          */
         post: operations["me-start_mfa_enrollment"];
-        delete?: never;
+        /**
+         * Disable Mfa
+         * @description Turn two-factor off (members; staff must keep it) with the password and a code.
+         */
+        delete: operations["me-disable_mfa"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1132,6 +1136,16 @@ export interface components {
         MfaConfirmation: {
             /** Code */
             code: string;
+        };
+        /** MfaDisable */
+        MfaDisable: {
+            /**
+             * Code
+             * @description A code from the app, or a recovery code.
+             */
+            code: string;
+            /** Password */
+            password: string;
         };
         /** MfaEnrollment */
         MfaEnrollment: {
@@ -3270,6 +3284,77 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Problem"];
                     "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    "me-disable_mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaDisable"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid code */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Wrong password */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Two-factor not enabled / Two-factor required for staff */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -2,6 +2,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 
 import { api, rememberCsrfToken } from "../../../shared/api/client";
 import { unwrap } from "../../../shared/api/problem";
+import { ME_QUERY_KEY } from "../../../shared/hooks/use-me";
 import type { components } from "../../../shared/api/schema";
 
 export type SessionRead = components["schemas"]["SessionRead"];
@@ -96,5 +97,14 @@ export function useConfirmTwoFactor() {
       unwrap(await api.POST("/api/v1/me/mfa/totp/confirm", { body: { code } })),
     // Token pages refuse staff until two-factor is on; they work now.
     onSuccess: () => queryClient.invalidateQueries({ queryKey: tokensKey }),
+  });
+}
+
+export function useDisableTwoFactor() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: components["schemas"]["MfaDisable"]) =>
+      unwrap(await api.DELETE("/api/v1/me/mfa/totp", { body })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY }),
   });
 }

@@ -1,11 +1,13 @@
-import { Alert, Button, Code, CopyButton, Group, List, Stack, Text, TextInput } from "@mantine/core";
+import { Alert, Button, Code, CopyButton, Group, List, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
+import { notifications } from "@mantine/notifications";
 import { useQueryClient } from "@tanstack/react-query";
+import { QRCodeSVG } from "qrcode.react";
 import { useState } from "react";
 
 import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
 
-import { useConfirmTwoFactor, useStartTwoFactor } from "../api/security";
+import { useConfirmTwoFactor, useDisableTwoFactor, useStartTwoFactor } from "../api/security";
 import { Section } from "./section";
 
 
@@ -39,7 +41,61 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
   );
 }
 
-export function TwoFactorSection({ enabled }: { enabled: boolean }) {
+function TurnOff() {
+  const disable = useDisableTwoFactor();
+  const form = useForm({
+    initialValues: { password: "", code: "" },
+    validate: {
+      password: (value) => (value ? null : "Enter your password."),
+      code: (value) => (value.trim().length >= 6 ? null : "Enter a code from your app or a recovery code."),
+    },
+  });
+  const submit = form.onSubmit((values) => {
+    disable.mutate(
+      { password: values.password, code: values.code.trim() },
+      {
+        onSuccess: () => {
+          form.reset();
+          notifications.show({ color: "green", message: "Two-factor authentication is off." });
+        },
+        onError: (error) => {
+          if (error instanceof ProblemError && error.is("wrong-password")) {
+            form.setFieldError("password", error.problem.detail ?? "The password is not correct.");
+          } else if (error instanceof ProblemError && error.is("invalid-otp")) {
+            form.setFieldError("code", error.problem.detail ?? "That code is not correct.");
+          } else {
+            showFormError(error, form);
+          }
+        },
+      },
+    );
+  });
+
+  return (
+    <form onSubmit={submit} noValidate aria-label="Turn off two-factor">
+      <Stack gap="sm">
+        <Text size="sm">To turn it off, confirm with your password and a code from your app (or a recovery code).</Text>
+        <PasswordInput label="Password" required autoComplete="current-password" w={320} {...form.getInputProps("password")} />
+        <TextInput
+          label="Code"
+          required
+          autoComplete="one-time-code"
+          maxLength={20}
+          w={240}
+          {...form.getInputProps("code")}
+        />
+        <Group>
+          <Button type="submit" color="red" variant="outline" loading={disable.isPending}>
+            Turn off two-factor
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+/** Two-factor authentication: required for staff (who cannot turn it off), optional for members. */
+export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isStaff: boolean }) {
   const queryClient = useQueryClient();
   const start = useStartTwoFactor();
   const confirm = useConfirmTwoFactor();
@@ -62,7 +118,24 @@ export function TwoFactorSection({ enabled }: { enabled: boolean }) {
       </Section>
     );
   }
-  if (enabled) return null;
+  if (enabled) {
+    return (
+      <Section id="security-two-factor" title="Two-factor authentication">
+        <Stack gap="sm">
+          <Text size="sm">
+            Two-factor authentication is on: signing in asks for a code from your authenticator app.
+          </Text>
+          {isStaff ? (
+            <Text size="sm" c="dimmed">
+              Staff accounts keep it on.
+            </Text>
+          ) : (
+            <TurnOff />
+          )}
+        </Stack>
+      </Section>
+    );
+  }
 
   const enrollment = start.data;
   const submit = form.onSubmit((values) => {
@@ -85,64 +158,73 @@ export function TwoFactorSection({ enabled }: { enabled: boolean }) {
 
   return (
     <Section id="security-two-factor" title="Two-factor authentication">
-    <Stack gap="sm">
-      <Alert color="yellow" title="Staff accounts need two-factor authentication">
-        Until it is on, staff pages stay closed to you. You need an authenticator app, such as one on your phone.
-      </Alert>
-      {!enrollment ? (
-        <Group>
-          <Button
-            loading={start.isPending}
-            onClick={() => start.mutate(undefined, { onError: (error) => notifyError(error) })}
-          >
-            Set up two-factor
-          </Button>
-        </Group>
-      ) : (
-        <form onSubmit={submit} noValidate aria-label="Turn on two-factor">
-          <Stack gap="sm">
-            <Text size="sm">
-              Add OpMaestro to your authenticator app with this setup link (most apps accept it pasted, or as a QR
-              code made from it), or type in the secret key by hand.
-            </Text>
-            <Text size="sm" fw={600}>
-              Setup link
-            </Text>
-            <Code block style={{ wordBreak: "break-all", whiteSpace: "pre-wrap" }}>
-              {enrollment.otpauth_uri}
-            </Code>
-            <Text size="sm" fw={600}>
-              Secret key
-            </Text>
-            <Group gap="sm">
-              <Code data-testid="totp-secret" style={{ wordBreak: "break-all" }}>{enrollment.secret}</Code>
-              <CopyButton value={enrollment.secret}>
-                {({ copied, copy }) => (
-                  <Button size="xs" variant="default" onClick={copy}>
-                    {copied ? "Copied" : "Copy secret key"}
-                  </Button>
-                )}
-              </CopyButton>
-            </Group>
-            <TextInput
-              label="Authentication code"
-              description="The 6-digit code your app shows now."
-              required
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              maxLength={8}
-              w={240}
-              {...form.getInputProps("code")}
-            />
-            <Group>
-              <Button type="submit" loading={confirm.isPending}>
-                Turn on two-factor
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      )}
-    </Stack>
+      <Stack gap="sm">
+        {isStaff ? (
+          <Alert color="yellow" title="Staff accounts need two-factor authentication">
+            Until it is on, staff pages stay closed to you. You need an authenticator app, such as one on your phone.
+          </Alert>
+        ) : (
+          <Text size="sm">
+            Protect your account with a second step when you sign in: a code from an authenticator app, such as one
+            on your phone.
+          </Text>
+        )}
+        {!enrollment ? (
+          <Group>
+            <Button
+              loading={start.isPending}
+              onClick={() => start.mutate(undefined, { onError: (error) => notifyError(error) })}
+            >
+              Set up two-factor
+            </Button>
+          </Group>
+        ) : (
+          <form onSubmit={submit} noValidate aria-label="Turn on two-factor">
+            <Stack gap="sm">
+              <Text size="sm">
+                Scan this QR code with your authenticator app, or add OpMaestro by hand with the secret key.
+              </Text>
+              <QRCodeSVG
+                value={enrollment.otpauth_uri}
+                size={176}
+                marginSize={2}
+                role="img"
+                aria-label="QR code of the two-factor setup link"
+              />
+              <Text size="sm" fw={600}>
+                Secret key
+              </Text>
+              <Group gap="sm">
+                <Code data-testid="totp-secret" style={{ wordBreak: "break-all" }}>
+                  {enrollment.secret}
+                </Code>
+                <CopyButton value={enrollment.secret}>
+                  {({ copied, copy }) => (
+                    <Button size="xs" variant="default" onClick={copy}>
+                      {copied ? "Copied" : "Copy secret key"}
+                    </Button>
+                  )}
+                </CopyButton>
+              </Group>
+              <TextInput
+                label="Authentication code"
+                description="The 6-digit code your app shows now."
+                required
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                maxLength={8}
+                w={240}
+                {...form.getInputProps("code")}
+              />
+              <Group>
+                <Button type="submit" loading={confirm.isPending}>
+                  Turn on two-factor
+                </Button>
+              </Group>
+            </Stack>
+          </form>
+        )}
+      </Stack>
     </Section>
   );
 }

@@ -124,6 +124,11 @@ def _clear_session_cookies(response: Response, settings: Settings) -> None:
         response.delete_cookie(name, path="/", secure=settings.public_base_url.startswith("https://"))
 
 
+async def _throttle_mail_request(request: Request, email: str) -> None:
+    limiter = request.app.state.rate_limiter
+    await signin.throttle_mail_request(limiter, app_settings(request), email, request_client(request))
+
+
 @auth_router.post(
     "/register",
     status_code=202,
@@ -136,9 +141,7 @@ async def register_account(
 ) -> RegistrationAccepted:
     """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
     client = request_client(request)
-    await signin.throttle_mail_request(
-        request.app.state.rate_limiter, app_settings(request), body.email, client
-    )
+    await _throttle_mail_request(request, body.email)
     await accounts.register(session, body, app_settings(request), ip=client.ip, user_agent=client.user_agent)
     return RegistrationAccepted()
 
@@ -163,9 +166,7 @@ async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
 )
 async def resend_verification(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
     """Send the verification link again, if the address belongs to an unverified account."""
-    await signin.throttle_mail_request(
-        request.app.state.rate_limiter, app_settings(request), body.email, request_client(request)
-    )
+    await _throttle_mail_request(request, body.email)
     await accounts.resend_verification(session, body.email, app_settings(request))
     return Accepted(detail="If the address needs verifying, a new link is on its way.")
 
@@ -213,9 +214,7 @@ async def logout(
 )
 async def forgot_password(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
     """Email a password-reset link (valid one hour) if the account exists; the answer is always the same."""
-    await signin.throttle_mail_request(
-        request.app.state.rate_limiter, app_settings(request), body.email, request_client(request)
-    )
+    await _throttle_mail_request(request, body.email)
     await signin.forgot_password(session, body.email, app_settings(request))
     return Accepted(detail="If an account uses this address, a reset link is on its way.")
 

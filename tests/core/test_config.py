@@ -37,6 +37,16 @@ class TestSources:
         settings = Settings()
         assert settings.port == 9123 and settings.smtp_host == "mail.internal"
 
+    def test_links_follow_the_port_and_host_unless_a_public_url_is_given(self, monkeypatch):
+        monkeypatch.setenv("OPMAESTRO_PORT", "9123")
+        assert Settings().public_base_url == "http://127.0.0.1:9123"
+        monkeypatch.setenv("OPMAESTRO_HOST", "0.0.0.0")
+        assert Settings().public_base_url == "http://127.0.0.1:9123"
+        monkeypatch.setenv("OPMAESTRO_HOST", "::1")
+        assert Settings().public_base_url == "http://[::1]:9123"
+        monkeypatch.setenv("OPMAESTRO_PUBLIC_BASE_URL", "http://crm.internal:8080")
+        assert Settings().public_base_url == "http://crm.internal:8080"
+
     def test_dotenv_file_is_read(self, tmp_dir, monkeypatch):
         (tmp_dir / ".env").write_text("OPMAESTRO_MAX_BODY_BYTES=2048\nOPMAESTRO_LOG_LEVEL=DEBUG\n")
         monkeypatch.chdir(tmp_dir)

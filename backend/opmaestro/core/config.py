@@ -33,6 +33,10 @@ class SmtpSecurity(StrEnum):
     TLS = "tls"
 
 
+# Addresses that mean "listen everywhere": links then name the loopback address instead.
+_ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared with, never bound to
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPMAESTRO_", env_file=".env", extra="ignore")
 
@@ -90,6 +94,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _links_follow_the_server_unless_told(self) -> Self:
+        # Emails and the demo admin's sign-in hint must point where `serve` listens when only
+        # OPMAESTRO_PORT (or HOST) is changed; production always names its public URL.
+        if "public_base_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.host in _ALL_INTERFACES else self.host
+            self.public_base_url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:

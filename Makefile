@@ -56,13 +56,15 @@ revision: install
 	@test -n "$(m)" || (echo 'usage: make revision m="what changed"' && exit 2)
 	$(BIN)/opmaestro revision -m "$(m)"
 
-lint: install
+lint: install npm
 	$(BIN)/ruff check backend tests bench migrations
 	$(BIN)/ruff format --check backend tests bench migrations
+	cd $(FRONTEND) && npm run lint --silent
 
-format: install
+format: install npm
 	$(BIN)/ruff check --fix backend tests bench migrations
 	$(BIN)/ruff format backend tests bench migrations
+	cd $(FRONTEND) && npm run format --silent
 
 typecheck: install
 	$(BIN)/mypy

@@ -59,7 +59,10 @@ describe("routes", () => {
   });
 
   it("redirects / to the profile when signed in, and shows members no admin navigation", async () => {
-    mockApi(route("GET", "/api/v1/me", () => json(member)), () => json({}, 200));
+    mockApi(
+      route("GET", "/api/v1/me", () => json(member)),
+      () => json({}, 200),
+    );
     const router = renderAt("/");
     const nav = await screen.findByRole("navigation", { name: "Main" });
     await waitFor(() => expect(router.state.location.pathname).toBe("/profile"));
@@ -72,14 +75,20 @@ describe("routes", () => {
   });
 
   it("shows staff the admin users link", async () => {
-    mockApi(route("GET", "/api/v1/me", () => json({ ...member, role: "privacy_officer" })), () => json({}, 200));
+    mockApi(
+      route("GET", "/api/v1/me", () => json({ ...member, role: "privacy_officer" })),
+      () => json({}, 200),
+    );
     renderAt("/profile");
     const nav = await screen.findByRole("navigation", { name: "Main" });
     expect(nav).toHaveTextContent("Users");
   });
 
   it("shows the purposes and consent dashboard links to privacy staff only", async () => {
-    mockApi(route("GET", "/api/v1/me", () => json({ ...member, role: "privacy_officer" })), () => json({}, 200));
+    mockApi(
+      route("GET", "/api/v1/me", () => json({ ...member, role: "privacy_officer" })),
+      () => json({}, 200),
+    );
     renderAt("/profile");
     await screen.findByRole("navigation", { name: "Main" });
     expect(screen.getByRole("link", { name: "Purposes" })).toHaveAttribute("href", "/admin/purposes");
@@ -87,7 +96,10 @@ describe("routes", () => {
   });
 
   it("hides the purposes and consent dashboard links from support staff", async () => {
-    mockApi(route("GET", "/api/v1/me", () => json({ ...member, role: "support" })), () => json({}, 200));
+    mockApi(
+      route("GET", "/api/v1/me", () => json({ ...member, role: "support" })),
+      () => json({}, 200),
+    );
     renderAt("/profile");
     const nav = await screen.findByRole("navigation", { name: "Main" });
     expect(nav).toHaveTextContent("Users");

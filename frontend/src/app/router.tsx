@@ -26,9 +26,7 @@ const SecurityPage = lazy(() =>
 const CloseAccountPage = lazy(() =>
   import("../features/account/close-account-page").then((m) => ({ default: m.CloseAccountPage })),
 );
-const ConsentsPage = lazy(() =>
-  import("../features/consent/consents-page").then((m) => ({ default: m.ConsentsPage })),
-);
+const ConsentsPage = lazy(() => import("../features/consent/consents-page").then((m) => ({ default: m.ConsentsPage })));
 const UnsubscribePage = lazy(() =>
   import("../features/consent/unsubscribe-page").then((m) => ({ default: m.UnsubscribePage })),
 );

@@ -44,7 +44,7 @@ export function SignedInLayout() {
     onSuccess: () => {
       queryClient.setQueryData(ME_QUERY_KEY, null);
       queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== ME_QUERY_KEY[0] });
-      navigate("/sign-in", { replace: true });
+      void navigate("/sign-in", { replace: true });
     },
     onError: (error) => notifyError(error, "Sign out failed"),
   });

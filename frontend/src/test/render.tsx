@@ -36,7 +36,7 @@ export function mockApi(...handlers: Handler[]): MockCall[] {
         search: url.search,
         query: url.searchParams,
         headers: input.headers,
-        body: text ? JSON.parse(text) : null,
+        body: text ? (JSON.parse(text) as unknown) : null,
       };
       calls.push(call);
       for (const handler of handlers) {

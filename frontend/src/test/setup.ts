@@ -5,7 +5,7 @@ import { afterEach } from "vitest";
 afterEach(() => cleanup());
 
 // jsdom lacks these; Mantine reads them.
-const { getComputedStyle } = window;
+const getComputedStyle = window.getComputedStyle.bind(window);
 window.getComputedStyle = (element: Element) => getComputedStyle(element);
 Object.defineProperty(window, "matchMedia", {
   writable: true,
@@ -26,4 +26,4 @@ class ResizeObserverStub {
   unobserve() {}
   disconnect() {}
 }
-window.ResizeObserver = ResizeObserverStub as unknown as typeof ResizeObserver;
+window.ResizeObserver = ResizeObserverStub;

@@ -9,7 +9,6 @@ import { api } from "../../shared/api/client";
 import { notifyError, ProblemError, showFormError, unwrap } from "../../shared/api/problem";
 import { PageTitle } from "../../shared/components/page-title";
 
-
 const SIGN_IN_PATH = "/sign-in";
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long" });
 
@@ -96,16 +95,10 @@ export function CloseAccountPage() {
               After a grace period your personal data is deleted for good; we show you the date once the account is
               closed.
             </List.Item>
-            <List.Item>
-              Changed your mind? Signing in again before that date reopens the account as it was.
-            </List.Item>
+            <List.Item>Changed your mind? Signing in again before that date reopens the account as it was.</List.Item>
           </List>
         </Paper>
-        <form
-          aria-label="Close account"
-          noValidate
-          onSubmit={form.onSubmit(() => setConfirming(true))}
-        >
+        <form aria-label="Close account" noValidate onSubmit={form.onSubmit(() => setConfirming(true))}>
           <Stack gap="sm">
             <PasswordInput
               label="Password"
@@ -113,7 +106,7 @@ export function CloseAccountPage() {
               required
               autoComplete="current-password"
               aria-invalid={!!form.errors.password}
-          {...form.getInputProps("password")}
+              {...form.getInputProps("password")}
             />
             <Group>
               <Button type="submit" color="red.8">
@@ -132,8 +125,8 @@ export function CloseAccountPage() {
       >
         <Stack gap="md">
           <Text size="sm">
-            You will be signed out everywhere and your API tokens revoked. Your data is deleted after the grace
-            period unless you sign in again before it ends.
+            You will be signed out everywhere and your API tokens revoked. Your data is deleted after the grace period
+            unless you sign in again before it ends.
           </Text>
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setConfirming(false)}>

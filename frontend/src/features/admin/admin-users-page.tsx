@@ -22,7 +22,6 @@ import { PageTitle } from "../../shared/components/page-title";
 import { type UserSearch, useUserSearch } from "./api/users";
 import { UserRow } from "./components/user-row";
 
-
 const REASON_MIN = 5;
 
 function reasonProblem(value: string): string | null {
@@ -143,11 +142,7 @@ export function AdminUsersPage() {
             </Table.ScrollContainer>
             {users.hasNextPage && (
               <Group>
-                <Button
-                  variant="default"
-                  loading={users.isFetchingNextPage}
-                  onClick={() => void users.fetchNextPage()}
-                >
+                <Button variant="default" loading={users.isFetchingNextPage} onClick={() => void users.fetchNextPage()}>
                   Load more
                 </Button>
               </Group>

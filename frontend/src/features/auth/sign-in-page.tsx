@@ -47,7 +47,7 @@ export function SignInPage() {
       queryClient.setQueryData(ME_QUERY_KEY, result.user);
       // Staff set up two-factor at their first sign-in, on the Security page.
       const fallback = isStaff(result.user) && !result.user.mfa_enabled ? "/security" : "/profile";
-      navigate(safeNext(next, fallback), { replace: true });
+      void navigate(safeNext(next, fallback), { replace: true });
     },
     onError: (error) => {
       if (error instanceof ProblemError && error.is("mfa-required")) {
@@ -105,8 +105,8 @@ export function SignInPage() {
         ) : (
           <Stack>
             <Text id="otp-help">
-              Your account uses two-factor authentication. Enter the 6-digit code from your authenticator app, or
-              one of your recovery codes.
+              Your account uses two-factor authentication. Enter the 6-digit code from your authenticator app, or one of
+              your recovery codes.
             </Text>
             <TextInput
               label="Authentication code"

@@ -50,7 +50,12 @@ describe("SignUpPage", () => {
                 message: "Value error, This phone number is not valid; include the country code, such as +1.",
                 code: "value_error",
               },
-              { location: "body", field: "password", message: "Value error, This password is too common.", code: "value_error" },
+              {
+                location: "body",
+                field: "password",
+                message: "Value error, This password is too common.",
+                code: "value_error",
+              },
               { location: "body", field: "accepted_terms_version", message: "Policy changed", code: "value_error" },
             ],
           },
@@ -76,7 +81,13 @@ describe("SignUpPage", () => {
     const calls: MockCall[] = mockApi(
       ...POLICIES,
       route("POST", "/api/v1/auth/register", () =>
-        json({ status: "verification_sent", detail: "If the address can be used, a verification link is on its way to it." }, 202),
+        json(
+          {
+            status: "verification_sent",
+            detail: "If the address can be used, a verification link is on its way to it.",
+          },
+          202,
+        ),
       ),
     );
     renderPage(<SignUpPage />);

@@ -124,7 +124,13 @@ export function SignUpPage() {
       )}
       <form noValidate onSubmit={submit}>
         <Stack>
-          <TextInput label="Full name" autoComplete="name" required key={form.key("name")} {...form.getInputProps("name")} />
+          <TextInput
+            label="Full name"
+            autoComplete="name"
+            required
+            key={form.key("name")}
+            {...form.getInputProps("name")}
+          />
           <TextInput
             label="Email"
             type="email"

@@ -49,7 +49,11 @@ describe("ConsentDashboardPage", () => {
     const rows = within(daily)
       .getAllByRole("row")
       .slice(1)
-      .map((row) => within(row).getAllByRole("cell").map((cell) => cell.textContent));
+      .map((row) =>
+        within(row)
+          .getAllByRole("cell")
+          .map((cell) => cell.textContent),
+      );
     expect(rows).toEqual([
       ["Mar 4, 2026", "Analytics", "3", "1", "0", "75%"],
       ["Mar 4, 2026", "Marketing email", "0", "2", "0", "0%"],

@@ -63,8 +63,8 @@ function event(n: number, overrides: Record<string, unknown> = {}) {
 function readText(blob: Blob): Promise<string> {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result));
-    reader.onerror = () => reject(reader.error);
+    reader.onload = () => resolve(reader.result as string); // readAsText gives a string
+    reader.onerror = () => reject(reader.error ?? new Error("could not read the blob"));
     reader.readAsText(blob);
   });
 }
@@ -169,7 +169,10 @@ describe("ConsentsPage history", () => {
       route("GET", "/api/v1/me/consents", () => json([marketing, analytics])),
       route("GET", "/api/v1/me/consents/events", (call) =>
         call.query.get("cursor") === "page-2"
-          ? json({ items: [event(1, { purpose_key: "analytics", action: "withdrawn", method: "gpc" })], next_cursor: null })
+          ? json({
+              items: [event(1, { purpose_key: "analytics", action: "withdrawn", method: "gpc" })],
+              next_cursor: null,
+            })
           : json({ items: [event(3), event(2, { action: "denied", method: "settings" })], next_cursor: "page-2" }),
       ),
     );
@@ -177,7 +180,9 @@ describe("ConsentsPage history", () => {
     renderPage(<ConsentsPage />);
 
     const table = await screen.findByRole("table", { name: "Consent history" });
-    const headers = within(table).getAllByRole("columnheader").map((cell) => cell.textContent);
+    const headers = within(table)
+      .getAllByRole("columnheader")
+      .map((cell) => cell.textContent);
     expect(headers).toEqual(["When", "Purpose", "Action", "How", "Receipt"]);
     expect(within(table).getAllByRole("row")).toHaveLength(3);
     const first = within(table).getAllByRole("row")[1]!;
@@ -193,10 +198,9 @@ describe("ConsentsPage history", () => {
     expect(within(table).getByText("Withdrawn")).toBeInTheDocument();
     expect(within(table).getByText("Global Privacy Control")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Load more" })).not.toBeInTheDocument();
-    expect(calls.filter((call) => call.path === "/api/v1/me/consents/events").map((call) => call.query.get("cursor"))).toEqual([
-      null,
-      "page-2",
-    ]);
+    expect(
+      calls.filter((call) => call.path === "/api/v1/me/consents/events").map((call) => call.query.get("cursor")),
+    ).toEqual([null, "page-2"]);
   });
 
   it("downloads an event's signed receipt as a .jws file", async () => {

@@ -36,8 +36,8 @@ export function ConsentsPage() {
       <Stack gap="lg">
         <PageTitle>Consents &amp; communications</PageTitle>
         <Text>
-          Choose what we may use your data for and what we may email you about. You can change your mind at any
-          time; each change is recorded, with a signed receipt you can download.
+          Choose what we may use your data for and what we may email you about. You can change your mind at any time;
+          each change is recorded, with a signed receipt you can download.
         </Text>
         <section aria-labelledby="consents-choices">
           <Title order={2} size="h3" id="consents-choices" mb="sm">

@@ -8,7 +8,14 @@ import { json, mockApi, renderPage, route } from "../../test/render";
 const TOKEN = "1.AAECAwQFBgcICQoLDA0ODw.marketing_email.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
 const LINK = `/api/v1/unsubscribe/${TOKEN}`;
 const purposes = [
-  { key: "marketing_email", name: "Marketing email", description: "News.", legal_basis: "consent", optional: true, version: 1 },
+  {
+    key: "marketing_email",
+    name: "Marketing email",
+    description: "News.",
+    legal_basis: "consent",
+    optional: true,
+    version: 1,
+  },
 ];
 
 afterEach(() => vi.unstubAllGlobals());

@@ -49,8 +49,8 @@ export function UnsubscribePage() {
   } else if (unsubscribe.isSuccess) {
     content = (
       <Text ref={doneRef} tabIndex={-1} style={{ outline: "none" }}>
-        You are unsubscribed from {purposeName(unsubscribe.data.purpose)}. Service emails about your account will
-        still reach you.
+        You are unsubscribed from {purposeName(unsubscribe.data.purpose)}. Service emails about your account will still
+        reach you.
       </Text>
     );
   } else if (!link.data.subscribed) {
@@ -64,8 +64,8 @@ export function UnsubscribePage() {
     content = (
       <Stack gap="md">
         <Text>
-          Unsubscribe {link.data.address} from {purposeName(link.data.purpose)}? Service emails about your account,
-          such as security alerts, will still reach you.
+          Unsubscribe {link.data.address} from {purposeName(link.data.purpose)}? Service emails about your account, such
+          as security alerts, will still reach you.
         </Text>
         {unsubscribe.isError && (
           <Alert color="red" title="You could not be unsubscribed">

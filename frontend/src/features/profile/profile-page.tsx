@@ -6,7 +6,6 @@ import { PageTitle } from "../../shared/components/page-title";
 import { EmailChangeForm } from "./components/email-change-form";
 import { ProfileForm } from "./components/profile-form";
 
-
 export function ProfilePage() {
   const me = useMe();
   return (

@@ -103,7 +103,10 @@ describe("SecurityPage two-factor", () => {
     const calls = apiFor(
       aUser(),
       route("POST", "/api/v1/me/mfa/totp", () =>
-        json({ secret: "JBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://totp/OpMaestro:ada%40example.com?secret=JBSWY3DPEHPK3PXP" }),
+        json({
+          secret: "JBSWY3DPEHPK3PXP",
+          otpauth_uri: "otpauth://totp/OpMaestro:ada%40example.com?secret=JBSWY3DPEHPK3PXP",
+        }),
       ),
       route("POST", "/api/v1/me/mfa/totp/confirm", () => json({ recovery_codes: ["aaaa1111-bbbb2222"] })),
     );

@@ -44,7 +44,11 @@ describe("fieldErrors", () => {
 
 describe("ProblemError", () => {
   it("matches its type by slug and shows detail with the request id", () => {
-    const error = new ProblemError({ type: "urn:opmaestro:problem:mfa-required", title: "Two-factor code required", status: 401 });
+    const error = new ProblemError({
+      type: "urn:opmaestro:problem:mfa-required",
+      title: "Two-factor code required",
+      status: 401,
+    });
     expect(error.is("mfa-required")).toBe(true);
     expect(error.is("required")).toBe(false);
     expect(error.status).toBe(401);

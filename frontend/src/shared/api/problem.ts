@@ -40,7 +40,9 @@ export class ProblemError extends Error {
 
   /** True when the problem type ends with the slug, e.g. `is("mfa-required")`. */
   is(slug: string): boolean {
-    return this.problem.type === slug || this.problem.type.endsWith(`:${slug}`) || this.problem.type.endsWith(`/${slug}`);
+    return (
+      this.problem.type === slug || this.problem.type.endsWith(`:${slug}`) || this.problem.type.endsWith(`/${slug}`)
+    );
   }
 }
 
@@ -59,7 +61,7 @@ export function toProblem(body: unknown, response?: Response): Problem {
       status: typeof body.status === "number" ? body.status : status,
       request_id: typeof body.request_id === "string" ? body.request_id : response?.headers.get("X-Request-ID"),
       errors: Array.isArray(body.errors) ? (body.errors as FieldProblem[]) : undefined,
-    } as Problem;
+    };
   }
   return {
     type: "about:blank",
@@ -90,10 +92,7 @@ function cleanMessage(message: string): string {
  * `aliases` renames API fields to form fields (e.g. `{accepted_terms_version: "accept_terms"}`).
  * Errors without a field (a whole-body rule) are left out; the first message of a field wins.
  */
-export function fieldErrors(
-  source: Problem | ProblemError | unknown,
-  aliases: Record<string, string> = {},
-): Record<string, string> {
+export function fieldErrors(source: unknown, aliases: Record<string, string> = {}): Record<string, string> {
   const problem = source instanceof ProblemError ? source.problem : isObject(source) ? (source as Problem) : null;
   const result: Record<string, string> = {};
   for (const error of problem?.errors ?? []) {
@@ -144,7 +143,9 @@ export function showFormError(error: unknown, form: FormLike, aliases: Record<st
     if (known.includes(field)) inline[field] = message;
     else leftover.push(`${field}: ${message}`);
   }
-  const unfielded = (error.problem.errors ?? []).filter((item) => !item.field).map((item) => cleanMessage(item.message));
+  const unfielded = (error.problem.errors ?? [])
+    .filter((item) => !item.field)
+    .map((item) => cleanMessage(item.message));
   form.setErrors(inline);
   if (Object.keys(inline).length === 0 || leftover.length > 0 || unfielded.length > 0) {
     const extra = [...unfielded, ...leftover];

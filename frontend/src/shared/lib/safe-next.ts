@@ -4,6 +4,7 @@
  */
 export function safeNext(next: string | null | undefined, fallback = "/profile"): string {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return fallback;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
   if (/[\u0000-\u001f]/.test(next)) return fallback;
   try {
     const url = new URL(next, "http://same.invalid");
@@ -16,5 +17,7 @@ export function safeNext(next: string | null | undefined, fallback = "/profile")
 
 /** The sign-in URL that brings the user back to `path` afterwards. */
 export function signInPath(path: string): string {
-  return path && path !== "/" && !path.startsWith("/sign-in") ? `/sign-in?next=${encodeURIComponent(path)}` : "/sign-in";
+  return path && path !== "/" && !path.startsWith("/sign-in")
+    ? `/sign-in?next=${encodeURIComponent(path)}`
+    : "/sign-in";
 }

@@ -6,7 +6,11 @@ const KINDS: PolicyKind[] = ["terms", "privacy", "us_transfer_notice"];
 /** The policy versions in effect now, which sign-up shows and sends back as accepted. */
 export function usePolicies() {
   const results = useQueries({
-    queries: KINDS.map((kind) => ({ queryKey: ["policies", kind], queryFn: () => getPolicy(kind), staleTime: 300_000 })),
+    queries: KINDS.map((kind) => ({
+      queryKey: ["policies", kind],
+      queryFn: () => getPolicy(kind),
+      staleTime: 300_000,
+    })),
   });
   const policies = Object.fromEntries(KINDS.map((kind, index) => [kind, results[index]?.data])) as Partial<
     Record<PolicyKind, PolicyVersion>

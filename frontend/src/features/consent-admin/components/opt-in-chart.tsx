@@ -23,7 +23,10 @@ export function OptInChart({ stats }: { stats: ConsentStats }) {
     color: COLORS[index % COLORS.length],
   }));
   return (
-    <div role="img" aria-label="Line chart of the opt-in rate per purpose per day; the table below has the same numbers.">
+    <div
+      role="img"
+      aria-label="Line chart of the opt-in rate per purpose per day; the table below has the same numbers."
+    >
       <LineChart
         h={320}
         data={data}

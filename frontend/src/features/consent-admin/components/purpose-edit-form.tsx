@@ -6,7 +6,7 @@ import { useId } from "react";
 import { showFormError } from "../../../shared/api/problem";
 import { CheckboxField } from "../../../shared/components/form-fields";
 
-import { type LegalBasis, type Purpose, type PurposeUpdate, useUpdatePurpose } from "../api/purposes";
+import { type Purpose, type PurposeUpdate, useUpdatePurpose } from "../api/purposes";
 import { PurposeFields } from "./purpose-fields";
 
 interface PurposeEditFormProps {
@@ -22,7 +22,7 @@ export function PurposeEditForm({ purpose, onDone }: PurposeEditFormProps) {
     initialValues: {
       name: purpose.name,
       description: purpose.description,
-      legal_basis: purpose.legal_basis as LegalBasis,
+      legal_basis: purpose.legal_basis,
       optional: purpose.optional,
       material: false,
     },

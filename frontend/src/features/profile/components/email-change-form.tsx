@@ -6,7 +6,6 @@ import { notifyError, ProblemError, showFormError } from "../../../shared/api/pr
 
 import { useChangeEmail } from "../api/profile";
 
-
 interface EmailValues {
   new_email: string;
   password: string;
@@ -47,9 +46,9 @@ export function EmailChangeForm({ currentEmail }: { currentEmail: string }) {
   return (
     <Stack gap="sm">
       <Text size="sm">
-        Your email address is <strong>{currentEmail}</strong>. To change it, enter the new address and your
-        current password. We send a confirmation link to the new address; the change takes effect once you open
-        it. Your current address is told about the request.
+        Your email address is <strong>{currentEmail}</strong>. To change it, enter the new address and your current
+        password. We send a confirmation link to the new address; the change takes effect once you open it. Your current
+        address is told about the request.
       </Text>
       {sentTo && (
         <Alert
@@ -78,7 +77,7 @@ export function EmailChangeForm({ currentEmail }: { currentEmail: string }) {
             required
             autoComplete="current-password"
             aria-invalid={!!form.errors.password}
-          {...form.getInputProps("password")}
+            {...form.getInputProps("password")}
           />
           <Group>
             <Button type="submit" loading={change.isPending}>

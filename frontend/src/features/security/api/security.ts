@@ -33,9 +33,7 @@ export function useSessions() {
     queryKey: sessionsKey,
     initialPageParam: undefined as string | undefined,
     queryFn: async ({ pageParam }) =>
-      unwrap(
-        await api.GET("/api/v1/me/sessions", { params: { query: { limit: PAGE_SIZE, cursor: pageParam } } }),
-      ),
+      unwrap(await api.GET("/api/v1/me/sessions", { params: { query: { limit: PAGE_SIZE, cursor: pageParam } } })),
     getNextPageParam: (page) => page.next_cursor ?? undefined,
   });
 }
@@ -93,8 +91,7 @@ export function useStartTwoFactor() {
 export function useConfirmTwoFactor() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (code: string) =>
-      unwrap(await api.POST("/api/v1/me/mfa/totp/confirm", { body: { code } })),
+    mutationFn: async (code: string) => unwrap(await api.POST("/api/v1/me/mfa/totp/confirm", { body: { code } })),
     // Token pages refuse staff until two-factor is on; they work now.
     onSuccess: () => queryClient.invalidateQueries({ queryKey: tokensKey }),
   });

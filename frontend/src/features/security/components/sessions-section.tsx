@@ -8,7 +8,6 @@ import { type SessionRead, useRevokeSession, useSessions } from "../api/security
 import { describeDevice, formatDateTime } from "../format";
 import { ConfirmDialog } from "./confirm-dialog";
 
-
 export function SessionsSection() {
   const sessions = useSessions();
   const revoke = useRevokeSession();
@@ -74,11 +73,7 @@ export function SessionsSection() {
                       This device
                     </Text>
                   ) : (
-                    <Button
-                      size="xs"
-                      variant="default"
-                      onClick={() => setPending(row)}
-                    >
+                    <Button size="xs" variant="default" onClick={() => setPending(row)}>
                       Revoke
                     </Button>
                   )}

@@ -2,7 +2,6 @@ import { Alert, Button, CopyButton, Group, Stack, Text, TextInput } from "@manti
 
 import type { TokenCreated } from "../api/security";
 
-
 export function TokenSecret({ token, onDone }: { token: TokenCreated; onDone: () => void }) {
   return (
     <Alert color="yellow" title={`Token “${token.name}” created`} role="status">

@@ -10,7 +10,6 @@ import { ConfirmDialog } from "./confirm-dialog";
 import { CreateTokenForm } from "./create-token-form";
 import { TokenSecret } from "./token-secret";
 
-
 function TokenList() {
   const tokens = useTokens();
   const revoke = useRevokeToken();

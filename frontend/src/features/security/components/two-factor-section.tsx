@@ -10,14 +10,13 @@ import { notifyError, ProblemError, showFormError } from "../../../shared/api/pr
 import { useConfirmTwoFactor, useDisableTwoFactor, useStartTwoFactor } from "../api/security";
 import { Section } from "./section";
 
-
 function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
   return (
     <Alert color="green" title="Two-factor authentication is on" role="status">
       <Stack gap="sm">
         <Text size="sm" fw={600}>
-          Store these recovery codes somewhere safe now. Each works once, in place of a code from your app, and
-          you won’t see them again.
+          Store these recovery codes somewhere safe now. Each works once, in place of a code from your app, and you
+          won’t see them again.
         </Text>
         <List aria-label="Recovery codes" ff="monospace" size="sm">
           {codes.map((code) => (
@@ -75,7 +74,13 @@ function TurnOff() {
     <form onSubmit={submit} noValidate aria-label="Turn off two-factor">
       <Stack gap="sm">
         <Text size="sm">To turn it off, confirm with your password and a code from your app (or a recovery code).</Text>
-        <PasswordInput label="Password" required autoComplete="current-password" w={320} {...form.getInputProps("password")} />
+        <PasswordInput
+          label="Password"
+          required
+          autoComplete="current-password"
+          w={320}
+          {...form.getInputProps("password")}
+        />
         <TextInput
           label="Code"
           required
@@ -165,8 +170,8 @@ export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isSta
           </Alert>
         ) : (
           <Text size="sm">
-            Protect your account with a second step when you sign in: a code from an authenticator app, such as one
-            on your phone.
+            Protect your account with a second step when you sign in: a code from an authenticator app, such as one on
+            your phone.
           </Text>
         )}
         {!enrollment ? (

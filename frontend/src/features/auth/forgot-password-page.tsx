@@ -1,7 +1,8 @@
-import { Button, Stack, Text, TextInput } from "@mantine/core";
+import { Button, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
 import { showFormError } from "../../shared/api/problem";
+import { EmailField, emailAddressError } from "../../shared/components/form-fields";
 import { PageTitle } from "../../shared/components/page-title";
 import { forgotPassword } from "./api/auth-api";
 import { AuthFooter } from "./components/auth-footer";
@@ -12,7 +13,7 @@ const CONFIRMATION = "If an account uses this address, a reset link is on its wa
 export function ForgotPasswordPage() {
   const form = useForm({
     initialValues: { email: "" },
-    validate: { email: (value) => (/^\S+@\S+$/.test(value.trim()) ? null : "Enter your email address.") },
+    validate: { email: emailAddressError },
   });
   const send = useMutation({
     mutationFn: (email: string) => forgotPassword(email),
@@ -38,14 +39,7 @@ export function ForgotPasswordPage() {
       <Text mb="md">Enter the email address of your account and we will send you a link to set a new password.</Text>
       <form noValidate onSubmit={form.onSubmit((values) => send.mutate(values.email.trim()))}>
         <Stack>
-          <TextInput
-            label="Email"
-            type="email"
-            autoComplete="email"
-            required
-            key={form.key("email")}
-            {...form.getInputProps("email")}
-          />
+          <EmailField key={form.key("email")} {...form.getInputProps("email")} />
           <Button type="submit" loading={send.isPending} fullWidth>
             Send reset link
           </Button>

@@ -5,7 +5,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router";
 import { ProblemError, showFormError } from "../../shared/api/problem";
-import { PasswordField } from "../../shared/components/form-fields";
+import { EmailField, emailAddressError, PasswordField } from "../../shared/components/form-fields";
 import { PageTitle } from "../../shared/components/page-title";
 import { isStaff, ME_QUERY_KEY, useMe } from "../../shared/hooks/use-me";
 import { safeNext } from "../../shared/lib/safe-next";
@@ -30,7 +30,7 @@ export function SignInPage() {
   const form = useForm<SignInValues>({
     initialValues: { email: "", password: "", otp: "" },
     validate: {
-      email: (value) => (/^\S+@\S+$/.test(value.trim()) ? null : "Enter your email address."),
+      email: emailAddressError,
       password: (value) => (value ? null : "Enter your password."),
     },
   });
@@ -83,14 +83,7 @@ export function SignInPage() {
       >
         {step === "password" ? (
           <Stack>
-            <TextInput
-              label="Email"
-              type="email"
-              autoComplete="email"
-              required
-              key={form.key("email")}
-              {...form.getInputProps("email")}
-            />
+            <EmailField key={form.key("email")} {...form.getInputProps("email")} />
             <PasswordField
               label="Password"
               autoComplete="current-password"

@@ -3,7 +3,7 @@ import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { ProblemError, problemMessage, showFormError } from "../../shared/api/problem";
-import { CheckboxField, PasswordField } from "../../shared/components/form-fields";
+import { CheckboxField, EmailField, PasswordField } from "../../shared/components/form-fields";
 import { PageTitle } from "../../shared/components/page-title";
 import { COUNTRIES } from "../../shared/lib/countries";
 import { register, type RegistrationCreate } from "./api/auth-api";
@@ -131,14 +131,7 @@ export function SignUpPage() {
             key={form.key("name")}
             {...form.getInputProps("name")}
           />
-          <TextInput
-            label="Email"
-            type="email"
-            autoComplete="email"
-            required
-            key={form.key("email")}
-            {...form.getInputProps("email")}
-          />
+          <EmailField key={form.key("email")} {...form.getInputProps("email")} />
           <PasswordField
             label="Password"
             description={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters; common passwords are refused.`}

@@ -1,7 +1,8 @@
-import { Alert, Button, Group, TextInput } from "@mantine/core";
+import { Alert, Button, Group } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
 import { notifyError, showFormError } from "../../../shared/api/problem";
+import { EmailField, emailAddressError } from "../../../shared/components/form-fields";
 import { resendVerification } from "../api/auth-api";
 
 const SENT = "If the address needs verifying, a new link is on its way.";
@@ -13,7 +14,7 @@ const SENT = "If the address needs verifying, a new link is on its way.";
 export function ResendVerification({ email, label = "Send the link again" }: { email?: string; label?: string }) {
   const form = useForm({
     initialValues: { email: "" },
-    validate: { email: (value) => (/^\S+@\S+$/.test(value.trim()) ? null : "Enter your email address.") },
+    validate: { email: emailAddressError },
   });
   const resend = useMutation({
     mutationFn: (address: string) => resendVerification(address),
@@ -38,14 +39,7 @@ export function ResendVerification({ email, label = "Send the link again" }: { e
   return (
     <form noValidate onSubmit={form.onSubmit((values) => resend.mutate(values.email.trim()))}>
       <Group align="flex-end">
-        <TextInput
-          label="Email"
-          type="email"
-          autoComplete="email"
-          required
-          key={form.key("email")}
-          {...form.getInputProps("email")}
-        />
+        <EmailField key={form.key("email")} {...form.getInputProps("email")} />
         <Button type="submit" variant="default" loading={resend.isPending}>
           {label}
         </Button>

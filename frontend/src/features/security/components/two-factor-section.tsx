@@ -1,4 +1,4 @@
-import { Alert, Button, Code, CopyButton, Group, List, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
+import { Alert, Button, Code, CopyButton, Group, List, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useQueryClient } from "@tanstack/react-query";
@@ -6,6 +6,7 @@ import { QRCodeSVG } from "qrcode.react";
 import { useState } from "react";
 
 import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
+import { PasswordField } from "../../../shared/components/form-fields";
 
 import { useConfirmTwoFactor, useDisableTwoFactor, useStartTwoFactor } from "../api/security";
 import { Section } from "./section";
@@ -74,7 +75,7 @@ function TurnOff() {
     <form onSubmit={submit} noValidate aria-label="Turn off two-factor">
       <Stack gap="sm">
         <Text size="sm">To turn it off, confirm with your password and a code from your app (or a recovery code).</Text>
-        <PasswordInput
+        <PasswordField
           label="Password"
           required
           autoComplete="current-password"

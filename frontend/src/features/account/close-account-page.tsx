@@ -1,4 +1,4 @@
-import { Alert, Button, Container, Group, List, Modal, Paper, PasswordInput, Stack, Text, Title } from "@mantine/core";
+import { Alert, Button, Container, Group, List, Modal, Paper, Stack, Text, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -7,6 +7,7 @@ import { useNavigate } from "react-router";
 
 import { api } from "../../shared/api/client";
 import { notifyError, ProblemError, showFormError, unwrap } from "../../shared/api/problem";
+import { PasswordField } from "../../shared/components/form-fields";
 import { PageTitle } from "../../shared/components/page-title";
 
 const SIGN_IN_PATH = "/sign-in";
@@ -100,12 +101,11 @@ export function CloseAccountPage() {
         </Paper>
         <form aria-label="Close account" noValidate onSubmit={form.onSubmit(() => setConfirming(true))}>
           <Stack gap="sm">
-            <PasswordInput
+            <PasswordField
               label="Password"
               description="Enter your password to confirm it is you."
               required
               autoComplete="current-password"
-              aria-invalid={!!form.errors.password}
               {...form.getInputProps("password")}
             />
             <Group>

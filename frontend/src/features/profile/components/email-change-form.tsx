@@ -1,8 +1,9 @@
-import { Alert, Button, Group, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
+import { Alert, Button, Group, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useState } from "react";
 
 import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
+import { EmailField, PasswordField } from "../../../shared/components/form-fields";
 
 import { useChangeEmail } from "../api/profile";
 
@@ -64,19 +65,11 @@ export function EmailChangeForm({ currentEmail }: { currentEmail: string }) {
       )}
       <form onSubmit={submit} noValidate aria-label="Change email">
         <Stack gap="sm">
-          <TextInput
-            label="New email"
-            type="email"
-            required
-            autoComplete="email"
-            maxLength={320}
-            {...form.getInputProps("new_email")}
-          />
-          <PasswordInput
+          <EmailField label="New email" {...form.getInputProps("new_email")} />
+          <PasswordField
             label="Current password"
             required
             autoComplete="current-password"
-            aria-invalid={!!form.errors.password}
             {...form.getInputProps("password")}
           />
           <Group>

@@ -1,8 +1,9 @@
-import { Button, Group, PasswordInput, Stack, Text } from "@mantine/core";
+import { Button, Group, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 
 import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
+import { PasswordField } from "../../../shared/components/form-fields";
 
 import { useChangePassword } from "../api/security";
 
@@ -46,19 +47,17 @@ export function PasswordForm() {
     <form onSubmit={submit} noValidate aria-label="Change password">
       <Stack gap="sm">
         <Text size="sm">Changing your password signs out every other browser.</Text>
-        <PasswordInput
+        <PasswordField
           label="Current password"
           required
           autoComplete="current-password"
-          aria-invalid={!!form.errors.current_password}
           {...form.getInputProps("current_password")}
         />
-        <PasswordInput
+        <PasswordField
           label="New password"
           required
           autoComplete="new-password"
           description="Long and unique: a passphrase of several words works well."
-          aria-invalid={!!form.errors.new_password}
           {...form.getInputProps("new_password")}
         />
         <Group>

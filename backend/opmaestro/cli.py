@@ -57,17 +57,23 @@ def serve(
 ) -> None:
     """Run the API server."""
     settings = get_settings()
+    host = host or settings.host
+    if refused := settings.unsafe_listen_address(host):
+        typer.echo(refused, err=True)
+        raise typer.Exit(1)
     configure_logging(settings.log_level)
     uvicorn.run(
         "opmaestro.main:create_app",
         factory=True,
-        host=host or settings.host,
+        host=host,
         port=port or settings.port,
         workers=workers,
         log_config=None,
         access_log=False,
         server_header=False,
-        proxy_headers=True,
+        # Only the load balancers named in the setting may say who the client is.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from opmaestro.core.config import DEVELOPMENT_SECRET, Settings
+from opmaestro.core.config import DEVELOPMENT_SECRET, Settings, is_loopback
 
 
 def production(**overrides) -> Settings:
@@ -28,6 +28,50 @@ class TestProductionSafety:
 
     def test_development_accepts_defaults(self):
         assert not Settings(environment="development").is_production
+
+
+class TestListenAddress:
+    @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "LocalHost"])
+    def test_loopback_addresses(self, host):
+        assert is_loopback(host)
+
+    @pytest.mark.parametrize(
+        "host", ["0.0.0.0", "::", "", "192.168.1.20", "10.0.0.5", "crm.internal", "localhost.evil"]
+    )
+    def test_other_addresses(self, host):
+        assert not is_loopback(host)
+
+    @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20"])
+    def test_default_secret_is_refused_off_loopback_in_development(self, host):
+        settings = Settings(environment="development")
+        assert "OPMAESTRO_SECRET_KEY" in (settings.unsafe_listen_address(host) or "")
+
+    @pytest.mark.parametrize("secret", ["", "k" * 31])
+    def test_short_secret_is_refused_off_loopback(self, secret):
+        assert Settings(secret_key=secret).unsafe_listen_address("0.0.0.0")
+
+    def test_loopback_accepts_the_development_secret(self):
+        assert Settings().unsafe_listen_address("127.0.0.1") is None
+
+    def test_strong_secret_may_listen_anywhere(self):
+        assert Settings(secret_key="k" * 32).unsafe_listen_address("0.0.0.0") is None
+
+
+class TestForwardedAllowIps:
+    def test_no_proxy_is_trusted_by_default(self):
+        assert Settings().forwarded_allow_ips == ""
+
+    def test_addresses_and_networks_are_accepted(self, monkeypatch):
+        monkeypatch.setenv("OPMAESTRO_FORWARDED_ALLOW_IPS", " 10.0.0.0/8, 192.0.2.1 ,2001:db8::1")
+        assert Settings().forwarded_allow_ips == "10.0.0.0/8,192.0.2.1,2001:db8::1"
+
+    def test_everyone_may_be_trusted_explicitly(self):
+        assert Settings(forwarded_allow_ips="*").forwarded_allow_ips == "*"
+
+    @pytest.mark.parametrize("value", ["10.0.0.300", "load-balancer", "10.0.0.0/33", "10.0.0.1/8", "*,10.0.0.1"])
+    def test_typos_are_refused(self, value):
+        with pytest.raises(ValidationError, match="not an IP address"):
+            Settings(forwarded_allow_ips=value)
 
 
 class TestSources:

@@ -1,15 +1,17 @@
 """Settings read from the environment (prefix OPMAESTRO_) and an optional .env file."""
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+MIN_SECRET_LENGTH = 32
 
 
 class Environment(StrEnum):
@@ -37,6 +39,21 @@ class SmtpSecurity(StrEnum):
 _ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared with, never bound to
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine only: 127.0.0.0/8, ::1 or localhost."""
+    name = host.strip().removeprefix("[").removesuffix("]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_weak(secret: str) -> bool:
+    return secret == DEVELOPMENT_SECRET or len(secret) < MIN_SECRET_LENGTH
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPMAESTRO_", env_file=".env", extra="ignore")
 
@@ -51,6 +68,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     spa_dir: Path = PROJECT_ROOT / "frontend" / "dist"
     log_level: str = "INFO"
+    forwarded_allow_ips: str = ""
 
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
@@ -95,6 +113,31 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def unsafe_listen_address(self, host: str) -> str | None:
+        """Why serving on `host` with this secret key is refused, or None when it is safe."""
+        # The placeholder is public, so anyone who reaches the server could forge its signatures.
+        if is_loopback(host) or not _is_weak(self.secret_key.get_secret_value()):
+            return None
+        return (
+            f"refusing to listen on {host or 'every interface'} with the development or a short secret key: "
+            f"set OPMAESTRO_SECRET_KEY to a random value of at least {MIN_SECRET_LENGTH} characters, "
+            "or listen on a loopback address (127.0.0.1, ::1, localhost)"
+        )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        # uvicorn silently ignores an entry that is not an address or network; refuse typos instead.
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return ",".join(entries)
+
     @model_validator(mode="after")
     def _links_follow_the_server_unless_told(self) -> Self:
         # Emails and the demo admin's sign-in hint must point where `serve` listens when only
@@ -110,7 +153,7 @@ class Settings(BaseSettings):
             return self
         problems = []
         secret = self.secret_key.get_secret_value()
-        if not secret or secret == DEVELOPMENT_SECRET or len(secret) < 32:
+        if _is_weak(secret):
             problems.append("OPMAESTRO_SECRET_KEY must be set to a random value of at least 32 characters")
         if not self.public_base_url.startswith("https://"):
             problems.append("OPMAESTRO_PUBLIC_BASE_URL must be an https:// URL")

@@ -68,7 +68,9 @@ class TestForwardedAllowIps:
     def test_everyone_may_be_trusted_explicitly(self):
         assert Settings(forwarded_allow_ips="*").forwarded_allow_ips == "*"
 
-    @pytest.mark.parametrize("value", ["10.0.0.300", "load-balancer", "10.0.0.0/33", "10.0.0.1/8", "*,10.0.0.1"])
+    @pytest.mark.parametrize(
+        "value", ["10.0.0.300", "load-balancer", "10.0.0.0/33", "10.0.0.1/8", "*,10.0.0.1"]
+    )
     def test_typos_are_refused(self, value):
         with pytest.raises(ValidationError, match="not an IP address"):
             Settings(forwarded_allow_ips=value)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from opmaestro.accounts.models import Role, User
 from opmaestro.audit.models import AuditRecord
+from opmaestro.consent.campaigns import sanitize_html
 from opmaestro.consent.models import ConsentAction
 from opmaestro.notifications.models import OutboxMessage
 from tests.consent.test_marketing_delivery import set_consent
@@ -141,3 +142,89 @@ class TestListCampaigns:
         assert page["items"][0]["subject"] == "Summer news" and page["items"][0]["recipients"] == 1
         rest = (await client.get(CAMPAIGNS, params={"limit": 1, "cursor": page["next_cursor"]})).json()
         assert [item["id"] for item in rest["items"]] == [first["campaign_id"]]
+
+
+class TestCampaignHtmlIsSanitized:
+    @pytest.mark.parametrize(
+        "html",
+        [
+            '<a href="jav&#x61;script:alert(1)">Offer</a>',
+            "<style>@import url(https://evil.example/x.css);</style><p>Offer</p>",
+            '<a href="java\tscript:alert(1)">Offer</a>',
+            '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">Offer</a>',
+            '<link rel="stylesheet" href="https://evil.example/x.css"><p>Offer</p>',
+        ],
+        ids=["entity-encoded-scheme", "style-import", "tab-in-scheme", "data-url", "stylesheet-link"],
+    )
+    async def test_what_slips_past_validation_never_reaches_the_mail(
+        self, client, session, admin, audience, html
+    ):
+        response = await client.post(CAMPAIGNS, json=BODY | {"html_body": html})
+        assert response.status_code == 201, response.text
+        [message] = await campaign_mail(session, response.json()["campaign_id"])
+        stored = (await client.get(CAMPAIGNS)).json()["items"][0]["html_body"]
+        for body in (message.html_body, stored):
+            assert "Offer" in body
+            for active in ("script", "@import", "<style", "data:", "<link", "evil.example"):
+                assert active not in body.lower()
+
+    async def test_formatting_links_and_images_survive(self, client, session, admin, audience):
+        html = (
+            "<h1>Spring</h1><p>Our <strong>new</strong> <em>plans</em>:</p><ul><li>one</li></ul>"
+            '<p><a href="https://opmaestro.example/spring">Read more</a><br>'
+            '<img src="https://cdn.example/spring.png" alt="Spring" width="600" height="200"></p>'
+        )
+        response = await client.post(CAMPAIGNS, json=BODY | {"html_body": html})
+        [message] = await campaign_mail(session, response.json()["campaign_id"])
+        assert (
+            "<h1>Spring</h1><p>Our <strong>new</strong> <em>plans</em>:</p><ul><li>one</li></ul>"
+            '<p><a href="https://opmaestro.example/spring" rel="noopener noreferrer">Read more</a><br>'
+            '<img src="https://cdn.example/spring.png" alt="Spring" width="600" height="200"></p>'
+        ) in message.html_body
+
+
+class TestSanitizeHtml:
+    @pytest.mark.parametrize(
+        ("html", "clean"),
+        [
+            ('<a href="jav&#x61;script:alert(1)">x</a>', '<a rel="noopener noreferrer">x</a>'),
+            ('<a href="&#106;avascript:alert(1)">x</a>', '<a rel="noopener noreferrer">x</a>'),
+            ('<a href=" JAVASCRIPT:alert(1)">x</a>', '<a rel="noopener noreferrer">x</a>'),
+            ('<a href="vbscript:msgbox(1)">x</a>', '<a rel="noopener noreferrer">x</a>'),
+            (
+                '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+                '<a rel="noopener noreferrer">x</a>',
+            ),
+            ('<a href="/relative">x</a>', '<a rel="noopener noreferrer">x</a>'),
+            ('<img src="data:image/svg+xml;base64,PHN2Zz4=">', "<img>"),
+            ('<img src="mailto:a@example.com">', "<img>"),
+            ("<img src=x onerror=alert(1)>", "<img>"),
+            ('<p onclick="alert(1)" onmouseover="alert(1)">x</p>', "<p>x</p>"),
+            ("<svg onload=alert(1)></svg>x", "x"),
+            ("<script>alert(1)</script>x", "x"),
+            ("<style>@import url(//evil.example/x.css); body{}</style>x", "x"),
+            ('<p style="background:url(javascript:alert(1))">x</p>', "<p>x</p>"),
+            ('<iframe src="https://evil.example"></iframe>x', "x"),
+            ('<form action="https://evil.example"><input name="pw"></form>x', "x"),
+            ('<base href="https://evil.example/"><meta http-equiv="refresh" content="0">x', "x"),
+            ("<!-- <script>alert(1)</script> -->x", "x"),
+            ('<math><mtext><table><mglyph><style><img src=x onerror="alert(1)">', ""),
+            (
+                '<a href="https://x.example" target="_blank" rel="opener">x</a>',
+                '<a href="https://x.example" rel="noopener noreferrer">x</a>',
+            ),
+        ],
+    )
+    def test_active_content_is_removed(self, html, clean):
+        assert sanitize_html(html) == clean
+
+    @pytest.mark.parametrize(
+        "html",
+        [
+            '<p><a href="mailto:news@opmaestro.example" rel="noopener noreferrer">Write to us</a></p>',
+            "<h2>Title</h2><h3>Sub</h3><ol><li>a</li><li>b</li></ol>",
+            "<table><thead><tr><th>Plan</th></tr></thead><tbody><tr><td>Pro</td></tr></tbody></table>",
+        ],
+    )
+    def test_marketing_formatting_is_kept(self, html):
+        assert sanitize_html(html) == html

@@ -1,7 +1,9 @@
 """Marketing email: only to users who consent, with one-click unsubscribe; staff campaigns."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
+import nh3
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,31 @@ from opmaestro.notifications.models import EmailCampaign, EmailCategory, OutboxM
 
 CAMPAIGN_TEMPLATE = "campaign"
 _BATCH = 500
+_IMAGE_SCHEMES = frozenset({"http", "https"})
+
+
+def _images_over_http(element: str, attribute: str, value: str) -> str | None:
+    if element == "img" and attribute == "src" and urlsplit(value).scheme.lower() not in _IMAGE_SCHEMES:
+        return None
+    return value
+
+
+# An allow-list (html5ever parses what a mail client would): anything not named here is dropped.
+_CAMPAIGN_HTML = nh3.Cleaner(
+    tags={"p", "br", "strong", "em", "a", "ul", "ol", "li", "h1", "h2", "h3", "img"}
+    | {"table", "thead", "tbody", "tr", "th", "td"},
+    clean_content_tags={"script", "style"},
+    attributes={"a": {"href"}, "img": {"src", "alt", "width", "height"}},
+    attribute_filter=_images_over_http,
+    url_schemes={"http", "https", "mailto"},
+    url_relative="deny",
+    link_rel="noopener noreferrer",
+)
+
+
+def sanitize_html(html: str) -> str:
+    """Campaign HTML with only formatting, links and images left: no script, style or event handler."""
+    return _CAMPAIGN_HTML.clean(html)
 
 
 async def send_marketing(
@@ -68,17 +95,18 @@ async def create_campaign(
     """Queue one message per user whose marketing consent is granted now; audited with counts only."""
     purpose = consent_service.MARKETING_EMAIL
     recipients = await _consenting_users(session, purpose)
+    html_body = sanitize_html(body.html_body or "") or None
     campaign = EmailCampaign(
         created_by=principal.signed_in_user.id,
         purpose_key=purpose,
         subject=body.subject,
         text_body=body.text_body,
-        html_body=body.html_body,
+        html_body=html_body,
         recipients=len(recipients),
     )
     session.add(campaign)
     await session.flush()
-    context = {"subject": body.subject, "text_body": body.text_body, "html_body": body.html_body}
+    context = {"subject": body.subject, "text_body": body.text_body, "html_body": html_body}
     for user in recipients:
         await send_marketing(
             session,

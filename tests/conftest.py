@@ -120,12 +120,6 @@ class Clock:
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
 
-    def start_of_next_window(self, seconds: int) -> None:
-        """Move to the start of the next fixed window of `seconds`, so a test that needs its
-        requests in one window has the whole window ahead instead of straddling a boundary."""
-        now = self.now().timestamp()
-        self.advance(seconds=(now // seconds + 1) * seconds - now)
-
 
 @pytest.fixture
 def clock() -> Iterator[Clock]:

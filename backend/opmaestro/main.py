@@ -11,14 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import opmaestro.tasks  # noqa: F401 - registers every domain's job handlers
 from opmaestro import __version__
 from opmaestro.api import include_routers
-from opmaestro.core import jobs, migrations
+from opmaestro.core import jobs, migrations, ratelimit
 from opmaestro.core.config import JobBackend, RateLimitBackend, Settings, get_settings
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.docs import mount_docs
 from opmaestro.core.errors import install_error_handlers
 from opmaestro.core.logging import configure_logging
 from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from opmaestro.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from opmaestro.core.spa import mount_spa
 
 JOB_POOL_SIZE = 2
@@ -55,10 +54,10 @@ def build_job_backend(settings: Settings, sessionmaker: async_sessionmaker[Async
     return jobs.EmbeddedWorker(jobs.JobRunner(sessionmaker, settings))
 
 
-def build_rate_limiter(settings: Settings) -> RateLimiter:
+def build_rate_limiter(settings: Settings) -> ratelimit.RateLimiter:
     if settings.rate_limit_backend is RateLimitBackend.REDIS:
-        return RedisRateLimiter(settings.redis_url)
-    return MemoryRateLimiter()
+        return ratelimit.in_redis(settings.redis_url)
+    return ratelimit.in_memory()
 
 
 def create_app(

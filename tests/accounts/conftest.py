@@ -1,6 +1,5 @@
 """Fixtures shared by the account tests."""
 
-import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -8,24 +7,30 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from opmaestro import main
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
-from opmaestro.main import create_app
+from tests.clocked_storage import clocked_rate_limiter
 from tests.conftest import Clock
 
 
 @pytest.fixture
+def clocked_rate_limits(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Clock:
+    """Apps built from now on count rate limits by the test clock, so moving it ends a window."""
+    monkeypatch.setattr(main, "build_rate_limiter", lambda settings: clocked_rate_limiter())
+    return clock
+
+
+@pytest.fixture
 async def limited_app(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[Callable[..., Callable[[str], httpx.AsyncClient]]]:
     """An app with changed settings; returns a function opening browsers on it from an address.
-    The clock starts fresh rate-limit windows (the sign-in and the mail-request ones both start
-    on multiples of their length), so a test's requests all count in the same window."""
+    Its rate-limit windows start at each key's first hit, so a test's requests count in one."""
     clients: list[httpx.AsyncClient] = []
-    clock.start_of_next_window(math.lcm(settings.login_window_seconds, settings.mail_request_window_seconds))
 
     def build(**changes: Any) -> Callable[[str], httpx.AsyncClient]:
-        app = create_app(
+        app = main.create_app(
             settings.model_copy(update=changes), sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker()
         )
 

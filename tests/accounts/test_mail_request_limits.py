@@ -7,12 +7,13 @@ import pytest
 from sqlalchemy import func, select
 
 from opmaestro.notifications.models import OutboxMessage
-from tests.factories import create_user, registration
+from tests.factories import PASSWORD, create_user, registration, sign_in
 from tests.problems import assert_problem
 
 REGISTER = "/api/v1/auth/register"
 RESEND = "/api/v1/auth/verify-email/resend"
 FORGOT = "/api/v1/auth/password/forgot"
+CHANGE_EMAIL = "/api/v1/me/email"
 VICTIM = "ann@example.com"
 
 
@@ -85,12 +86,12 @@ async def test_one_ip_is_capped_across_addresses_and_other_ips_are_not(limited_a
     assert (await ask(browser_at("203.0.113.9"), REGISTER, "user3@example.com")).status_code == 202
 
 
-async def test_the_cap_lifts_in_the_next_window(limited_app, settings, clock):
+async def test_the_cap_lifts_in_the_next_window(limited_app, settings, clocked_rate_limits):
     client = limited_app(mail_requests_per_address=1, mail_requests_per_ip=100)()
     assert (await ask(client, FORGOT)).status_code == 202
     assert (await ask(client, FORGOT)).status_code == 429
 
-    clock.advance(seconds=settings.mail_request_window_seconds)
+    clocked_rate_limits.advance(seconds=settings.mail_request_window_seconds)
 
     assert (await ask(client, FORGOT)).status_code == 202
 
@@ -101,3 +102,21 @@ async def test_malformed_requests_are_refused_without_using_the_cap(limited_app)
         assert_problem(await client.post(FORGOT, json=body), 422)
 
     assert (await ask(client, FORGOT)).status_code == 202
+
+
+async def test_changing_the_email_counts_against_the_new_address_cap(limited_app, session):
+    await create_user(session, "bob@example.com")
+    browser = limited_app(mail_requests_per_address=2, mail_requests_per_ip=100)()
+    await sign_in(browser, "bob@example.com")
+    assert (await ask(browser, FORGOT, VICTIM)).status_code == 202
+
+    answers = [
+        (await browser.post(CHANGE_EMAIL, json={"new_email": VICTIM, "password": PASSWORD})).status_code
+        for _ in range(2)
+    ]
+
+    assert answers == [202, 429]
+    refused = await browser.post(CHANGE_EMAIL, json={"new_email": VICTIM, "password": PASSWORD})
+    assert_problem(refused, 429, "too-many-attempts")
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert await mails_to(session, VICTIM) == 1

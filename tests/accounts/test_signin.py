@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -259,25 +260,92 @@ class TestRateLimits:
         assert (await login(client)).status_code == 429
         assert len(await events(session, "login_throttled")) == 1
 
-    async def test_account_limit_resets_after_the_window(self, limited_app, clock, user):
+    async def test_account_limit_resets_after_the_window(self, limited_app, clocked_rate_limits, user):
         client = limited_app(login_attempts_per_account=2, login_attempts_per_ip=100)()
         for _ in range(2):
             await login(client, password="not the right password")
         assert (await login(client)).status_code == 429
 
-        clock.advance(minutes=15, seconds=1)
+        clocked_rate_limits.advance(minutes=15, seconds=1)
 
         assert (await login(client)).status_code == 200
 
-    async def test_ip_limit_resets_after_the_window(self, limited_app, clock, user):
+    async def test_ip_limit_resets_after_the_window(self, limited_app, clocked_rate_limits, user):
         client = limited_app(login_attempts_per_account=100, login_attempts_per_ip=2)()
         for number in range(2):
             await login(client, email=f"probe{number}@example.com")
         assert (await login(client)).status_code == 429
 
-        clock.advance(minutes=15, seconds=1)
+        clocked_rate_limits.advance(minutes=15, seconds=1)
 
         assert (await login(client)).status_code == 200
+
+
+class TestNoLockOut:
+    """Someone without the password cannot keep the owner out: the account's limit counts
+    failures per client IP, and only a much higher limit counts them across every IP."""
+
+    ATTACKER, OWNER = "198.51.100.7", "203.0.113.9"
+
+    async def test_the_owner_signs_in_with_a_code_while_an_attacker_is_refused(
+        self, limited_app, settings, session
+    ):
+        secret = pyotp.random_base32()
+        await create_user(session, EMAIL, mfa_secret=secret)
+        browser_at = limited_app()
+        attacker = browser_at(self.ATTACKER)
+        answers = [(await login(attacker, password=f"guess {n}")).status_code for n in range(12)]
+        assert answers == [401] * settings.login_attempts_per_account + [429, 429]
+
+        owner = browser_at(self.OWNER)
+        response = await owner.post(
+            LOGIN, json={"email": EMAIL, "password": PASSWORD, "otp": pyotp.TOTP(secret).now()}
+        )
+
+        assert response.status_code == 200, response.text
+        assert (await login(attacker)).status_code == 429
+
+    async def test_successes_do_not_count_and_forget_the_failures_before(self, limited_app, user):
+        client = limited_app(login_attempts_per_account=2)()
+        for _ in range(3):
+            assert (await login(client)).status_code == 200
+        assert (await login(client, password="not the right password")).status_code == 401
+        assert (await login(client)).status_code == 200
+
+        answers = [(await login(client, password="not the right password")).status_code for _ in range(3)]
+
+        assert answers == [401, 401, 429]
+        assert (await login(client)).status_code == 429
+
+    async def test_failures_from_many_ips_meet_the_account_wide_limit(self, limited_app, user):
+        browser_at = limited_app(login_attempts_per_account=2, login_attempts_per_account_global=5)
+        for number in range(3):
+            attacker = browser_at(f"198.51.100.{number}")
+            for _ in range(3):
+                await login(attacker, password="not the right password")
+
+        refused = await login(browser_at(self.OWNER))
+
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) >= 1
+
+    async def test_a_spraying_ip_is_refused_for_every_account(self, limited_app, session, user):
+        await create_user(session, "other@example.com")
+        browser_at = limited_app(login_attempts_per_ip=5)
+        sprayer = browser_at(self.ATTACKER)
+        for number in range(5):
+            assert (await login(sprayer, email=f"user{number}@example.com")).status_code == 401
+
+        refused = await login(sprayer, email="other@example.com")
+
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == PROBLEM_JSON
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert (await login(browser_at(self.OWNER), email="other@example.com")).status_code == 200
+
+    def test_the_account_wide_limit_is_ten_times_the_pair_limit_unless_set(self):
+        assert Settings(login_attempts_per_account=7).login_attempts_per_account_global == 70
+        assert Settings(login_attempts_per_account_global=30).login_attempts_per_account_global == 30
 
 
 class TestLogout:

@@ -16,6 +16,7 @@ from opmaestro.accounts.exceptions import (
     WrongPassword,
 )
 from opmaestro.accounts.models import RecoveryCode, User
+from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.audit import service as audit
 from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
@@ -93,17 +94,20 @@ async def verify(session: AsyncSession, user: User, code: str) -> bool:
     return True
 
 
-async def disable(session: AsyncSession, principal: Principal, password: str, code: str) -> None:
+async def disable(
+    session: AsyncSession, principal: Principal, password: str, code: str, checks: PasswordChecks
+) -> None:
     """Turn two-factor off (members only) after the password and a current or recovery code."""
     user = principal.signed_in_user
     if user.mfa_enabled_at is None:
         raise MfaNotEnabled("Two-factor authentication is not on.")
     if user.is_staff:
         raise MfaRequiredForStaff("Staff accounts must keep two-factor authentication on.")
-    if not await verify_password(user.password_hash, password):
-        raise WrongPassword("The password is not correct.")
-    if not await verify(session, user, code):
-        raise InvalidOtp("That code is not correct; use a code from your app or an unused recovery code.")
+    async with checks.guard(user):
+        if not await verify_password(user.password_hash, password):
+            raise WrongPassword("The password is not correct.")
+        if not await verify(session, user, code):
+            raise InvalidOtp("That code is not correct; use a code from your app or an unused recovery code.")
     user.mfa_enabled_at = None
     user.mfa_secret = None
     user.mfa_last_step = None

@@ -32,6 +32,7 @@ from opmaestro.accounts.exceptions import (
     WrongPassword,
 )
 from opmaestro.accounts.models import Role, UserSession, UserStatus
+from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.accounts.schemas import (
     Accepted,
     AccountClosed,
@@ -122,6 +123,10 @@ def _set_session_cookies(
 def _clear_session_cookies(response: Response, settings: Settings) -> None:
     for name in (session_cookie_name(settings), csrf_cookie_name(settings)):
         response.delete_cookie(name, path="/", secure=settings.public_base_url.startswith("https://"))
+
+
+def _password_checks(request: Request) -> PasswordChecks:
+    return PasswordChecks(request.app.state.rate_limiter, app_settings(request))
 
 
 async def _throttle_mail_request(request: Request, email: str) -> None:
@@ -245,16 +250,28 @@ async def update_me(body: ProfileUpdate, principal: ProfileWriter, session: Sess
     return MeRead.model_validate(await accounts.update_profile(session, principal, body))
 
 
-@me_router.post("/email", status_code=202, response_model=Accepted, responses={403: problem(WrongPassword)})
+@me_router.post(
+    "/email",
+    status_code=202,
+    response_model=Accepted,
+    responses={403: problem(WrongPassword), 429: problem(TooManyAttempts)},
+)
 async def change_email(
     body: EmailChange, principal: BrowserSession, request: Request, session: SessionDep
 ) -> Accepted:
     """Start an email change: the new address confirms it, the current one is told."""
-    await accounts.request_email_change(session, principal, body, app_settings(request))
+    await _throttle_mail_request(request, body.new_email)
+    await accounts.request_email_change(
+        session, principal, body, app_settings(request), _password_checks(request)
+    )
     return Accepted(detail="Confirm the change from the link sent to the new address.")
 
 
-@me_router.post("/password", response_model=LoginResult, responses={403: problem(WrongPassword)})
+@me_router.post(
+    "/password",
+    response_model=LoginResult,
+    responses={403: problem(WrongPassword), 429: problem(TooManyAttempts)},
+)
 async def change_password(
     body: PasswordChange,
     principal: BrowserSessionUnenrolled,
@@ -265,7 +282,7 @@ async def change_password(
     """Change the password; every session ends and this browser gets a new one."""
     settings = app_settings(request)
     user = principal.signed_in_user
-    await accounts.change_password(session, principal, body)
+    await accounts.change_password(session, principal, body, _password_checks(request))
     user_session, token = await sessions.start(
         session,
         user,
@@ -280,7 +297,12 @@ async def change_password(
     )
 
 
-@me_router.delete("", response_model=AccountClosed, status_code=202, responses={403: problem(WrongPassword)})
+@me_router.delete(
+    "",
+    response_model=AccountClosed,
+    status_code=202,
+    responses={403: problem(WrongPassword), 429: problem(TooManyAttempts)},
+)
 async def close_account(
     body: PasswordConfirmation,
     principal: BrowserSessionUnenrolled,
@@ -290,7 +312,9 @@ async def close_account(
 ) -> AccountClosed:
     """Close the account: signed out everywhere, tokens revoked, data deleted after the grace period."""
     settings = app_settings(request)
-    user = await accounts.close_account(session, principal, body.password, settings)
+    user = await accounts.close_account(
+        session, principal, body.password, settings, _password_checks(request)
+    )
     _clear_session_cookies(response, settings)
     assert user.deletion_due_at is not None
     return AccountClosed(
@@ -375,11 +399,14 @@ async def confirm_mfa_enrollment(
         400: problem(InvalidOtp),
         403: problem(WrongPassword),
         409: problem(MfaNotEnabled, MfaRequiredForStaff),
+        429: problem(TooManyAttempts),
     },
 )
-async def disable_mfa(body: MfaDisable, principal: BrowserSessionUnenrolled, session: SessionDep) -> None:
+async def disable_mfa(
+    body: MfaDisable, principal: BrowserSessionUnenrolled, request: Request, session: SessionDep
+) -> None:
     """Turn two-factor off (members; staff must keep it) with the password and a code."""
-    await mfa.disable(session, principal, body.password, body.code)
+    await mfa.disable(session, principal, body.password, body.code, _password_checks(request))
 
 
 @admin_router.get("/users", response_model=Page[AdminUserRead], responses={400: problem(InvalidCursor)})

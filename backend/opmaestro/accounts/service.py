@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts import sessions
 from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
+from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
 from opmaestro.audit import service as audit
 from opmaestro.consent import service as consent
@@ -245,12 +246,13 @@ async def update_profile(session: AsyncSession, principal: Principal, body: Prof
 
 
 async def request_email_change(
-    session: AsyncSession, principal: Principal, body: EmailChange, settings: Settings
+    session: AsyncSession, principal: Principal, body: EmailChange, settings: Settings, checks: PasswordChecks
 ) -> None:
     """Mail a confirmation link to the new address and a notice to the current one."""
     user = principal.signed_in_user
-    if not await verify_password(user.password_hash, body.password):
-        raise WrongPassword("The password is not correct.")
+    async with checks.guard(user):
+        if not await verify_password(user.password_hash, body.password):
+            raise WrongPassword("The password is not correct.")
     new_email = normalize_email(body.new_email)
     if new_email == user.email:
         return
@@ -286,11 +288,14 @@ async def request_email_change(
     await session.flush()
 
 
-async def change_password(session: AsyncSession, principal: Principal, body: PasswordChange) -> None:
+async def change_password(
+    session: AsyncSession, principal: Principal, body: PasswordChange, checks: PasswordChecks
+) -> None:
     """Change the password and end every session (the caller gets a fresh one)."""
     user = principal.signed_in_user
-    if not await verify_password(user.password_hash, body.current_password):
-        raise WrongPassword("The current password is not correct.")
+    async with checks.guard(user):
+        if not await verify_password(user.password_hash, body.current_password):
+            raise WrongPassword("The current password is not correct.")
     await set_password(session, user, body.new_password)
     await audit.record(
         session,
@@ -311,12 +316,13 @@ async def set_password(session: AsyncSession, user: User, password: str) -> None
 
 
 async def close_account(
-    session: AsyncSession, principal: Principal, password: str, settings: Settings
+    session: AsyncSession, principal: Principal, password: str, settings: Settings, checks: PasswordChecks
 ) -> User:
     """Close the account: sign out everywhere, revoke tokens, schedule deletion."""
     user = principal.signed_in_user
-    if not await verify_password(user.password_hash, password):
-        raise WrongPassword("The password is not correct.")
+    async with checks.guard(user):
+        if not await verify_password(user.password_hash, password):
+            raise WrongPassword("The password is not correct.")
     now = utcnow()
     user.status = UserStatus.CLOSED
     user.closed_at = now

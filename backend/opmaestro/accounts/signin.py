@@ -15,16 +15,30 @@ from opmaestro.audit import service as audit
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.http import Client
-from opmaestro.core.ratelimit import RateLimiter, first_refusal
+from opmaestro.core.ratelimit import Quota, RateLimiter
 from opmaestro.core.security import hash_password, hash_token, needs_rehash, verify_password
 from opmaestro.notifications import service as notifications
 
 
-async def _throttle(limiter: RateLimiter, settings: Settings, email: str, client: Client) -> None:
-    limits = [(f"login:account:{hash_token(email)}", settings.login_attempts_per_account)]
+def _sign_in_quotas(settings: Settings, email: str, client: Client) -> tuple[list[Quota], list[Quota]]:
+    """The client IP's quota (every attempt counts), and the account's: per client IP, so that
+    an attacker elsewhere cannot use up the owner's, and a much higher one across all IPs."""
+    window, account = settings.login_window_seconds, hash_token(email)
+    source_quotas: list[Quota] = []
+    account_quotas: list[Quota] = []
     if client.ip:
-        limits.append((f"login:ip:{client.ip}", settings.login_attempts_per_ip))
-    refusal = await first_refusal(limiter, limits, window_seconds=settings.login_window_seconds)
+        source_quotas.append(Quota(f"login:ip:{client.ip}", settings.login_attempts_per_ip, window))
+        account_quotas.append(
+            Quota(f"login:account-ip:{account}:{client.ip}", settings.login_attempts_per_account, window)
+        )
+    account_quotas.append(
+        Quota(f"login:account:{account}", settings.login_attempts_per_account_global, window)
+    )
+    return source_quotas, account_quotas
+
+
+async def _throttle(limiter: RateLimiter, quotas: list[Quota]) -> None:
+    refusal = await limiter.first_refusal(quotas)
     if refusal is not None:
         raise TooManyAttempts(
             "Too many sign-in attempts; try again later.",
@@ -38,10 +52,11 @@ async def throttle_mail_request(limiter: RateLimiter, settings: Settings, email:
     cannot flood a mailbox or be used to send mail in bulk. The cap is the same whether or not
     the address has an account, so a refusal tells nothing about it."""
     address = accounts.normalize_email(email)
-    limits = [(f"mail:address:{hash_token(address)}", settings.mail_requests_per_address)]
+    window = settings.mail_request_window_seconds
+    quotas = [Quota(f"mail:address:{hash_token(address)}", settings.mail_requests_per_address, window)]
     if client.ip:
-        limits.append((f"mail:ip:{client.ip}", settings.mail_requests_per_ip))
-    refusal = await first_refusal(limiter, limits, window_seconds=settings.mail_request_window_seconds)
+        quotas.append(Quota(f"mail:ip:{client.ip}", settings.mail_requests_per_ip, window))
+    refusal = await limiter.first_refusal(quotas)
     if refusal is not None:
         minutes = math.ceil(refusal.retry_after / 60)
         raise TooManyAttempts(
@@ -72,8 +87,11 @@ async def login(
 ) -> tuple[User, UserSession, str]:
     """Check the password (and staff code), then start a new session in place of any old one."""
     email = accounts.normalize_email(body.email)
+    source_quotas, account_quotas = _sign_in_quotas(settings, email, client)
     try:
-        await _throttle(limiter, settings, email, client)
+        # Counted before the slow password check, so that parallel guesses cannot all slip in
+        # under the limit; a success forgets the account's count below.
+        await _throttle(limiter, source_quotas + account_quotas)
     except TooManyAttempts:
         await sessions.event_now(
             sessionmaker, "login_throttled", user_id=None, ip=client.ip, user_agent=client.user_agent
@@ -106,6 +124,8 @@ async def login(
                 sessionmaker, "login_failed_mfa", user_id=user.id, ip=client.ip, user_agent=client.user_agent
             )
             raise InvalidCredentials("The two-factor code is not correct.")
+    # The owner proved the password (and second factor): the failures before count no more.
+    await limiter.clear(*account_quotas)
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(body.password)
     if reopenable:

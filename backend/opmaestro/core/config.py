@@ -75,8 +75,10 @@ class Settings(BaseSettings):
     account_deletion_grace_days: int = Field(default=30, ge=0)
     rate_limit_backend: RateLimitBackend = RateLimitBackend.MEMORY
     login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_account_global: int = Field(default=100, ge=1)
     login_attempts_per_ip: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    password_checks_per_user: int = Field(default=10, ge=1)
     mail_requests_per_address: int = Field(default=5, ge=1)
     mail_requests_per_ip: int = Field(default=50, ge=1)
     mail_request_window_seconds: int = Field(default=3600, ge=1)
@@ -145,6 +147,12 @@ class Settings(BaseSettings):
         if "public_base_url" not in self.model_fields_set:
             host = "127.0.0.1" if self.host in _ALL_INTERFACES else self.host
             self.public_base_url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return self
+
+    @model_validator(mode="after")
+    def _global_sign_in_limit_follows_the_pair_limit_unless_told(self) -> Self:
+        if "login_attempts_per_account_global" not in self.model_fields_set:
+            self.login_attempts_per_account_global = 10 * self.login_attempts_per_account
         return self
 
     @model_validator(mode="after")

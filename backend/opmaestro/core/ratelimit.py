@@ -1,14 +1,27 @@
-"""Fixed-window rate limits: in memory for one process, in Redis when several share them."""
+"""Rate limits: fixed windows counted by the `limits` library, in memory for one process or in
+Redis when several share them. Callers name a key, a limit and a window; nothing else of the
+library leaks out of this module."""
 
-import asyncio
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
-from redis.asyncio import Redis
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from redis.asyncio import ConnectionPool
 
-from opmaestro.core.clock import utcnow
+KEY_PREFIX = "opmaestro:rl"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most `limit` hits on `key` in a window of `window_seconds`, starting at the first hit."""
+
+    key: str
+    limit: int
+    window_seconds: int
 
 
 @dataclass(frozen=True)
@@ -17,54 +30,64 @@ class Verdict:
     retry_after: int
 
 
-class RateLimiter(Protocol):
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict: ...
+class RateLimiter:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        now: Callable[[], float] = time.time,
+        pool: ConnectionPool | None = None,
+    ) -> None:
+        """`now` must be the storage's own time source (tests pass one they can move)."""
+        self._strategy = FixedWindowRateLimiter(storage)
+        self._now = now
+        self._pool = pool
 
+    async def hit(self, quota: Quota) -> Verdict:
+        """Count one hit; refused once the window holds more than the limit."""
+        item = _item(quota)
+        if await self._strategy.hit(item, quota.key):
+            return Verdict(True, 0)
+        stats = await self._strategy.get_window_stats(item, quota.key)
+        return Verdict(False, max(1, math.ceil(stats.reset_time - self._now())))
 
-def _window(window_seconds: int) -> tuple[int, int]:
-    now = utcnow().timestamp()
-    index = int(now // window_seconds)
-    return index, max(1, math.ceil((index + 1) * window_seconds - now))
+    async def first_refusal(self, quotas: Iterable[Quota]) -> Verdict | None:
+        """Counts the request against each quota in turn; the first that refuses it, if any."""
+        for quota in quotas:
+            verdict = await self.hit(quota)
+            if not verdict.allowed:
+                return verdict
+        return None
 
-
-async def first_refusal(
-    limiter: RateLimiter, limits: Iterable[tuple[str, int]], *, window_seconds: int
-) -> Verdict | None:
-    """Counts the request against each (key, limit) in turn; the first that refuses it, if any."""
-    for key, limit in limits:
-        verdict = await limiter.hit(key, limit=limit, window_seconds=window_seconds)
-        if not verdict.allowed:
-            return verdict
-    return None
-
-
-class MemoryRateLimiter:
-    def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = {}
-        self._lock = asyncio.Lock()
-
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict:
-        index, remaining = _window(window_seconds)
-        async with self._lock:
-            if len(self._counts) > 100_000:
-                self._counts = {k: v for k, v in self._counts.items() if k[1] >= index - 1}
-            count = self._counts.get((key, index), 0) + 1
-            self._counts[(key, index)] = count
-        return Verdict(count <= limit, 0 if count <= limit else remaining)
-
-
-class RedisRateLimiter:
-    def __init__(self, redis_url: str) -> None:
-        self._redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict:
-        index, remaining = _window(window_seconds)
-        redis_key = f"opmaestro:rl:{key}:{index}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, window_seconds + 1)
-            count, _ = await pipe.execute()
-        return Verdict(int(count) <= limit, 0 if int(count) <= limit else remaining)
+    async def clear(self, *quotas: Quota) -> None:
+        """Forget the hits counted so far in each quota's window."""
+        for quota in quotas:
+            await self._strategy.clear(_item(quota), quota.key)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
+
+
+def _item(quota: Quota) -> RateLimitItemPerSecond:
+    return RateLimitItemPerSecond(quota.limit, quota.window_seconds, namespace="opmaestro")
+
+
+def in_memory() -> RateLimiter:
+    """Counters of this process only."""
+    return RateLimiter(MemoryStorage())
+
+
+def in_redis(redis_url: str, *, key_prefix: str = KEY_PREFIX) -> RateLimiter:
+    """Counters shared by every process that uses the same Redis database."""
+    # The project's own redis-py client (limits' `redis` extra would cap it below 8), on a pool
+    # we own so that it can be closed; `connection_pool` is a documented option that the
+    # library's annotations leave out.
+    pool = ConnectionPool.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    storage = RedisStorage(
+        f"async+{redis_url}",
+        implementation="redispy",
+        key_prefix=key_prefix,
+        connection_pool=pool,  # type: ignore[arg-type]
+    )
+    return RateLimiter(storage, pool=pool)

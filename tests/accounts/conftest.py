@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from opmaestro.accounts.signin import FORGOT_PASSWORD_JOB
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
 from opmaestro.main import create_app
@@ -39,3 +41,23 @@ async def limited_app(
     yield build
     for made in clients:
         await made.aclose()
+
+
+@pytest.fixture
+def run_jobs(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Callable[..., Any]:
+    """Run the queued jobs of one name (the password-reset mails by default), as a worker would
+    after the request committed; returns how many ran."""
+
+    async def run(name: str = FORGOT_PASSWORD_JOB) -> int:
+        async with sessionmaker() as reader:
+            queued = list(
+                await reader.scalars(
+                    select(jobs.Job.id)
+                    .where(jobs.Job.name == name, jobs.Job.status == jobs.JobStatus.QUEUED)
+                    .order_by(jobs.Job.created_at)
+                )
+            )
+        runner = jobs.JobRunner(sessionmaker, settings)
+        return sum([await runner.run_by_id(job_id) for job_id in queued])
+
+    return run

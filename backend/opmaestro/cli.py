@@ -157,13 +157,24 @@ def create_admin(
             prompt=True, hide_input=True, confirmation_prompt=True, envvar="OPMAESTRO_ADMIN_PASSWORD"
         ),
     ] = "",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Promote an existing account even if its address was never verified.",
+        ),
+    ] = False,
 ) -> None:
-    """Create an administrator (or promote an existing account). Staff set up two-factor at first sign-in."""
+    """Create an administrator, or promote an existing verified account (its sessions, tokens,
+    pending links and two-factor are reset). Staff set up two-factor at first sign-in."""
     from opmaestro.accounts import bootstrap
 
+    settings = get_settings()
     try:
         user = _with_session(
-            lambda s: bootstrap.create_admin(s, email=email, name=name, password=password, country=country)
+            lambda s: bootstrap.create_admin(
+                s, email=email, name=name, password=password, country=country, settings=settings, force=force
+            )
         )
     except ValueError as error:
         typer.echo(f"refused: {error}", err=True)
@@ -180,7 +191,7 @@ def demo_admin() -> None:
     if settings.is_production:
         typer.echo("refused: demo accounts are for development only", err=True)
         raise typer.Exit(2)
-    password = _with_session(bootstrap.ensure_demo_admin)
+    password = _with_session(lambda s: bootstrap.ensure_demo_admin(s, settings))
     if password is None:
         typer.echo("an administrator exists already; `opmaestro create-admin` adds or resets one")
         return

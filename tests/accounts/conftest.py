@@ -5,9 +5,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opmaestro import main
+from opmaestro.accounts.signin import FORGOT_PASSWORD_JOB
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
 from tests.clocked_storage import clocked_rate_limiter
@@ -44,3 +46,23 @@ async def limited_app(
     yield build
     for made in clients:
         await made.aclose()
+
+
+@pytest.fixture
+def run_jobs(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Callable[..., Any]:
+    """Run the queued jobs of one name (the password-reset mails by default), as a worker would
+    after the request committed; returns how many ran."""
+
+    async def run(name: str = FORGOT_PASSWORD_JOB) -> int:
+        async with sessionmaker() as reader:
+            queued = list(
+                await reader.scalars(
+                    select(jobs.Job.id)
+                    .where(jobs.Job.name == name, jobs.Job.status == jobs.JobStatus.QUEUED)
+                    .order_by(jobs.Job.created_at)
+                )
+            )
+        runner = jobs.JobRunner(sessionmaker, settings)
+        return sum([await runner.run_by_id(job_id) for job_id in queued])
+
+    return run

@@ -32,14 +32,16 @@ def without_request_id(problem: dict) -> dict:
 
 
 @pytest.mark.parametrize("path", [REGISTER, RESEND, FORGOT])
-async def test_each_form_stops_mailing_one_address_at_the_cap(limited_app, session, path):
+async def test_each_form_stops_mailing_one_address_at_the_cap(limited_app, session, run_jobs, path):
     await create_user(session, VICTIM, verified=path == FORGOT)
     client = limited_app(mail_requests_per_address=3, mail_requests_per_ip=100)()
     for _ in range(3):
         assert (await ask(client, path)).status_code == 202
+    await run_jobs()
     sent = await mails_to(session, VICTIM)
 
     refused = await ask(client, path)
+    await run_jobs()
 
     problem = assert_problem(refused, 429, "too-many-attempts")
     retry_after = int(refused.headers["Retry-After"])

@@ -389,9 +389,10 @@ class TestVerifyEmail:
         response = await client.post(VERIFY, content=b"{token}", headers={"content-type": "application/json"})
         assert_problem(response, 400, "malformed-json")
 
-    async def test_a_password_reset_link_does_not_verify(self, client, session):
+    async def test_a_password_reset_link_does_not_verify(self, client, session, run_jobs):
         await client.post(REGISTER, json=registration())
         await client.post("/api/v1/auth/password/forgot", json={"email": "ann@example.com"})
+        await run_jobs()
         [reset] = await mails(session, template="reset_password")
 
         assert_problem(await client.post(VERIFY, json={"token": link_token(reset)}), 400, "invalid-token")

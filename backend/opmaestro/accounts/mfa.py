@@ -4,8 +4,9 @@ optional for members."""
 import secrets
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from opmaestro.accounts.exceptions import (
     InvalidOtp,
@@ -43,7 +44,7 @@ async def confirm_enrollment(session: AsyncSession, principal: Principal, code: 
         raise MfaAlreadyEnabled("Two-factor authentication is already on.")
     if user.mfa_secret is None:
         raise MfaNotStarted("Start the enrollment first.")
-    if not _accept_totp(user, code):
+    if not await _accept_totp(session, user, code):
         raise InvalidOtp("That code is not correct; check the time on your device.")
     user.mfa_enabled_at = utcnow()
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
@@ -63,35 +64,51 @@ async def confirm_enrollment(session: AsyncSession, principal: Principal, code: 
     return codes
 
 
-def _accept_totp(user: User, code: str) -> bool:
+async def _accept_totp(session: AsyncSession, user: User, code: str) -> bool:
     """A code of the current time step or either neighbour (clock drift), newer than the last one used."""
     if not user.mfa_secret:
         return False
     totp = pyotp.TOTP(user.mfa_secret)
     current = totp.timecode(utcnow())
     for step in (current - 1, current, current + 1):
-        if step > (user.mfa_last_step or -1) and equals(totp.generate_otp(step), code):
-            user.mfa_last_step = step
+        if equals(totp.generate_otp(step), code) and await _claim_step(session, user, step):
             return True
     return False
+
+
+async def _claim_step(session: AsyncSession, user: User, step: int) -> bool:
+    """Record `step` as used unless it or a later one already was. One conditional UPDATE, so
+    of two requests racing with the same code only one finds the row still older (the other
+    waits for the row lock and then matches nothing)."""
+    claimed = await session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.mfa_last_step.is_(None), User.mfa_last_step < step))
+        .values(mfa_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    set_committed_value(user, "mfa_last_step", step)
+    return True
 
 
 async def verify(session: AsyncSession, user: User, code: str) -> bool:
     """A current TOTP code, or an unused recovery code (which is then spent)."""
     code = code.strip()
-    if code.isdigit() and _accept_totp(user, code):
+    if code.isdigit() and await _accept_totp(session, user, code):
         return True
-    recovery = await session.scalar(
-        select(RecoveryCode).where(
+    # Spent by the same conditional UPDATE that finds it, so a code cannot be used twice at once.
+    spent = await session.execute(
+        update(RecoveryCode)
+        .where(
             RecoveryCode.user_id == user.id,
             RecoveryCode.used_at.is_(None),
             RecoveryCode.code_hash == hash_token(code.lower()),
         )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
-    if recovery is None or not equals(recovery.code_hash, hash_token(code.lower())):
-        return False
-    recovery.used_at = utcnow()
-    return True
+    return getattr(spent, "rowcount", 0) > 0
 
 
 async def disable(

@@ -220,16 +220,16 @@ async def logout(
 async def forgot_password(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
     """Email a password-reset link (valid one hour) if the account exists; the answer is always the same."""
     await _throttle_mail_request(request, body.email)
-    await signin.forgot_password(session, body.email, app_settings(request))
+    await signin.forgot_password(session, body.email)
     return Accepted(detail="If an account uses this address, a reset link is on its way.")
 
 
 @auth_router.post(
     "/password/reset", status_code=204, dependencies=[Public], responses={400: problem(InvalidToken)}
 )
-async def reset_password(body: PasswordReset, session: SessionDep) -> None:
-    """Set a new password with the emailed token; every session is signed out."""
-    await signin.reset_password(session, body.token, body.new_password)
+async def reset_password(body: PasswordReset, request: Request, session: SessionDep) -> None:
+    """Set a new password with the emailed token; every session, API token and pending link ends."""
+    await signin.reset_password(session, body.token, body.new_password, app_settings(request))
 
 
 @scopes_router.get("", response_model=list[ScopeRead], dependencies=[Public])
@@ -279,10 +279,11 @@ async def change_password(
     response: Response,
     session: SessionDep,
 ) -> LoginResult:
-    """Change the password; every session ends and this browser gets a new one."""
+    """Change the password: every session and pending link ends (this browser gets a new
+    session), and every API token not listed in `keep_token_ids` is revoked."""
     settings = app_settings(request)
     user = principal.signed_in_user
-    await accounts.change_password(session, principal, body, _password_checks(request))
+    await accounts.change_password(session, principal, body, settings, _password_checks(request))
     user_session, token = await sessions.start(
         session,
         user,

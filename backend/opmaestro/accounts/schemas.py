@@ -186,6 +186,11 @@ class EmailChange(RequestModel):
 class PasswordChange(RequestModel):
     current_password: Password
     new_password: NewPassword
+    keep_token_ids: list[UUID] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Personal access tokens to keep working; every other one is revoked.",
+    )
 
 
 class PasswordReset(RequestModel):

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts import sessions
+from opmaestro.accounts import revocation, sessions
 from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
 from opmaestro.accounts.password_checks import PasswordChecks
@@ -204,6 +204,8 @@ async def verify_email(session: AsyncSession, token: str) -> User:
             raise EmailTaken("That address now belongs to another account.")
         old_email, user.email = user.email, used.new_email
         fields.append("email")
+        # Links mailed to the old address (a password reset, say) must not act on the account now.
+        await expire_pending_links(session, user.id)
         await notifications.send_email(session, old_email, "email_changed", {"name": user.name})
     user.email_verified_at = utcnow()
     await audit.record(
@@ -289,14 +291,37 @@ async def request_email_change(
 
 
 async def change_password(
-    session: AsyncSession, principal: Principal, body: PasswordChange, checks: PasswordChecks
+    session: AsyncSession,
+    principal: Principal,
+    body: PasswordChange,
+    settings: Settings,
+    checks: PasswordChecks,
 ) -> None:
-    """Change the password and end every session (the caller gets a fresh one)."""
+    """Change the password; end every session, the pending links and the tokens not kept."""
     user = principal.signed_in_user
     async with checks.guard(user):
         if not await verify_password(user.password_hash, body.current_password):
             raise WrongPassword("The current password is not correct.")
+    keep = set(body.keep_token_ids)
+    if keep:
+        live = set(
+            await session.scalars(
+                select(PersonalAccessToken.id).where(
+                    PersonalAccessToken.id.in_(keep),
+                    PersonalAccessToken.user_id == user.id,
+                    PersonalAccessToken.revoked_at.is_(None),
+                    PersonalAccessToken.expires_at > utcnow(),
+                )
+            )
+        )
+        if unknown := sorted(str(token_id) for token_id in keep - live):
+            raise FieldInvalid("keep_token_ids", f"Not one of your working tokens: {', '.join(unknown)}.")
     await set_password(session, user, body.new_password)
+    revoked = await revocation.revoke_access(
+        session, user.id, settings, actor=principal, reason="password changed", keep_token_ids=keep
+    )
+    current = principal.session.id if principal.session else None
+    await notify_password_changed(session, user, revoked, sessions_signed_out=revoked.other_sessions(current))
     await audit.record(
         session,
         actor=principal,
@@ -309,10 +334,26 @@ async def change_password(
 
 
 async def set_password(session: AsyncSession, user: User, password: str) -> None:
+    """Store a new password hash; callers revoke what the old password reached."""
     user.password_hash = await hash_password(password)
     user.password_changed_at = utcnow()
-    await sessions.revoke_all(session, user.id)
-    await notifications.send_email(session, user.email, "password_changed", {"name": user.name})
+
+
+async def notify_password_changed(
+    session: AsyncSession, user: User, revoked: revocation.Revoked, *, sessions_signed_out: int
+) -> None:
+    """Tell the owner their password changed, and what the change ended."""
+    await notifications.send_email(
+        session,
+        user.email,
+        "password_changed",
+        {
+            "name": user.name,
+            "sessions_signed_out": sessions_signed_out,
+            "tokens_revoked": revoked.token_names,
+            "links_cancelled": len(revoked.link_ids),
+        },
+    )
 
 
 async def close_account(

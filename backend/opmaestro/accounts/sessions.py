@@ -58,7 +58,8 @@ async def revoke_all(session: AsyncSession, user_id: UUID) -> None:
     )
 
 
-def _live(settings: Settings) -> list[ColumnElement[bool]]:
+def live(settings: Settings) -> list[ColumnElement[bool]]:
+    """The conditions a session still meets while it works."""
     now = utcnow()
     return [
         UserSession.revoked_at.is_(None),
@@ -70,7 +71,7 @@ def _live(settings: Settings) -> list[ColumnElement[bool]]:
 async def list_live(
     session: AsyncSession, user: User, settings: Settings, *, cursor: str | None, limit: int
 ) -> tuple[list[UserSession], str | None]:
-    query = select(UserSession).where(UserSession.user_id == user.id, *_live(settings))
+    query = select(UserSession).where(UserSession.user_id == user.id, *live(settings))
     rows = list(
         (
             await session.scalars(newest_first(query, UserSession.created_at, UserSession.id, cursor, limit))

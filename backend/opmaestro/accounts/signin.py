@@ -6,12 +6,13 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from opmaestro.accounts import mfa, sessions
+from opmaestro.accounts import mfa, revocation, sessions
 from opmaestro.accounts import service as accounts
 from opmaestro.accounts.exceptions import InvalidCredentials, MfaRequired, TooManyAttempts
 from opmaestro.accounts.models import TokenPurpose, User, UserSession, UserStatus
 from opmaestro.accounts.schemas import LoginRequest
 from opmaestro.audit import service as audit
+from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.http import Client
@@ -158,8 +159,18 @@ async def logout(session: AsyncSession, user_session: UserSession) -> None:
     await session.flush()
 
 
-async def forgot_password(session: AsyncSession, email: str, settings: Settings) -> None:
-    """Mail a reset link if the account exists; the caller answers the same either way."""
+FORGOT_PASSWORD_JOB = "accounts.forgot_password"
+
+
+async def forgot_password(session: AsyncSession, email: str) -> None:
+    """Queue the reset mail for this address; the job decides whether an account gets it."""
+    # The same single insert whether or not the address has an account, so neither the
+    # answer nor its timing says which (the lookup, token and mail happen in the job).
+    await jobs.enqueue(session, FORGOT_PASSWORD_JOB, {"email": accounts.normalize_email(email)})
+
+
+async def send_reset_link(session: AsyncSession, email: str, settings: Settings) -> None:
+    """Mail a reset link if an active account has this address; otherwise do nothing."""
     user = await accounts.get_by_email(session, email)
     if user is None or user.status != UserStatus.ACTIVE:
         return
@@ -173,11 +184,16 @@ async def forgot_password(session: AsyncSession, email: str, settings: Settings)
     await session.flush()
 
 
-async def reset_password(session: AsyncSession, token: str, new_password: str) -> None:
+async def reset_password(session: AsyncSession, token: str, new_password: str, settings: Settings) -> None:
+    """Set a new password from an emailed link; every session, token and pending link ends."""
     used = await accounts.consume_token(session, token, (TokenPurpose.RESET_PASSWORD,))
     user = await session.get(User, used.user_id)
     assert user is not None
     await accounts.set_password(session, user, new_password)
+    revoked = await revocation.revoke_access(session, user.id, settings, actor=None, reason="password reset")
+    await accounts.notify_password_changed(
+        session, user, revoked, sessions_signed_out=len(revoked.session_ids)
+    )
     await audit.record(
         session,
         actor=None,

@@ -287,7 +287,7 @@ export interface paths {
         put?: never;
         /**
          * Reset Password
-         * @description Set a new password with the emailed token; every session is signed out.
+         * @description Set a new password with the emailed token; every session, API token and pending link ends.
          */
         post: operations["auth-reset_password"];
         delete?: never;
@@ -599,7 +599,8 @@ export interface paths {
         put?: never;
         /**
          * Change Password
-         * @description Change the password; every session ends and this browser gets a new one.
+         * @description Change the password: every session and pending link ends (this browser gets a new
+         *     session), and every API token not listed in `keep_token_ids` is revoked.
          */
         post: operations["me-change_password"];
         delete?: never;
@@ -1269,6 +1270,11 @@ export interface components {
         PasswordChange: {
             /** Current Password */
             current_password: string;
+            /**
+             * Keep Token Ids
+             * @description Personal access tokens to keep working; every other one is revoked.
+             */
+            keep_token_ids?: string[];
             /** New Password */
             new_password: string;
         };

@@ -1,6 +1,6 @@
 """Rate limits: fixed windows counted by the `limits` library, in memory for one process or in
-Redis when several share them. Callers name a key, a limit and a window; nothing else of the
-library leaks out of this module."""
+Redis when several share them. Routes and services name a key, a limit and a window (a Quota)
+and never see the library's types."""
 
 import math
 import time

@@ -7,17 +7,16 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts import sessions
+from opmaestro.accounts import hooks, sessions
 from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
 from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
 from opmaestro.audit import service as audit
-from opmaestro.consent import service as consent
-from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import FieldInvalid
+from opmaestro.core.http import Client
 from opmaestro.core.security import hash_password, hash_token, new_token, verify_password
 from opmaestro.notifications import service as notifications
 from opmaestro.policies import service as policies
@@ -151,17 +150,7 @@ async def register(
     await session.flush()
     for version in current.values():
         policies.record_acceptance(session, user.id, version, method="signup")
-    await consent.record(
-        session,
-        user_id=user.id,
-        purpose_key=consent.MARKETING_EMAIL,
-        action=ConsentAction.GRANTED if body.marketing_email_opt_in else ConsentAction.DENIED,
-        method=CollectionMethod.SIGNUP,
-        actor=None,
-        ip=ip,
-        user_agent=user_agent,
-        jurisdiction=user.country,
-    )
+    await hooks.registered(session, user, Client(ip=ip, user_agent=user_agent), body)
     await audit.record(
         session,
         actor=None,

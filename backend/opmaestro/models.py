@@ -10,7 +10,13 @@ from opmaestro.accounts.models import (
     UserSession,
 )
 from opmaestro.audit.models import AuditRecord
-from opmaestro.consent.models import ConsentChainHead, ConsentEvent, ConsentPurpose, ConsentState, EmailCampaign
+from opmaestro.consent.models import (
+    ConsentChainHead,
+    ConsentEvent,
+    ConsentPurpose,
+    ConsentState,
+    EmailCampaign,
+)
 from opmaestro.core.jobs import Job, PeriodicSchedule
 from opmaestro.core.jwt import SigningKey
 from opmaestro.notifications.models import OutboxMessage

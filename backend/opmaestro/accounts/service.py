@@ -17,6 +17,7 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import FieldInvalid
 from opmaestro.core.http import Client
+from opmaestro.core.links import public_url
 from opmaestro.core.security import hash_password, hash_token, new_token, verify_password
 from opmaestro.notifications import service as notifications
 from opmaestro.policies import service as policies
@@ -96,10 +97,6 @@ async def expire_pending_links(session: AsyncSession, user_id: UUID) -> None:
     )
 
 
-def _link(settings: Settings, path: str, token: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}{path}?token={token}"
-
-
 async def register(
     session: AsyncSession,
     body: RegistrationCreate,
@@ -128,8 +125,8 @@ async def register(
             "account_exists",
             {
                 "name": existing.name,
-                "sign_in_url": f"{settings.public_base_url}/sign-in",
-                "reset_url": f"{settings.public_base_url}/forgot-password",
+                "sign_in_url": public_url(settings, "/sign-in"),
+                "reset_url": public_url(settings, "/forgot-password"),
             },
         )
         return
@@ -161,7 +158,10 @@ async def register(
     )
     token = await issue_token(session, user, TokenPurpose.VERIFY_EMAIL)
     await notifications.send_email(
-        session, email, "verify_email", {"name": user.name, "url": _link(settings, "/verify-email", token)}
+        session,
+        email,
+        "verify_email",
+        {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
     )
     await session.flush()
 
@@ -175,7 +175,7 @@ async def resend_verification(session: AsyncSession, email: str, settings: Setti
         session,
         user.email,
         "verify_email",
-        {"name": user.name, "url": _link(settings, "/verify-email", token)},
+        {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
     )
     await session.flush()
 
@@ -184,10 +184,10 @@ async def verify_email(session: AsyncSession, token: str) -> User:
     """Confirm a new account's address, or switch to a new address after an email change."""
     used = await consume_token(session, token, (TokenPurpose.VERIFY_EMAIL, TokenPurpose.CHANGE_EMAIL))
     user = await session.get(User, used.user_id)
-    assert user is not None
+    if user is None or (used.purpose == TokenPurpose.CHANGE_EMAIL and used.new_email is None):
+        raise InvalidToken("This link is invalid or has expired; ask for a new one.")
     fields = ["email_verified_at"]
-    if used.purpose == TokenPurpose.CHANGE_EMAIL:
-        assert used.new_email is not None
+    if used.purpose == TokenPurpose.CHANGE_EMAIL and used.new_email is not None:
         if await get_by_email(session, used.new_email) is not None:
             raise EmailTaken("That address now belongs to another account.")
         old_email, user.email = user.email, used.new_email
@@ -251,8 +251,8 @@ async def request_email_change(
             "account_exists",
             {
                 "name": "",
-                "sign_in_url": f"{settings.public_base_url}/sign-in",
-                "reset_url": f"{settings.public_base_url}/forgot-password",
+                "sign_in_url": public_url(settings, "/sign-in"),
+                "reset_url": public_url(settings, "/forgot-password"),
             },
         )
     else:
@@ -261,7 +261,7 @@ async def request_email_change(
             session,
             new_email,
             "confirm_email_change",
-            {"name": user.name, "url": _link(settings, "/verify-email", token)},
+            {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
         )
     await notifications.send_email(session, user.email, "email_change_requested", {"name": user.name})
     await audit.record(
@@ -325,7 +325,7 @@ async def close_account(
         {
             "name": user.name,
             "deletion_due_at": user.deletion_due_at.date().isoformat(),
-            "sign_in_url": f"{settings.public_base_url}/sign-in",
+            "sign_in_url": public_url(settings, "/sign-in"),
         },
     )
     await audit.record(

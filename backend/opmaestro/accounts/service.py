@@ -28,6 +28,7 @@ TOKEN_LIFETIMES = {
     TokenPurpose.CHANGE_EMAIL: timedelta(hours=24),
     TokenPurpose.RESET_PASSWORD: timedelta(hours=1),
 }
+INVALID_LINK = "This link is invalid or has expired; ask for a new one."
 ACCEPTED_VERSIONS = {
     PolicyKind.TERMS: "accepted_terms_version",
     PolicyKind.PRIVACY: "accepted_privacy_version",
@@ -82,7 +83,7 @@ async def consume_token(
         or found.used_at is not None
         or utcnow() >= found.expires_at
     ):
-        raise InvalidToken("This link is invalid or has expired; ask for a new one.")
+        raise InvalidToken(INVALID_LINK)
     found.used_at = utcnow()
     return found
 
@@ -184,10 +185,12 @@ async def verify_email(session: AsyncSession, token: str) -> User:
     """Confirm a new account's address, or switch to a new address after an email change."""
     used = await consume_token(session, token, (TokenPurpose.VERIFY_EMAIL, TokenPurpose.CHANGE_EMAIL))
     user = await session.get(User, used.user_id)
-    if user is None or (used.purpose == TokenPurpose.CHANGE_EMAIL and used.new_email is None):
-        raise InvalidToken("This link is invalid or has expired; ask for a new one.")
+    if user is None:
+        raise InvalidToken(INVALID_LINK)
     fields = ["email_verified_at"]
-    if used.purpose == TokenPurpose.CHANGE_EMAIL and used.new_email is not None:
+    if used.purpose == TokenPurpose.CHANGE_EMAIL:
+        if used.new_email is None:
+            raise InvalidToken(INVALID_LINK)
         if await get_by_email(session, used.new_email) is not None:
             raise EmailTaken("That address now belongs to another account.")
         old_email, user.email = user.email, used.new_email

@@ -306,7 +306,8 @@ def outbox_send_test(to: Annotated[str, typer.Option(help="Recipient of the test
                 message = await notifications.send_email(session, to, "smtp_test", {})
             async with sessionmaker() as session:
                 sent = await notifications.get_message(session, message.id)
-                assert sent is not None
+                if sent is None:
+                    return f"{message.id}: no longer in the outbox"
                 return f"{sent.id}: {sent.status}" + (f" ({sent.last_error})" if sent.last_error else "")
         finally:
             await engine.dispose()

@@ -10,7 +10,13 @@ from opmaestro.accounts.models import (
     UserSession,
 )
 from opmaestro.audit.models import AuditRecord
-from opmaestro.consent.models import ConsentChainHead, ConsentEvent, ConsentPurpose, ConsentState
+from opmaestro.consent.models import (
+    ConsentChainHead,
+    ConsentEvent,
+    ConsentPurpose,
+    ConsentState,
+    EmailCampaign,
+)
 from opmaestro.core.jobs import Job, PeriodicSchedule
 from opmaestro.core.jwt import SigningKey
 from opmaestro.notifications.models import OutboxMessage
@@ -23,6 +29,7 @@ __all__ = [
     "ConsentEvent",
     "ConsentPurpose",
     "ConsentState",
+    "EmailCampaign",
     "Job",
     "OAuthClient",
     "OutboxMessage",

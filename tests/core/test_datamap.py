@@ -7,7 +7,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from opmaestro.core.datamap import (
     CONTACT,
+    DATAMAP_KEY,
     DELETE,
+    Classification,
     anonymize,
     not_personal,
     personal,
@@ -75,3 +77,11 @@ def test_cli_prints_the_registry_as_json():
         timeout=60,
     ).stdout
     assert table.splitlines()[0].split() == ["TABLE", "COLUMN", "CATEGORY", "ERASURE"]
+
+
+def test_a_personal_column_without_category_or_erasure_is_refused():
+    metadata = MetaData()
+    broken = {DATAMAP_KEY: Classification(True)}
+    Table("widget", metadata, Column("owner_email", String, info=broken))
+    with pytest.raises(ValueError, match=r"widget\.owner_email is personal"):
+        personal_columns(metadata)

@@ -5,6 +5,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
+from opmaestro.core import errors
 from opmaestro.core.errors import PROBLEM_JSON, AppError
 
 
@@ -113,3 +114,9 @@ class TestProblemDetails:
         assert response.headers["x-content-type-options"] == "nosniff"
         record = next(r for r in caplog.records if r.levelno == logging.ERROR)
         assert record.exc_info is not None
+
+
+@pytest.mark.parametrize("handler", [errors._app_error, errors._validation_error, errors._http_error])
+async def test_a_handler_given_another_exception_raises_it_again(handler):
+    with pytest.raises(KeyError):
+        await handler(None, KeyError("not ours"))

@@ -117,6 +117,50 @@ class TestSendEmail:
             notifications._templates.from_string("{{ nope }}").render()
 
 
+class TestSendChecks:
+    async def queue_marketing(self, session, settings) -> OutboxMessage:
+        message = await notifications.send_email(
+            session, "ann@example.com", "smtp_test", {}, category=EmailCategory.MARKETING
+        )
+        return await notifications.deliver(
+            session, message.id, settings.model_copy(update={"smtp_host": None})
+        )
+
+    async def test_a_registered_check_suppresses_with_its_reason(self, session, settings, monkeypatch):
+        monkeypatch.setattr(notifications, "_send_checks", {})
+
+        async def refuse(_session, message):
+            return f"suppressed: {message.to_address} said no"
+
+        notifications.register_send_check(EmailCategory.MARKETING, refuse)
+        message = await self.queue_marketing(session, settings)
+        assert message.status == OutboxStatus.SUPPRESSED
+        assert message.last_error == "suppressed: ann@example.com said no"
+
+    async def test_a_passing_check_lets_the_message_go_on(self, session, settings, monkeypatch):
+        monkeypatch.setattr(notifications, "_send_checks", {})
+
+        async def allow(_session, _message):
+            return None
+
+        notifications.register_send_check(EmailCategory.MARKETING, allow)
+        assert (await self.queue_marketing(session, settings)).status == OutboxStatus.HELD
+
+    async def test_marketing_without_any_check_is_suppressed(self, session, settings, monkeypatch):
+        monkeypatch.setattr(notifications, "_send_checks", {})
+        message = await self.queue_marketing(session, settings)
+        assert message.status == OutboxStatus.SUPPRESSED
+        assert "no send-time check" in message.last_error
+
+    async def test_service_mail_is_never_checked(self, session, settings, monkeypatch):
+        monkeypatch.setattr(notifications, "_send_checks", {})
+        message = await notifications.send_email(session, "ann@example.com", "smtp_test", {})
+        delivered = await notifications.deliver(
+            session, message.id, settings.model_copy(update={"smtp_host": None})
+        )
+        assert delivered.status == OutboxStatus.HELD
+
+
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "opmaestro.cli", "outbox", *args],

@@ -7,18 +7,18 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts import revocation, sessions
+from opmaestro.accounts import hooks, revocation, sessions
 from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
 from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
 from opmaestro.audit import service as audit
-from opmaestro.consent import service as consent
-from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import FieldInvalid
+from opmaestro.core.http import Client
+from opmaestro.core.links import public_url
 from opmaestro.core.security import hash_password, hash_token, new_token, verify_password
 from opmaestro.notifications import service as notifications
 from opmaestro.policies import service as policies
@@ -29,6 +29,7 @@ TOKEN_LIFETIMES = {
     TokenPurpose.CHANGE_EMAIL: timedelta(hours=24),
     TokenPurpose.RESET_PASSWORD: timedelta(hours=1),
 }
+INVALID_LINK = "This link is invalid or has expired; ask for a new one."
 ACCEPTED_VERSIONS = {
     PolicyKind.TERMS: "accepted_terms_version",
     PolicyKind.PRIVACY: "accepted_privacy_version",
@@ -83,7 +84,7 @@ async def consume_token(
         or found.used_at is not None
         or utcnow() >= found.expires_at
     ):
-        raise InvalidToken("This link is invalid or has expired; ask for a new one.")
+        raise InvalidToken(INVALID_LINK)
     found.used_at = utcnow()
     return found
 
@@ -96,10 +97,6 @@ async def expire_pending_links(session: AsyncSession, user_id: UUID) -> None:
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-
-
-def _link(settings: Settings, path: str, token: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}{path}?token={token}"
 
 
 async def register(
@@ -130,8 +127,8 @@ async def register(
             "account_exists",
             {
                 "name": existing.name,
-                "sign_in_url": f"{settings.public_base_url}/sign-in",
-                "reset_url": f"{settings.public_base_url}/forgot-password",
+                "sign_in_url": public_url(settings, "/sign-in"),
+                "reset_url": public_url(settings, "/forgot-password"),
             },
         )
         return
@@ -152,17 +149,7 @@ async def register(
     await session.flush()
     for version in current.values():
         policies.record_acceptance(session, user.id, version, method="signup")
-    await consent.record(
-        session,
-        user_id=user.id,
-        purpose_key=consent.MARKETING_EMAIL,
-        action=ConsentAction.GRANTED if body.marketing_email_opt_in else ConsentAction.DENIED,
-        method=CollectionMethod.SIGNUP,
-        actor=None,
-        ip=ip,
-        user_agent=user_agent,
-        jurisdiction=user.country,
-    )
+    await hooks.registered(session, user, Client(ip=ip, user_agent=user_agent), body)
     await audit.record(
         session,
         actor=None,
@@ -173,7 +160,10 @@ async def register(
     )
     token = await issue_token(session, user, TokenPurpose.VERIFY_EMAIL)
     await notifications.send_email(
-        session, email, "verify_email", {"name": user.name, "url": _link(settings, "/verify-email", token)}
+        session,
+        email,
+        "verify_email",
+        {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
     )
     await session.flush()
 
@@ -187,7 +177,7 @@ async def resend_verification(session: AsyncSession, email: str, settings: Setti
         session,
         user.email,
         "verify_email",
-        {"name": user.name, "url": _link(settings, "/verify-email", token)},
+        {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
     )
     await session.flush()
 
@@ -196,10 +186,12 @@ async def verify_email(session: AsyncSession, token: str) -> User:
     """Confirm a new account's address, or switch to a new address after an email change."""
     used = await consume_token(session, token, (TokenPurpose.VERIFY_EMAIL, TokenPurpose.CHANGE_EMAIL))
     user = await session.get(User, used.user_id)
-    assert user is not None
+    if user is None:
+        raise InvalidToken(INVALID_LINK)
     fields = ["email_verified_at"]
     if used.purpose == TokenPurpose.CHANGE_EMAIL:
-        assert used.new_email is not None
+        if used.new_email is None:
+            raise InvalidToken(INVALID_LINK)
         if await get_by_email(session, used.new_email) is not None:
             raise EmailTaken("That address now belongs to another account.")
         old_email, user.email = user.email, used.new_email
@@ -266,8 +258,8 @@ async def request_email_change(
             "account_exists",
             {
                 "name": "",
-                "sign_in_url": f"{settings.public_base_url}/sign-in",
-                "reset_url": f"{settings.public_base_url}/forgot-password",
+                "sign_in_url": public_url(settings, "/sign-in"),
+                "reset_url": public_url(settings, "/forgot-password"),
             },
         )
     else:
@@ -276,7 +268,7 @@ async def request_email_change(
             session,
             new_email,
             "confirm_email_change",
-            {"name": user.name, "url": _link(settings, "/verify-email", token)},
+            {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
         )
     await notifications.send_email(session, user.email, "email_change_requested", {"name": user.name})
     await audit.record(
@@ -383,7 +375,7 @@ async def close_account(
         {
             "name": user.name,
             "deletion_due_at": user.deletion_due_at.date().isoformat(),
-            "sign_in_url": f"{settings.public_base_url}/sign-in",
+            "sign_in_url": public_url(settings, "/sign-in"),
         },
     )
     await audit.record(

@@ -16,6 +16,7 @@ from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.http import Client
+from opmaestro.core.links import public_url
 from opmaestro.core.ratelimit import Quota, RateLimiter
 from opmaestro.core.security import hash_password, hash_token, needs_rehash, verify_password
 from opmaestro.notifications import service as notifications
@@ -179,7 +180,7 @@ async def send_reset_link(session: AsyncSession, email: str, settings: Settings)
         session,
         user.email,
         "reset_password",
-        {"name": user.name, "url": f"{settings.public_base_url.rstrip('/')}/reset-password?token={token}"},
+        {"name": user.name, "url": public_url(settings, "/reset-password", token=token)},
     )
     await session.flush()
 

@@ -23,8 +23,8 @@ def _actor(actor: Principal | None) -> tuple[UUID | None, str]:
         return None, "system"
     if actor.method is AuthMethod.CLIENT and actor.client is not None:
         return actor.client.id, "client"
-    assert actor.user is not None
-    return actor.user.id, "staff" if actor.user.is_staff else "user"
+    user = actor.signed_in_user
+    return user.id, "staff" if user.is_staff else "user"
 
 
 def entry(

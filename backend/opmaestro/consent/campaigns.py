@@ -12,11 +12,12 @@ from opmaestro.audit import service as audit
 from opmaestro.consent import service as consent_service
 from opmaestro.consent import unsubscribe
 from opmaestro.consent.marketing_schemas import CampaignCreate
+from opmaestro.consent.models import EmailCampaign
 from opmaestro.core.auth import Principal
 from opmaestro.core.config import Settings
 from opmaestro.core.pagination import newest_first, page_of
 from opmaestro.notifications import service as notifications
-from opmaestro.notifications.models import EmailCampaign, EmailCategory, OutboxMessage
+from opmaestro.notifications.models import EmailCategory, OutboxMessage
 
 CAMPAIGN_TEMPLATE = "campaign"
 _BATCH = 500

@@ -1,4 +1,4 @@
-"""Consent purposes, the append-only hash-chained consent ledger, and each subject's current state."""
+"""Consent purposes, the append-only hash-chained consent ledger, each subject's current state, campaigns."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -127,3 +127,21 @@ class AppendOnlyError(RuntimeError):
 @event.listens_for(ConsentEvent, "before_delete")
 def _refuse_change(_mapper: Mapper[Any], _connection: Any, _target: ConsentEvent) -> None:
     raise AppendOnlyError("consent events are append-only")
+
+
+_BROADCAST = "staff-written text, the same for every recipient"
+
+
+class EmailCampaign(IdMixin, TimestampMixin, Base):
+    """A marketing message staff sent to every user who had consented at the time."""
+
+    __tablename__ = "email_campaign"
+
+    created_by: Mapped[UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), info=not_personal("pseudonymous staff id")
+    )
+    purpose_key: Mapped[str] = mapped_column(String(64), info=not_personal())
+    subject: Mapped[str] = mapped_column(String(998), info=not_personal(_BROADCAST))
+    text_body: Mapped[str] = mapped_column(Text, info=not_personal(_BROADCAST))
+    html_body: Mapped[str | None] = mapped_column(Text, info=not_personal(_BROADCAST))
+    recipients: Mapped[int] = mapped_column(info=not_personal("a count"))

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.consent.models import CollectionMethod, ConsentEvent, ConsentPurpose, LegalBasis
 from opmaestro.core import jwt
 from opmaestro.core.config import Settings
+from opmaestro.core.links import public_url
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
 CONTROLLER = "OpMaestro"
@@ -22,7 +23,7 @@ IMPLICIT_METHODS = frozenset({CollectionMethod.GPC})
 
 
 def receipt_claims(event: ConsentEvent, purpose: ConsentPurpose, settings: Settings) -> dict[str, Any]:
-    base_url = settings.public_base_url.rstrip("/")
+    base_url = public_url(settings)
     _, contact_email = parseaddr(settings.mail_from)
     category, pii_category = PURPOSE_CATEGORIES.get(purpose.key, (purpose.name, "account"))
     return {
@@ -43,7 +44,7 @@ def receipt_claims(event: ConsentEvent, purpose: ConsentPurpose, settings: Setti
                 "url": base_url,
             }
         ],
-        "policyUrl": f"{base_url}/privacy",
+        "policyUrl": public_url(settings, "/privacy"),
         "policyVersion": event.policy_version,
         "policySha256": event.policy_sha256,
         "services": [

@@ -16,6 +16,7 @@ from opmaestro.consent import service as consent_service
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import AppError, NotFound
+from opmaestro.core.links import public_url
 from opmaestro.core.security import equals
 
 TOKEN_VERSION = "1"
@@ -82,12 +83,12 @@ def read_token(settings: Settings, token: str) -> tuple[UUID, str]:
 
 def api_url(settings: Settings, token: str) -> str:
     """Where mail clients POST the one-click unsubscribe (the List-Unsubscribe header)."""
-    return f"{settings.public_base_url.rstrip('/')}/api/v1/unsubscribe/{token}"
+    return public_url(settings, f"/api/v1/unsubscribe/{token}")
 
 
 def page_url(settings: Settings, token: str) -> str:
     """The web page that explains the link and asks to confirm (the link in the body)."""
-    return f"{settings.public_base_url.rstrip('/')}/unsubscribe/{token}"
+    return public_url(settings, f"/unsubscribe/{token}")
 
 
 def list_unsubscribe_headers(settings: Settings, token: str) -> dict[str, str]:

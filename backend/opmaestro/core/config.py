@@ -9,6 +9,8 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from opmaestro.core.links import public_url
+
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MIN_SECRET_LENGTH = 32
@@ -109,7 +111,7 @@ class Settings(BaseSettings):
 
     @property
     def api_audience(self) -> str:
-        return f"{self.public_base_url.rstrip('/')}/api/v1"
+        return public_url(self, "/api/v1")
 
     @property
     def is_sqlite(self) -> bool:

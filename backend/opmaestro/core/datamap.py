@@ -137,10 +137,10 @@ def personal_columns(metadata: MetaData) -> list[PersonalColumn]:
         for column in table.columns:
             classification = classification_of(column.info)
             if classification and classification.personal:
-                assert classification.category is not None and classification.erasure is not None
-                found.append(
-                    PersonalColumn(table.name, column.name, classification.category, classification.erasure)
-                )
+                category, erasure = classification.category, classification.erasure
+                if category is None or erasure is None:
+                    raise ValueError(f"{table.name}.{column.name} is personal without a category and erasure")
+                found.append(PersonalColumn(table.name, column.name, category, erasure))
     return sorted(found, key=lambda entry: (entry.table, entry.column))
 
 

@@ -38,7 +38,8 @@ def docs_page(title: str, openapi_url: str) -> str:
 
 def mount_docs(app: FastAPI) -> None:
     """Serve the docs page; FastAPI's own (`docs_url`, `redoc_url`) load from CDNs and stay off."""
-    assert app.openapi_url is not None
+    if app.openapi_url is None:
+        raise RuntimeError("the docs page needs the app's OpenAPI document (openapi_url)")
     page = docs_page(app.title, app.openapi_url)
 
     @app.get(DOCS_PATH, include_in_schema=False, response_class=HTMLResponse)

@@ -130,14 +130,16 @@ def _field_problem(error: dict[str, Any]) -> FieldProblem:
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+    if not isinstance(exc, AppError):
+        raise exc
     return problem_response(
         exc.status, title=exc.title, detail=exc.detail, type_=exc.type, headers=exc.headers, **exc.extra
     )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):
+        raise exc
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(
@@ -156,7 +158,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None

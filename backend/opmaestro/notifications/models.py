@@ -46,21 +46,3 @@ class OutboxMessage(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED, info=not_personal())
     last_error: Mapped[str | None] = mapped_column(Text, info=not_personal("redacted error text"))
     sent_at: Mapped[datetime | None] = mapped_column(info=not_personal())
-
-
-_BROADCAST = "staff-written text, the same for every recipient"
-
-
-class EmailCampaign(IdMixin, TimestampMixin, Base):
-    """A marketing message staff sent to every user who had consented at the time."""
-
-    __tablename__ = "email_campaign"
-
-    created_by: Mapped[UUID | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL"), info=not_personal("pseudonymous staff id")
-    )
-    purpose_key: Mapped[str] = mapped_column(String(64), info=not_personal())
-    subject: Mapped[str] = mapped_column(String(998), info=not_personal(_BROADCAST))
-    text_body: Mapped[str] = mapped_column(Text, info=not_personal(_BROADCAST))
-    html_body: Mapped[str | None] = mapped_column(Text, info=not_personal(_BROADCAST))
-    recipients: Mapped[int] = mapped_column(info=not_personal("a count"))

@@ -1,5 +1,6 @@
 """Email: render a template into the outbox in the caller's transaction, deliver it later."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -12,8 +13,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts.models import User, UserStatus
-from opmaestro.consent import service as consent_service
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings, SmtpSecurity, get_settings
@@ -23,6 +22,9 @@ from opmaestro.notifications.models import EmailCategory, OutboxMessage, OutboxS
 DELIVER_JOB = "notifications.deliver"
 _SETTLED = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SUPPRESSED})
 PRODUCT_NAME = "OpMaestro"
+
+SendCheck = Callable[[AsyncSession, OutboxMessage], Awaitable[str | None]]
+_send_checks: dict[str, list[SendCheck]] = {}
 
 _templates = Environment(
     loader=PackageLoader("opmaestro.notifications", "templates"),
@@ -41,6 +43,27 @@ class RenderedEmail:
 
 class PermanentDeliveryError(Exception):
     """The receiving server refused the message for good; retrying cannot help."""
+
+
+def register_send_check(category: EmailCategory, check: SendCheck) -> None:
+    """Run `check` before each message of `category` leaves; a reason it returns suppresses the message."""
+    checks = _send_checks.setdefault(category, [])
+    if check not in checks:
+        checks.append(check)
+
+
+async def _suppression(session: AsyncSession, message: OutboxMessage) -> str | None:
+    """Why a message must not go out now, or None; service mail always goes."""
+    if message.category == EmailCategory.SERVICE:
+        return None
+    checks = _send_checks.get(message.category)
+    # Fail closed: mail that needs a domain's permission never leaves when no domain gave a rule.
+    if not checks:
+        return f"suppressed: no send-time check is registered for {message.category} mail"
+    for check in checks:
+        if reason := await check(session, message):
+            return reason
+    return None
 
 
 def render(template: str, context: dict[str, Any]) -> RenderedEmail:
@@ -110,7 +133,7 @@ async def deliver(session: AsyncSession, message_id: UUID, settings: Settings) -
     message = await session.get(OutboxMessage, message_id)
     if message is None or message.status in _SETTLED:
         return message
-    if message.category == EmailCategory.MARKETING and (reason := await _marketing_refusal(session, message)):
+    if reason := await _suppression(session, message):
         message.status = OutboxStatus.SUPPRESSED
         message.last_error = reason
         await session.flush()
@@ -131,18 +154,6 @@ async def deliver(session: AsyncSession, message_id: UUID, settings: Settings) -
         message.last_error = None
     await session.flush()
     return message
-
-
-async def _marketing_refusal(session: AsyncSession, message: OutboxMessage) -> str | None:
-    """Why a marketing message must not go out now, or None when its recipient still consents."""
-    user = await session.get(User, message.user_id) if message.user_id else None
-    if user is None or user.status != UserStatus.ACTIVE:
-        return "suppressed: no active user account whose consent allows this message"
-    if user.email.lower() != message.to_address.lower():
-        return "suppressed: the recipient's address changed after the message was queued"
-    if not await consent_service.is_granted(session, user.id, consent_service.MARKETING_EMAIL):
-        return "suppressed: the recipient has not consented to marketing email"
-    return None
 
 
 async def _smtp_send(mime: EmailMessage, settings: Settings) -> None:

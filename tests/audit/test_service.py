@@ -1,0 +1,10 @@
+import pytest
+
+from opmaestro.audit import service as audit
+from opmaestro.core.auth import AuthMethod, Forbidden, Principal
+
+
+def test_an_actor_with_neither_user_nor_client_is_refused():
+    nobody = Principal(method=AuthMethod.SESSION, scopes=frozenset())
+    with pytest.raises(Forbidden):
+        audit.entry(actor=nobody, action="profile.updated", subject_type="user", subject_id=None)

@@ -1,0 +1,81 @@
+"""Dependencies point one way: `core` imports no domain, and no two domains import each other."""
+
+import ast
+from collections import defaultdict
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import opmaestro
+
+PACKAGE_DIR = Path(opmaestro.__file__).parent
+DOMAINS = frozenset(
+    path.name for path in PACKAGE_DIR.iterdir() if (path / "__init__.py").is_file() and path.name != "core"
+)
+# The next step moves authentication next to the accounts it resolves, and this entry goes with it.
+# (`core.http` reaches the accounts models only through `core.auth`.)
+ALLOWED_CORE_IMPORTS = frozenset({("opmaestro.core.auth", "accounts")})
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any level (inside functions too), relative imports resolved."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def domain_of(module: str) -> str | None:
+    """`accounts` for `opmaestro.accounts.models`; None for core and the top-level composition root."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "opmaestro" and parts[1] in DOMAINS else None
+
+
+def import_edges() -> dict[str, set[str]]:
+    """Each module of the package, with the domains it imports."""
+    edges: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        domains = {domain for module in imported_modules(path) if (domain := domain_of(module))}
+        edges[module_name(path)] = domains
+    return edges
+
+
+def test_the_package_has_domains_to_check():
+    assert {"accounts", "audit", "consent", "health", "notifications", "policies"} <= DOMAINS
+    assert "opmaestro.core.auth" in import_edges()
+
+
+def test_core_imports_no_domain():
+    found = {
+        (module, domain)
+        for module, domains in import_edges().items()
+        if module.startswith("opmaestro.core.")
+        for domain in domains
+    }
+    assert found - ALLOWED_CORE_IMPORTS == set(), f"core imports a domain: {found - ALLOWED_CORE_IMPORTS}"
+    assert ALLOWED_CORE_IMPORTS - found == set(), "an allowed import is gone: remove it from the list"
+
+
+def test_domain_imports_have_no_cycle():
+    graph: dict[str, set[str]] = defaultdict(set)
+    for module, domains in import_edges().items():
+        if (own := domain_of(module)) is not None:
+            graph[own] |= domains - {own}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        # The cycle lists each domain before the one that imports it.
+        cycle = " imports ".join(reversed(error.args[1]))
+        raise AssertionError(f"domains import each other: {cycle}") from None

@@ -41,5 +41,8 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     restoreMocks: true,
+    // A guard against a test that hangs, not a speed budget: a loaded two-core machine must not
+    // turn a slow render into a failure.
+    testTimeout: 60_000,
   },
 });

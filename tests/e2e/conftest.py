@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import free_port
 
@@ -29,6 +29,13 @@ SPA_DIR = ROOT / "frontend" / "dist"
 AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
 BIN = Path(sys.executable).parent
+# How long one step (an action, or an expect() that waits for the page) may take. It guards
+# against a hang, not a slow machine: a step returns as soon as it can, and a loaded two-core
+# machine (Argon2 hashing, a cold server) must not fail a test that would pass given the time.
+STEP_TIMEOUT_MS = 30_000
+SERVER_START_SECONDS = 90
+
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 
 
 def _missing() -> str | None:
@@ -146,7 +153,7 @@ def live_server() -> Iterator[LiveServer]:
                 [BIN / "opmaestro", "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink
             )
             try:
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + SERVER_START_SECONDS
                 while True:
                     try:
                         if httpx.get(f"{url}/api/v1/health/ready", timeout=1).status_code == 200:
@@ -159,7 +166,11 @@ def live_server() -> Iterator[LiveServer]:
                 yield LiveServer(url, env)
             finally:
                 server.terminate()
-                server.wait(timeout=15)
+                try:
+                    server.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
 
 
 @pytest.fixture(scope="session")
@@ -187,7 +198,7 @@ async def page(
 ) -> AsyncIterator[Page]:
     """A fresh browser context per test; a screenshot lands in test-artifacts/ when the test fails."""
     context = await browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     opened = await context.new_page()
     yield opened
     report = getattr(request.node, "report_call", None)

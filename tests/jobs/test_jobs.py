@@ -91,11 +91,12 @@ class TestRetries:
         )
         async with unit_of_work(committed_sessionmaker, None) as session:
             job = await jobs.enqueue(session, "tests.flaky", {"failures": 5})
+        before = clock.utcnow()
         await runner.run_next()
         failed = await load(committed_sessionmaker, job.id)
         assert failed.status == jobs.JobStatus.QUEUED and failed.claimed_by is None
         assert "ann@example.com" not in failed.last_error and "ConnectionError" in failed.last_error
-        assert failed.run_at - clock.utcnow() > timedelta(seconds=25)
+        assert failed.run_at - before >= timedelta(seconds=30)
         assert await runner.run_next() is False
 
     async def test_job_is_dead_after_max_attempts_and_on_dead_runs(self, committed_sessionmaker, runner):
@@ -139,10 +140,16 @@ class TestCrashRecovery:
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
 
-        assert await runner.recover_stale() == 0, "a fresh claim must not be taken over"
-        await asyncio.sleep(1.1)
-        assert await runner.recover_stale() == 1
-        assert await runner.run_next() is True
+        # The clock, not the wall, decides whether the claim is fresh or abandoned.
+        lease = timedelta(seconds=runner.settings.job_lease_seconds)
+        clock.set_clock(lambda: claimed.heartbeat_at + lease / 2)
+        try:
+            assert await runner.recover_stale() == 0, "a fresh claim must not be taken over"
+            clock.set_clock(lambda: claimed.heartbeat_at + lease + timedelta(seconds=1))
+            assert await runner.recover_stale() == 1
+            assert await runner.run_next() is True
+        finally:
+            clock.set_clock(None)
         recovered = await load(committed_sessionmaker, job.id)
         assert (recovered.status, recovered.attempts) == (jobs.JobStatus.DONE, 2)
 
@@ -153,10 +160,21 @@ class TestCrashRecovery:
         claimed = await busy.claim_next()
         heartbeat = asyncio.create_task(busy._heartbeat(claimed.id))
         try:
-            await asyncio.sleep(1.5)
-            assert await jobs.JobRunner(committed_sessionmaker, job_settings).recover_stale() == 0
+            deadline = time.monotonic() + 30
+            while (beat := (await load(committed_sessionmaker, job.id)).heartbeat_at) == claimed.heartbeat_at:
+                assert time.monotonic() < deadline, "no heartbeat was recorded"
+                await asyncio.sleep(0.05)
         finally:
             heartbeat.cancel()
+        # A moment when the claim itself is past its lease but the heartbeat is not.
+        lease = timedelta(seconds=job_settings.job_lease_seconds)
+        moment = beat + lease - timedelta(milliseconds=1)
+        assert moment > claimed.heartbeat_at + lease
+        clock.set_clock(lambda: moment)
+        try:
+            assert await jobs.JobRunner(committed_sessionmaker, job_settings).recover_stale() == 0
+        finally:
+            clock.set_clock(None)
         assert (await load(committed_sessionmaker, job.id)).status == jobs.JobStatus.RUNNING
 
 
@@ -180,7 +198,8 @@ class TestEmbeddedWorker:
             assert await worker.is_ready()
             async with unit_of_work(committed_sessionmaker, worker) as session:
                 ids = [(await jobs.enqueue(session, "tests.flaky", {"failures": 1})).id for _ in range(4)]
-            for _ in range(200):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
                 statuses = {(await load(committed_sessionmaker, job_id)).status for job_id in ids}
                 if statuses == {jobs.JobStatus.DONE}:
                     break

@@ -1,6 +1,11 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+
+// findBy* and waitFor give up after 1 s by default, and a busy machine can take longer than that
+// to render what a mocked response brings. They return as soon as the expectation holds, so a
+// generous limit costs a passing test nothing.
+configure({ asyncUtilTimeout: 15_000 });
 
 afterEach(() => cleanup());
 

@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { AdminUsersPage } from "./admin-users-page";
+import { fillIn } from "../../test/fill-in";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { aUser, type Role } from "../../test/fixtures";
 
@@ -32,12 +33,12 @@ describe("AdminUsersPage", () => {
     const user = userEvent.setup();
     renderPage(<AdminUsersPage />);
 
-    await user.type(await screen.findByLabelText("Search"), "nobody");
+    await fillIn(await screen.findByLabelText("Search"), "nobody");
     await user.click(screen.getByRole("button", { name: "Search" }));
     expect(screen.getByLabelText(/Reason/)).toHaveAttribute("aria-invalid", "true");
     expect(calls.some((call) => call.path === "/api/v1/admin/users")).toBe(false);
 
-    await user.type(screen.getByLabelText(/Reason/), "Ticket 4711");
+    await fillIn(screen.getByLabelText(/Reason/), "Ticket 4711");
     await user.click(screen.getByRole("button", { name: "Search" }));
     expect(await screen.findByText("No users match")).toBeInTheDocument();
     const search = calls.find((call) => call.path === "/api/v1/admin/users");
@@ -54,7 +55,7 @@ describe("AdminUsersPage", () => {
     const user = userEvent.setup();
     renderPage(<AdminUsersPage />);
 
-    await user.type(await screen.findByLabelText(/Reason/), "Promotion approved in ticket 12");
+    await fillIn(await screen.findByLabelText(/Reason/), "Promotion approved in ticket 12");
     await user.click(screen.getByRole("button", { name: "Search" }));
     const table = await screen.findByRole("table", { name: "Users" });
     for (const header of ["Email", "Name", "Role", "Status"]) {

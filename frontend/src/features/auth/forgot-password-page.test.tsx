@@ -1,6 +1,7 @@
 import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { fillIn } from "../../test/fill-in";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { ForgotPasswordPage } from "./forgot-password-page";
 
@@ -9,7 +10,7 @@ afterEach(() => vi.unstubAllGlobals());
 async function ask(email: string) {
   renderPage(<ForgotPasswordPage />, { path: "/forgot-password", at: "/forgot-password" });
   const user = userEvent.setup();
-  await user.type(await screen.findByLabelText(/^Email/), email);
+  await fillIn(await screen.findByLabelText(/^Email/), email);
   await user.click(screen.getByRole("button", { name: "Send reset link" }));
 }
 

@@ -1,6 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { fillIn } from "../../test/fill-in";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { SignInPage } from "./sign-in-page";
 import { aUser } from "../../test/fixtures";
@@ -30,12 +31,12 @@ describe("SignInPage", () => {
     );
     renderPage(<SignInPage />, { path: "/sign-in", at: "/sign-in?next=%2Fsecurity" });
     const user = userEvent.setup();
-    await user.type(await screen.findByLabelText(/^Email/), "ada@example.com");
-    await user.type(screen.getByLabelText(/^Password/), "correct horse battery");
+    await fillIn(await screen.findByLabelText(/^Email/), "ada@example.com");
+    await fillIn(screen.getByLabelText(/^Password/), "correct horse battery");
     await user.click(screen.getByRole("button", { name: "Sign in" }));
 
     const code = await screen.findByLabelText(/^Authentication code/);
-    await user.type(code, "123 456");
+    await fillIn(code, "123 456");
     await user.click(screen.getByRole("button", { name: "Verify" }));
 
     expect(await screen.findByText("elsewhere")).toBeInTheDocument();
@@ -64,8 +65,8 @@ describe("SignInPage", () => {
     );
     renderPage(<SignInPage />, { path: "/sign-in", at: "/sign-in" });
     const user = userEvent.setup();
-    await user.type(await screen.findByLabelText(/^Email/), "ada@example.com");
-    await user.type(screen.getByLabelText(/^Password/), "wrong");
+    await fillIn(await screen.findByLabelText(/^Email/), "ada@example.com");
+    await fillIn(screen.getByLabelText(/^Password/), "wrong");
     await user.click(screen.getByRole("button", { name: "Sign in" }));
     await waitFor(() =>
       expect(screen.getByText("The email address or password is not correct. (request id req-7)")).toBeInTheDocument(),

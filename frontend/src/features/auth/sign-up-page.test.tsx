@@ -1,6 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { fillIn } from "../../test/fill-in";
 import { json, type MockCall, mockApi, renderPage, route } from "../../test/render";
 import { SignUpPage } from "./sign-up-page";
 
@@ -16,14 +17,14 @@ const POLICIES = [
   policy("us_transfer_notice", "1", "US Data Transfer Notice"),
 ];
 
-async function fillIn() {
+async function fillInTheForm() {
   const user = userEvent.setup();
-  await user.type(screen.getByLabelText(/^Full name/), "Ada Lovelace");
-  await user.type(screen.getByLabelText(/^Email/), "ada@example.com");
-  await user.type(screen.getByLabelText(/^Password/), "a long enough passphrase");
-  await user.type(screen.getByLabelText(/^Company/), "Analytical Engines");
+  await fillIn(screen.getByLabelText(/^Full name/), "Ada Lovelace");
+  await fillIn(screen.getByLabelText(/^Email/), "ada@example.com");
+  await fillIn(screen.getByLabelText(/^Password/), "a long enough passphrase");
+  await fillIn(screen.getByLabelText(/^Company/), "Analytical Engines");
   await user.selectOptions(screen.getByLabelText(/^Country/), "GB");
-  await user.type(screen.getByLabelText(/^Phone/), "12");
+  await fillIn(screen.getByLabelText(/^Phone/), "12");
   await user.click(screen.getByLabelText(/^I am 18 or older/));
   await user.click(screen.getByLabelText(/^I accept the terms of service and the privacy policy/));
   await user.click(screen.getByLabelText(/^I have read the notice on data processing in the United States/));
@@ -65,7 +66,7 @@ describe("SignUpPage", () => {
     );
     renderPage(<SignUpPage />);
     await screen.findByText(/Read the Terms of Service \(version 2025-01\)/);
-    const user = await fillIn();
+    const user = await fillInTheForm();
     await user.click(screen.getByRole("button", { name: "Create account" }));
 
     const phone = screen.getByLabelText(/^Phone/);
@@ -92,7 +93,7 @@ describe("SignUpPage", () => {
     );
     renderPage(<SignUpPage />);
     await screen.findByText(/Read the US Data Transfer Notice \(version 1\)/);
-    const user = await fillIn();
+    const user = await fillInTheForm();
     await user.click(screen.getByRole("button", { name: "Create account" }));
 
     expect(await screen.findByRole("heading", { level: 1, name: "Check your email" })).toBeInTheDocument();

@@ -2,6 +2,7 @@ import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { aUser } from "../../test/fixtures";
+import { fillIn } from "../../test/fill-in";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { VerifyEmailPage } from "./verify-email-page";
 
@@ -42,7 +43,7 @@ describe("VerifyEmailPage", () => {
     expect(await screen.findByRole("heading", { name: "Verification failed" })).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Send a new link" }));
     expect(await screen.findByText("Enter your email address.")).toBeInTheDocument();
-    await user.type(screen.getByLabelText(/^Email/), " ada@example.com ");
+    await fillIn(screen.getByLabelText(/^Email/), " ada@example.com ");
     await user.click(screen.getByRole("button", { name: "Send a new link" }));
 
     expect(await screen.findByRole("status")).toHaveTextContent(sent.detail);

@@ -2,6 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
+import { fillIn } from "../../test/fill-in";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { PurposesPage } from "./purposes-page";
 import { aUser, type Role } from "../../test/fixtures";
@@ -46,8 +47,7 @@ describe("PurposesPage", () => {
     await user.click(within(table).getByRole("button", { name: "Edit analytics" }));
     const form = screen.getByRole("form", { name: "Edit analytics" });
     const description = within(form).getByLabelText(/Description/);
-    await user.clear(description);
-    await user.type(description, "Now also heatmaps.");
+    await fillIn(description, "Now also heatmaps.");
     await user.click(within(form).getByLabelText("Material change (asks everyone to renew)"));
     await user.click(within(form).getByRole("button", { name: "Save changes" }));
 
@@ -80,9 +80,9 @@ describe("PurposesPage", () => {
     renderPage(<PurposesPage />);
 
     const form = await screen.findByRole("form", { name: "New purpose" });
-    await user.type(within(form).getByLabelText(/Key/), "partner_offers");
-    await user.type(within(form).getByLabelText(/Name/), "Partner offers");
-    await user.type(within(form).getByLabelText(/Description/), "Offers from partners, sent by us.");
+    await fillIn(within(form).getByLabelText(/Key/), "partner_offers");
+    await fillIn(within(form).getByLabelText(/Name/), "Partner offers");
+    await fillIn(within(form).getByLabelText(/Description/), "Offers from partners, sent by us.");
     await user.selectOptions(within(form).getByLabelText("Legal basis"), "consent");
     await user.click(within(form).getByRole("button", { name: "Create purpose" }));
 

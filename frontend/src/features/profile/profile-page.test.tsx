@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { ProfilePage } from "./profile-page";
+import { fillIn } from "../../test/fill-in";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { aUser } from "../../test/fixtures";
 
@@ -38,7 +39,7 @@ describe("ProfilePage", () => {
     renderPage(<ProfilePage />);
 
     const phone = await screen.findByLabelText("Phone");
-    await user.type(phone, "12");
+    await fillIn(phone, "12");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
 
     expect(await screen.findByText(/This phone number is not valid/)).toBeInTheDocument();
@@ -57,7 +58,7 @@ describe("ProfilePage", () => {
 
     const company = await screen.findByLabelText("Company");
     await user.clear(company);
-    await user.type(screen.getByLabelText("Job title"), "Analyst");
+    await fillIn(screen.getByLabelText("Job title"), "Analyst");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
 
     expect(await screen.findByText("Your profile is saved.")).toBeInTheDocument();
@@ -82,9 +83,9 @@ describe("ProfilePage", () => {
     const user = userEvent.setup();
     renderPage(<ProfilePage />);
 
-    await user.type(await screen.findByLabelText(/New email/), "ada@new.example");
+    await fillIn(await screen.findByLabelText(/New email/), "ada@new.example");
     const password = screen.getByLabelText(/Current password/);
-    await user.type(password, "not-it");
+    await fillIn(password, "not-it");
     await user.click(screen.getByRole("button", { name: "Change email" }));
 
     await waitFor(() => expect(password).toHaveAttribute("aria-invalid", "true"));
@@ -101,8 +102,8 @@ describe("ProfilePage", () => {
     const user = userEvent.setup();
     renderPage(<ProfilePage />);
 
-    await user.type(await screen.findByLabelText(/New email/), "ada@new.example");
-    await user.type(screen.getByLabelText(/Current password/), "correct horse");
+    await fillIn(await screen.findByLabelText(/New email/), "ada@new.example");
+    await fillIn(screen.getByLabelText(/Current password/), "correct horse");
     await user.click(screen.getByRole("button", { name: "Change email" }));
 
     expect(await screen.findByText(/We sent a confirmation link to ada@new.example/)).toBeInTheDocument();

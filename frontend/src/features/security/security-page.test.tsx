@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { SecurityPage } from "./security-page";
+import { fillIn } from "../../test/fill-in";
 import { json, mockApi, renderPage, route } from "../../test/render";
 import { aUser } from "../../test/fixtures";
 
@@ -56,7 +57,7 @@ describe("SecurityPage API tokens", () => {
     renderPage(<SecurityPage />);
 
     expect(await screen.findByText("You have no API tokens.")).toBeInTheDocument();
-    await user.type(screen.getByLabelText(/Token name/), "Reporting script");
+    await fillIn(screen.getByLabelText(/Token name/), "Reporting script");
     await user.click(await screen.findByLabelText("Read your profile (profile:read)"));
     expect(screen.queryByLabelText(/admin:users:read/)).not.toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Create token" }));
@@ -116,7 +117,7 @@ describe("SecurityPage two-factor", () => {
     await user.click(await screen.findByRole("button", { name: "Set up two-factor" }));
     expect(await screen.findByRole("img", { name: "QR code of the two-factor setup link" })).toBeInTheDocument();
     expect(screen.getByTestId("totp-secret")).toHaveTextContent("JBSWY3DPEHPK3PXP");
-    await user.type(screen.getByLabelText(/^Authentication code/), "123456");
+    await fillIn(screen.getByLabelText(/^Authentication code/), "123456");
     await user.click(screen.getByRole("button", { name: "Turn on two-factor" }));
 
     const codes = await screen.findByRole("list", { name: "Recovery codes" });
@@ -147,13 +148,12 @@ describe("SecurityPage two-factor", () => {
     const user = userEvent.setup();
     const form = await screen.findByRole("form", { name: "Turn off two-factor" });
 
-    await user.type(within(form).getByLabelText(/^Password/), "wrong one");
-    await user.type(within(form).getByLabelText(/^Code/), " 654321 ");
+    await fillIn(within(form).getByLabelText(/^Password/), "wrong one");
+    await fillIn(within(form).getByLabelText(/^Code/), " 654321 ");
     await user.click(within(form).getByRole("button", { name: "Turn off two-factor" }));
     expect(await within(form).findByText("The password is not correct.")).toBeInTheDocument();
 
-    await user.clear(within(form).getByLabelText(/^Password/));
-    await user.type(within(form).getByLabelText(/^Password/), "correct horse battery");
+    await fillIn(within(form).getByLabelText(/^Password/), "correct horse battery");
     await user.click(within(form).getByRole("button", { name: "Turn off two-factor" }));
 
     expect(await screen.findByText("Two-factor authentication is off.")).toBeInTheDocument();

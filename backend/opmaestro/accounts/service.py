@@ -12,7 +12,7 @@ from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersio
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
 from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
 from opmaestro.audit import service as audit
-from opmaestro.consent import service as consent
+from opmaestro.consent import ledger as consent_ledger
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
@@ -151,10 +151,10 @@ async def register(
     await session.flush()
     for version in current.values():
         policies.record_acceptance(session, user.id, version, method="signup")
-    await consent.record(
+    await consent_ledger.record(
         session,
         user_id=user.id,
-        purpose_key=consent.MARKETING_EMAIL,
+        purpose_key=consent_ledger.MARKETING_EMAIL,
         action=ConsentAction.GRANTED if body.marketing_email_opt_in else ConsentAction.DENIED,
         method=CollectionMethod.SIGNUP,
         actor=None,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import User, UserStatus
-from opmaestro.consent import service as consent_service
+from opmaestro.consent import ledger
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings, SmtpSecurity, get_settings
@@ -140,7 +140,7 @@ async def _marketing_refusal(session: AsyncSession, message: OutboxMessage) -> s
         return "suppressed: no active user account whose consent allows this message"
     if user.email.lower() != message.to_address.lower():
         return "suppressed: the recipient's address changed after the message was queued"
-    if not await consent_service.is_granted(session, user.id, consent_service.MARKETING_EMAIL):
+    if not await ledger.is_granted(session, user.id, ledger.MARKETING_EMAIL):
         return "suppressed: the recipient has not consented to marketing email"
     return None
 

@@ -2,8 +2,9 @@
 
 Starts `opmaestro serve` on a free port with a fresh database, drives a bounded number of
 requests with hey (a compiled load generator that stops after N requests, so the server,
-not the client, is the bottleneck) at concurrency 1 and 16, and prints req/s, p50/p99
-latency and the server's peak RSS for each scenario.
+not the client, is the bottleneck) at concurrency 1 and 16, and prints req/s, its ratio to
+`/health` at the same concurrency in the same run, p50/p99 latency and the server's peak RSS
+for each scenario. Absolute figures move with the machine and its load; the ratios much less.
 """
 
 import argparse
@@ -37,9 +38,14 @@ class Scenario:
     signed_in: bool = False
     requests: dict[int, int] = field(default_factory=lambda: {1: 5000, 16: 20000})
 
+    def count(self, concurrency: int) -> int:
+        return self.requests.get(concurrency, max(self.requests.values()))
 
+
+CONCURRENCIES = (1, 16)
+REFERENCE = "health"
 SCENARIOS = [
-    Scenario("health", "GET", "/api/v1/health"),
+    Scenario(REFERENCE, "GET", "/api/v1/health"),
     Scenario("me (session cookie)", "GET", "/api/v1/me", signed_in=True),
     # Every PUT appends a ledger event, so by the GET below the user has over 10,000 events.
     Scenario(
@@ -183,7 +189,14 @@ def run_hey(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, help="requests per run (default: per scenario)")
-    parser.add_argument("--scenario", help="run only scenarios whose name contains this")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        help="run only scenarios whose name contains this (repeatable); health always runs, as the reference",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, action="append", help="run at this concurrency only (repeatable)"
+    )
     parser.add_argument("--database-url", help="bench against this database (default: a fresh SQLite file)")
     args = parser.parse_args()
     hey = ensure_hey()
@@ -202,10 +215,10 @@ def main() -> None:
         try:
             cookie = session_cookie(base)
             for scenario in SCENARIOS:
-                if args.scenario and args.scenario not in scenario.name:
+                if not selected(scenario, args.scenario):
                     continue
-                for concurrency in (1, 16):
-                    requests = args.requests or scenario.requests[concurrency]
+                for concurrency in args.concurrency or CONCURRENCIES:
+                    requests = args.requests or scenario.count(concurrency)
                     exact_peak = reset_peak_rss(server.pid)
                     cookie_header = cookie if scenario.signed_in else None
                     result = run_hey(hey, base, scenario, concurrency, requests, cookie_header)
@@ -222,9 +235,24 @@ def main() -> None:
                         f"  {scenario.name:<26} c={concurrency:<3} {result['req_per_s']:9.1f} req/s",
                         flush=True,
                     )
+            add_ratios(rows)
         finally:
             stop(server)
     report(rows, hey, args.database_url)
+
+
+def selected(scenario: Scenario, wanted: list[str] | None) -> bool:
+    return scenario.name == REFERENCE or not wanted or any(name in scenario.name for name in wanted)
+
+
+def add_ratios(rows: list[dict[str, object]]) -> None:
+    """Each row's req/s divided by /health's at the same concurrency."""
+    reference = {row["concurrency"]: row["req_per_s"] for row in rows if row["scenario"] == REFERENCE}
+    for row in rows:
+        health = reference.get(row["concurrency"])
+        row["ratio_to_health"] = (
+            float(row["req_per_s"]) / float(health) if isinstance(health, float) and health else float("nan")
+        )
 
 
 def report(rows: list[dict[str, object]], hey: str, database_url: str | None) -> None:
@@ -236,14 +264,15 @@ def report(rows: list[dict[str, object]], hey: str, database_url: str | None) ->
         "server: 1 uvicorn worker process"
     )
     header = (
-        f"{'scenario':<26} {'conc':>4} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'non-2xx':>8} {'peak RSS MiB':>13}"
+        f"{'scenario':<26} {'conc':>4} {'requests':>9} {'req/s':>9} {'x health':>8} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'peak RSS MiB':>13}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
             f"{row['scenario']:<26} {row['concurrency']:>4} {row['requests']:>9} {row['req_per_s']:>9.1f} "
+            f"{row['ratio_to_health']:>8.2f} "
             f"{row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} {row['non_2xx']:>8} {row['peak_rss_mib']:>13.1f}"
         )
     if not all(row["peak_rss_exact"] for row in rows):

@@ -25,7 +25,7 @@ for _name in ("OPMAESTRO_SMTP_HOST", "OPMAESTRO_JOB_BACKEND"):
     os.environ.pop(_name, None)
 
 import opmaestro.models  # noqa: E402, F401
-from opmaestro.core import jobs, migrations, sqlite_driver  # noqa: E402
+from opmaestro.core import jobs, migrations  # noqa: E402
 from opmaestro.core.clock import set_clock  # noqa: E402
 from opmaestro.core.config import Settings, get_settings  # noqa: E402
 from opmaestro.core.db import Base, create_engine, create_sessionmaker  # noqa: E402
@@ -46,17 +46,9 @@ def database_url(settings: Settings) -> str:
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The test database, migrated to head once per run."""
     await asyncio.to_thread(migrations.upgrade, settings.database_url)
-    engine = create_engine(settings, explicit_begin=True, inline_statements=True)
+    engine = create_engine(settings)
     yield engine
     await engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-async def no_writer_gate_left_held() -> AsyncIterator[None]:
-    """A test that leaves a SQLite writer gate held would stall every later writer."""
-    yield
-    held = [database for database, gate in sqlite_driver.writer_gates().items() if gate.locked()]
-    assert held == [], f"writer gate still held for {held}"
 
 
 @pytest.fixture
@@ -136,7 +128,7 @@ async def committed_sessionmaker(
     """Real commits, for workers and other processes. Afterwards the database is put back as it
     was: rows the test added are deleted, rows it changed (a schedule's next run, say) get
     their old values back and rows it deleted are inserted again."""
-    real_engine = create_engine(settings, inline_statements=True)
+    real_engine = create_engine(settings)
     tables = Base.metadata.sorted_tables
 
     def key_of(table: Table, row: RowMapping) -> tuple[object, ...]:

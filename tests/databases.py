@@ -10,8 +10,8 @@ from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 ON_POSTGRESQL = make_url(os.environ["OPMAESTRO_DATABASE_URL"]).get_backend_name() == "postgresql"
-# For behaviour that exists only on one database (asyncpg's driver path, pool pings, SQLite's
-# writer gate); CI runs the suite on both, and elsewhere these skip with the reason.
+# For behaviour that exists only on one database (pool pings, SQLite's pragmas); CI runs the
+# suite on both, and elsewhere these skip with the reason.
 only_on_postgresql = pytest.mark.skipif(
     not ON_POSTGRESQL, reason="PostgreSQL-only behaviour; the CI suite runs these against PostgreSQL"
 )

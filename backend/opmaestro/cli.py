@@ -325,14 +325,14 @@ def consent_verify(
 ) -> None:
     """Recompute a user's consent hash chain; exits 1 if it is broken."""
     import opmaestro.models  # noqa: F401 - loads every model
-    from opmaestro.consent import service as consent
+    from opmaestro.consent import ledger
 
     try:
         user_id = UUID(subject)
     except ValueError:
         typer.echo(f"not a user id: {subject}", err=True)
         raise typer.Exit(2) from None
-    report = _with_session(lambda s: consent.verify_user_chain(s, None, user_id))
+    report = _with_session(lambda s: ledger.verify_user_chain(s, None, user_id))
     broken = str(report.first_broken_event_id) if report.first_broken_event_id else None
     typer.echo(
         json.dumps({"intact": report.intact, "events": report.events, "first_broken_event_id": broken})

@@ -74,7 +74,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engines = []
         if sessionmaker is None:
-            engines.append(create_engine(settings, inline_statements=True))
+            engines.append(create_engine(settings))
             app.state.sessionmaker = create_sessionmaker(engines[-1])
         if job_backend is None:
             jobs_sessionmaker = app.state.sessionmaker

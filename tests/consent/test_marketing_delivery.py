@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opmaestro.accounts.models import User
-from opmaestro.consent import campaigns
-from opmaestro.consent import service as consent_service
+from opmaestro.consent import campaigns, ledger
 from opmaestro.consent.models import CollectionMethod, ConsentAction, ConsentEvent
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
@@ -27,10 +26,10 @@ CAMPAIGN = {"subject": "Spring news", "text_body": "Hello!\n\nWe shipped things.
 
 async def set_consent(session, user: User, action: ConsentAction = ConsentAction.GRANTED) -> None:
     """Record a consent answer for the user, committed."""
-    await consent_service.record(
+    await ledger.record(
         session,
         user_id=user.id,
-        purpose_key=consent_service.MARKETING_EMAIL,
+        purpose_key=ledger.MARKETING_EMAIL,
         action=action,
         method=CollectionMethod.SETTINGS,
         actor=None,
@@ -120,7 +119,7 @@ class TestConsentingRecipient:
         assert response.status_code == 200, response.text
         assert response.json() == {"purpose": "marketing_email", "status": "unsubscribed"}
         async with committed_sessionmaker() as session:
-            assert not await consent_service.is_granted(session, member.id, consent_service.MARKETING_EMAIL)
+            assert not await ledger.is_granted(session, member.id, ledger.MARKETING_EMAIL)
             assert await withdrawals(session, member) == 1
 
     async def test_service_mail_carries_no_unsubscribe_headers(

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from opmaestro.accounts.models import Role
 from opmaestro.audit.models import AuditRecord
-from opmaestro.consent import service as consent
+from opmaestro.consent import ledger as consent
 from tests.consent.helpers import SEEDED, bearer, consents_by_key, create_token, put_consent, sign_in_staff
 from tests.factories import create_user, sign_in
 from tests.problems import assert_problem

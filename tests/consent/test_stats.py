@@ -5,7 +5,7 @@ from datetime import UTC, date, timedelta
 import pytest
 
 from opmaestro.accounts.models import Role
-from opmaestro.consent import service as consent
+from opmaestro.consent import ledger as consent
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.consent.stats import opt_in_rate
 from tests.consent.helpers import SEEDED, sign_in_staff

@@ -7,15 +7,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from opmaestro.consent import service as consent_service
-from opmaestro.consent import unsubscribe
+from opmaestro.consent import ledger, unsubscribe
 from opmaestro.consent.models import ConsentAction, ConsentEvent
 from opmaestro.core.config import Settings
 from tests.consent.test_marketing_delivery import set_consent, withdrawals
 from tests.factories import create_user, sign_in
 from tests.problems import assert_problem as problem_of
 
-MARKETING = consent_service.MARKETING_EMAIL
+MARKETING = ledger.MARKETING_EMAIL
 
 
 def url(token: str) -> str:
@@ -64,7 +63,7 @@ class TestOneClickUnsubscribe:
         response = await client.post(url(token))
         assert response.status_code == 200, response.text
         assert response.json() == {"purpose": MARKETING, "status": "unsubscribed"}
-        assert not await consent_service.is_granted(session, ann.id, MARKETING)
+        assert not await ledger.is_granted(session, ann.id, MARKETING)
         event = await session.scalar(
             select(ConsentEvent).where(
                 ConsentEvent.subject_user_id == ann.id, ConsentEvent.action == ConsentAction.WITHDRAWN
@@ -85,7 +84,7 @@ class TestOneClickUnsubscribe:
     async def test_mail_client_bodies_are_accepted(self, client, session, ann, token, body):
         response = await client.post(url(token), **body)
         assert response.status_code == 200, response.text
-        assert not await consent_service.is_granted(session, ann.id, MARKETING)
+        assert not await ledger.is_granted(session, ann.id, MARKETING)
 
     async def test_repeating_it_records_one_withdrawal(self, client, session, ann, token):
         first = await client.post(url(token))
@@ -110,8 +109,8 @@ class TestOneClickUnsubscribe:
         await sign_in(client, bob.email)
         client.headers.pop("X-CSRF-Token")
         assert (await client.post(url(token))).status_code == 200
-        assert not await consent_service.is_granted(session, ann.id, MARKETING)
-        assert await consent_service.is_granted(session, bob.id, MARKETING)
+        assert not await ledger.is_granted(session, ann.id, MARKETING)
+        assert await ledger.is_granted(session, bob.id, MARKETING)
 
 
 def swap(token: str, index: int, value: str) -> str:
@@ -129,8 +128,8 @@ class TestTamperedLinks:
         forged = swap(token, 1, b64(bob.id.bytes))
         problem_of(await client.post(url(forged)), 400, "invalid-unsubscribe-link")
         problem_of(await client.get(url(forged)), 400, "invalid-unsubscribe-link")
-        assert await consent_service.is_granted(session, bob.id, MARKETING)
-        assert await consent_service.is_granted(session, ann.id, MARKETING)
+        assert await ledger.is_granted(session, bob.id, MARKETING)
+        assert await ledger.is_granted(session, ann.id, MARKETING)
 
     @pytest.mark.parametrize(
         ("index", "value"),
@@ -139,7 +138,7 @@ class TestTamperedLinks:
     )
     async def test_altered_parts_are_refused(self, client, session, ann, token, index, value):
         problem_of(await client.post(url(swap(token, index, value))), 400, "invalid-unsubscribe-link")
-        assert await consent_service.is_granted(session, ann.id, MARKETING)
+        assert await ledger.is_granted(session, ann.id, MARKETING)
 
     @pytest.mark.parametrize("garbage", ["x" * 12, "1.a.b.c.d.e.f", "...................."])
     async def test_garbage_is_a_problem_not_a_crash(self, client, garbage):
@@ -166,6 +165,6 @@ class TestDescribeLink:
         response = await client.get(url(token))
         assert response.status_code == 200, response.text
         assert response.json() == {"purpose": MARKETING, "address": "a***@example.com", "subscribed": True}
-        assert await consent_service.is_granted(session, ann.id, MARKETING)
+        assert await ledger.is_granted(session, ann.id, MARKETING)
         await client.post(url(token))
         assert (await client.get(url(token))).json()["subscribed"] is False

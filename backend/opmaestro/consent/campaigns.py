@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import User, UserStatus
 from opmaestro.audit import service as audit
-from opmaestro.consent import service as consent_service
-from opmaestro.consent import unsubscribe
+from opmaestro.consent import ledger, unsubscribe
 from opmaestro.consent.marketing_schemas import CampaignCreate
 from opmaestro.consent.models import EmailCampaign
 from opmaestro.core.auth import Principal
@@ -55,7 +54,7 @@ async def send_marketing(
     template: str,
     context: dict[str, Any],
     *,
-    purpose: str = consent_service.MARKETING_EMAIL,
+    purpose: str = ledger.MARKETING_EMAIL,
     headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     """Queue marketing mail with its unsubscribe link and RFC 8058 headers; consent is checked at send."""
@@ -83,7 +82,7 @@ async def _consenting_users(session: AsyncSession, purpose: str) -> list[User]:
     while True:
         batch = list((await session.scalars(query if after is None else query.where(User.id > after))).all())
         for user in batch:
-            if await consent_service.is_granted(session, user.id, purpose):
+            if await ledger.is_granted(session, user.id, purpose):
                 users.append(user)
         if len(batch) < _BATCH:
             return users
@@ -94,7 +93,7 @@ async def create_campaign(
     session: AsyncSession, principal: Principal, settings: Settings, body: CampaignCreate
 ) -> EmailCampaign:
     """Queue one message per user whose marketing consent is granted now; audited with counts only."""
-    purpose = consent_service.MARKETING_EMAIL
+    purpose = ledger.MARKETING_EMAIL
     recipients = await _consenting_users(session, purpose)
     html_body = sanitize_html(body.html_body or "") or None
     campaign = EmailCampaign(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts import hooks as account_hooks
 from opmaestro.accounts.models import User, UserStatus
 from opmaestro.accounts.schemas import RegistrationCreate
-from opmaestro.consent import service as consent_service
+from opmaestro.consent import ledger
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.http import Client
 from opmaestro.notifications import service as notifications
@@ -21,10 +21,10 @@ async def record_signup_choice(
     session: AsyncSession, user: User, client: Client, body: RegistrationCreate
 ) -> None:
     """Record the marketing answer given on the sign-up form as the account's first consent event."""
-    await consent_service.record(
+    await ledger.record(
         session,
         user_id=user.id,
-        purpose_key=consent_service.MARKETING_EMAIL,
+        purpose_key=ledger.MARKETING_EMAIL,
         action=ConsentAction.GRANTED if body.marketing_email_opt_in else ConsentAction.DENIED,
         method=CollectionMethod.SIGNUP,
         actor=None,
@@ -41,7 +41,7 @@ async def marketing_refusal(session: AsyncSession, message: OutboxMessage) -> st
         return "suppressed: no active user account whose consent allows this message"
     if user.email.lower() != message.to_address.lower():
         return "suppressed: the recipient's address changed after the message was queued"
-    if not await consent_service.is_granted(session, user.id, consent_service.MARKETING_EMAIL):
+    if not await ledger.is_granted(session, user.id, ledger.MARKETING_EMAIL):
         return "suppressed: the recipient has not consented to marketing email"
     return None
 

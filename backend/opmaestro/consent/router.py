@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
-from opmaestro.consent import service as consent
+from opmaestro.consent import ledger, purposes
 from opmaestro.consent.exceptions import (
     ConsentEventNotFound,
     PurposeExists,
@@ -24,7 +24,7 @@ from opmaestro.consent.schemas import (
 )
 from opmaestro.core import jwt
 from opmaestro.core.auth import ConsentReader, ConsentWriter, PrivacyAdministrator, Public
-from opmaestro.core.db import EachStatementCommits, SessionDep
+from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings, request_client
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
@@ -35,7 +35,7 @@ admin_router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ER
 wellknown_router = APIRouter(prefix="/.well-known", tags=["consent"])
 
 
-def _consent_read(found: consent.PurposeConsent) -> ConsentRead:
+def _consent_read(found: ledger.PurposeConsent) -> ConsentRead:
     purpose, state = found.purpose, found.state
     return ConsentRead(
         key=purpose.key,
@@ -54,13 +54,13 @@ def _consent_read(found: consent.PurposeConsent) -> ConsentRead:
 @purposes_router.get("/purposes", response_model=list[PurposeRead], dependencies=[Public])
 async def list_purposes(session: SessionDep) -> list[PurposeRead]:
     """What we ask consent for, with each purpose's legal basis and current version."""
-    return [PurposeRead.model_validate(purpose) for purpose in await consent.list_purposes(session)]
+    return [PurposeRead.model_validate(purpose) for purpose in await purposes.list_purposes(session)]
 
 
 @me_router.get("", response_model=list[ConsentRead])
 async def list_my_consents(principal: ConsentReader, session: SessionDep) -> list[ConsentRead]:
     """Every purpose with the signed-in user's current answer (tokens need `consent:read`)."""
-    found = await consent.current_consents(session, principal.signed_in_user.id)
+    found = await ledger.current_consents(session, principal.signed_in_user.id)
     return [_consent_read(entry) for entry in found]
 
 
@@ -68,14 +68,12 @@ async def list_my_consents(principal: ConsentReader, session: SessionDep) -> lis
     "/{purpose}",
     response_model=ConsentRead,
     responses={404: problem(PurposeNotFound), 409: problem(PurposeNotOptional)},
-    # The change is one statement on PostgreSQL (`consent.service`), atomic on its own.
-    dependencies=[EachStatementCommits],
 )
 async def set_my_consent(
     purpose: str, body: ConsentUpdate, principal: ConsentWriter, request: Request, session: SessionDep
 ) -> ConsentRead:
     """Grant, or deny or withdraw, consent to one purpose (tokens need `consent:write`)."""
-    found = await consent.set_preference(session, principal, purpose, body.granted, request_client(request))
+    found = await ledger.set_preference(session, principal, purpose, body.granted, request_client(request))
     return _consent_read(found)
 
 
@@ -84,7 +82,7 @@ async def list_my_consent_events(
     principal: ConsentReader, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[ConsentEventRead]:
     """The signed-in user's consent history, newest first."""
-    rows, next_cursor = await consent.list_events(
+    rows, next_cursor = await ledger.list_events(
         session, principal.signed_in_user.id, cursor=cursor, limit=limit
     )
     return Page[ConsentEventRead](
@@ -99,14 +97,14 @@ async def get_consent_receipt(
     event_id: UUID, principal: ConsentReader, request: Request, session: SessionDep
 ) -> Receipt:
     """A signed consent receipt (Kantara CR 1.1 / ISO/IEC TS 27560) for one of the user's events."""
-    token, claims = await consent.receipt_for(session, principal, event_id, app_settings(request))
+    token, claims = await ledger.receipt_for(session, principal, event_id, app_settings(request))
     return Receipt(receipt=token, claims=claims)
 
 
 @admin_router.get("/purposes", response_model=list[PurposeAdminRead])
 async def list_admin_purposes(principal: PrivacyAdministrator, session: SessionDep) -> list[PurposeAdminRead]:
     """Every purpose with its versions (admins and privacy officers)."""
-    return [PurposeAdminRead.model_validate(purpose) for purpose in await consent.list_purposes(session)]
+    return [PurposeAdminRead.model_validate(purpose) for purpose in await purposes.list_purposes(session)]
 
 
 @admin_router.post(
@@ -116,7 +114,7 @@ async def create_purpose(
     body: PurposeCreate, principal: PrivacyAdministrator, session: SessionDep
 ) -> PurposeAdminRead:
     """Add a purpose (admins and privacy officers; audited)."""
-    return PurposeAdminRead.model_validate(await consent.create_purpose(session, principal, body))
+    return PurposeAdminRead.model_validate(await purposes.create_purpose(session, principal, body))
 
 
 @admin_router.patch(
@@ -126,7 +124,7 @@ async def update_purpose(
     key: str, body: PurposeUpdate, principal: PrivacyAdministrator, session: SessionDep
 ) -> PurposeAdminRead:
     """Change a purpose: new wording is a new version; `material` asks everyone who consented again."""
-    return PurposeAdminRead.model_validate(await consent.update_purpose(session, principal, key, body))
+    return PurposeAdminRead.model_validate(await purposes.update_purpose(session, principal, key, body))
 
 
 @admin_router.get("/consent/verify", response_model=ChainVerification)
@@ -136,7 +134,7 @@ async def verify_consent_chain(
     subject: Annotated[UUID, Query(description="The user whose consent ledger to check.")],
 ) -> ChainVerification:
     """Recompute a user's consent hash chain and report where it breaks, if it does (audited)."""
-    report = await consent.verify_user_chain(session, principal, subject)
+    report = await ledger.verify_user_chain(session, principal, subject)
     return ChainVerification.model_validate(report)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import User
-from opmaestro.consent import service as consent_service
+from opmaestro.consent import ledger
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import AppError, NotFound
@@ -115,7 +115,7 @@ async def _target(session: AsyncSession, settings: Settings, token: str) -> Link
 async def describe(session: AsyncSession, settings: Settings, token: str) -> tuple[LinkTarget, bool]:
     """Whom and what a link is for, and whether that consent is still granted; changes nothing."""
     target = await _target(session, settings, token)
-    return target, await consent_service.is_granted(session, target.user.id, target.purpose)
+    return target, await ledger.is_granted(session, target.user.id, target.purpose)
 
 
 async def unsubscribe(
@@ -124,9 +124,9 @@ async def unsubscribe(
     """Withdraw the consent the link is for; a second call finds nothing to withdraw and records nothing."""
     target = await _target(session, settings, token)
     # Serializes concurrent clicks, so two POSTs cannot both see "granted" and both withdraw.
-    await consent_service.lock_subject(session, consent_service.user_subject(target.user.id))
-    if await consent_service.is_granted(session, target.user.id, target.purpose):
-        await consent_service.record(
+    await ledger.lock_subject(session, ledger.user_subject(target.user.id))
+    if await ledger.is_granted(session, target.user.id, target.purpose):
+        await ledger.record(
             session,
             user_id=target.user.id,
             purpose_key=target.purpose,

@@ -11,7 +11,11 @@ from opmaestro.core.errors import problem
 from opmaestro.core.pagination import MAX_LIMIT
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=200)]
+# A cursor is base64url of what `core.pagination` encodes; the `cursor` format names that rule.
+Cursor = Annotated[
+    Annotated[str, Query(max_length=200, json_schema_extra={"format": "cursor"})] | None,
+    Query(description="`next_cursor` of the previous page."),
+]
 SIGNED_IN_ERRORS: dict[int | str, dict[str, Any]] = {401: problem(NotAuthenticated), 403: problem(Forbidden)}
 
 

@@ -6,6 +6,7 @@ import phonenumbers
 import pycountry
 from pydantic import (
     AfterValidator,
+    ConfigDict,
     EmailStr,
     Field,
     StrictBool,
@@ -14,6 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from opmaestro.accounts.models import Role
 from opmaestro.core.auth import SCOPES
@@ -225,12 +227,15 @@ class LoginResult(ResponseModel):
 
 
 class ProfileUpdate(RequestModel):
-    name: Name | None = None
+    # Name and country can change but not be removed: `null` is refused, so the schema omits it.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: Name | SkipJsonSchema[None] = None
     company: OptionalText = None
     job_title: OptionalText = None
     phone: Phone = None
     country: Annotated[
-        str | None,
+        str | SkipJsonSchema[None],
         Field(default=None, min_length=2, max_length=2, pattern=COUNTRY_PATTERN),
         AfterValidator(lambda v: _country(v) if v is not None else None),
     ] = None
@@ -342,14 +347,20 @@ class AdminUserRead(ResponseModel):
 
 
 class AdminUserUpdate(RequestModel):
-    role: Role | None = None
-    disabled: StrictBool | None = None
+    # `reason` and at least one of `role` and `disabled`.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 2})
+
+    role: Role | SkipJsonSchema[None] = None
+    disabled: StrictBool | SkipJsonSchema[None] = None
     reason: Annotated[str, Field(min_length=5, max_length=500)]
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.role is None and self.disabled is None:
             raise ValueError("Send a role, disabled, or both.")
+        for name in ("role", "disabled"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out instead.")
         return self
 
 

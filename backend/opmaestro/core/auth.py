@@ -14,6 +14,7 @@ from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from opmaestro.accounts.models import (
     OAuthClient,
@@ -127,7 +128,7 @@ def csrf_cookie_name(settings: Settings) -> str:
 class SessionCookie(APIKeyCookie):
     """The session cookie, under the name the settings give it (`__Host-` prefixed over HTTPS)."""
 
-    async def __call__(self, request: Request) -> str | None:
+    async def __call__(self, request: HTTPConnection) -> str | None:
         return request.cookies.get(session_cookie_name(request.app.state.settings)) or None
 
 

@@ -196,10 +196,9 @@ def allowed_methods(request: Request) -> str:
     ]
     if not matching:
         return ""
-    literal = min(route.path_format.count("{") for route in matching)
-    methods = {
-        method for route in matching if route.path_format.count("{") == literal for method in route.methods
-    }
+    templates = [(str(route.path_format).count("{"), route.methods or set()) for route in matching]
+    literal = min(parameters for parameters, _ in templates)
+    methods = {method for parameters, served in templates if parameters == literal for method in served}
     return ", ".join(sorted(methods))
 
 

@@ -50,7 +50,9 @@ def access_rule(dependant: Dependant) -> Authorize | None:
 def security_requirements(rule: Authorize, method: str) -> list[dict[str, list[str]]]:
     """Alternatives (any one suffices), each a set of schemes sent together."""
     scopes = sorted(rule.scopes)
-    session = {"session": []} if method.upper() in SAFE_METHODS else {"session": [], "csrf": []}
+    session: dict[str, list[str]] = (
+        {"session": []} if method.upper() in SAFE_METHODS else {"session": [], "csrf": []}
+    )
     requirements: list[dict[str, list[str]]] = [session]
     if not rule.session_only:
         requirements.append({"personal_token": scopes})
@@ -78,14 +80,14 @@ def _describe_operation(operation: dict[str, Any], method: str, rule: Authorize 
     else:
         operation["security"] = security_requirements(rule, method)
         expected |= {401, 403}
-    for status in expected:
-        responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
-    for status, response in responses.items():
-        if status == "default" or int(status) >= HTTPStatus.BAD_REQUEST:
-            description = response.get("description") or HTTPStatus(int(status)).phrase
-            if status == "422" and response.get("description") == "Validation Error":
+    for code in expected:
+        responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
+    for key, response in responses.items():
+        if key == "default" or int(key) >= HTTPStatus.BAD_REQUEST:
+            description = response.get("description") or HTTPStatus(int(key)).phrase
+            if key == "422" and response.get("description") == "Validation Error":
                 description = DESCRIPTIONS[422]
-            responses[status] = _problem(description) | {
+            responses[key] = _problem(description) | {
                 key: value for key, value in response.items() if key not in ("content", "description")
             }
 

@@ -4,7 +4,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +16,7 @@ from opmaestro.core.config import JobBackend, RateLimitBackend, Settings, get_se
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.docs import mount_docs
 from opmaestro.core.errors import install_error_handlers
+from opmaestro.core.http import reject_unknown_query
 from opmaestro.core.logging import configure_logging
 from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from opmaestro.core.openapi import install_openapi
@@ -113,6 +114,7 @@ def create_app(
         version=__version__,
         summary="Accounts, consent and data-subject rights for the OpMaestro CRM.",
         openapi_tags=OPENAPI_TAGS,
+        dependencies=[Depends(reject_unknown_query)],
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         openapi_url="/api/v1/openapi.json",

@@ -43,7 +43,7 @@ def test_framework_answers_are_documented_where_they_apply():
     assert {"400", "413", "415", "422", "429"} <= set(register)
     token = spec["paths"]["/api/v1/oauth/token"]["post"]["responses"]
     assert {"400", "413", "422"} <= set(token) and "415" not in token
-    assert set(spec["paths"]["/api/v1/health"]["get"]["responses"]) == {"200"}
+    assert set(spec["paths"]["/api/v1/health"]["get"]["responses"]) == {"200", "422"}
     assert {"401", "403", "422"} <= set(spec["paths"]["/api/v1/me/tokens"]["get"]["responses"])
 
 
@@ -104,3 +104,17 @@ async def test_a_json_route_refuses_another_media_type_with_415(client):
     assert response.json()["type"] == "urn:opmaestro:problem:unsupported-media-type"
     json_body = await client.post("/api/v1/auth/login", json={"email": "a@example.com"})
     assert json_body.status_code == 422
+
+
+async def test_unknown_query_parameters_are_refused(client):
+    response = await client.get("/api/v1/health?verbose=1")
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "location": "query",
+            "field": "verbose",
+            "message": "Unknown query parameter",
+            "code": "extra_forbidden",
+        }
+    ]
+    assert (await client.get("/api/v1/consent/purposes")).status_code == 200

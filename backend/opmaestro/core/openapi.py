@@ -31,7 +31,7 @@ DESCRIPTIONS = {
     403: "Forbidden: role, scope, CSRF token, two-factor or verified address missing",
     413: "Request body too large",
     415: "Unsupported media type: send `application/json`",
-    422: "Validation failed: `errors` lists each field",
+    422: "Validation failed: `errors` lists each field or unknown query parameter",
 }
 
 
@@ -67,14 +67,13 @@ def _problem(description: str) -> dict[str, Any]:
 
 def _describe_operation(operation: dict[str, Any], method: str, rule: Authorize | None) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    expected: set[int] = set()
+    # Unknown query parameters are refused everywhere (`core.http.reject_unknown_query`).
+    expected: set[int] = {422}
     body_types = set(operation.get("requestBody", {}).get("content", {}))
     if body_types:
         expected |= {400, 413, 422}
         if JSON in body_types:
             expected.add(415)
-    if operation.get("parameters"):
-        expected.add(422)
     if rule is None or rule.public:
         operation.pop("security", None)
     else:

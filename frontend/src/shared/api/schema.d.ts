@@ -1726,6 +1726,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonWebKeySet"];
                 };
             };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "admin-list_campaigns": {
@@ -1777,7 +1786,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1855,7 +1864,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1905,7 +1914,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1955,7 +1964,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2015,7 +2024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2093,7 +2102,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2149,7 +2158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2189,6 +2198,15 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2274,7 +2292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2363,7 +2381,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2428,7 +2446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2526,7 +2544,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2595,7 +2613,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2642,6 +2660,15 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2700,7 +2727,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2776,7 +2803,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2845,7 +2872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2932,7 +2959,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2992,7 +3019,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3030,6 +3057,15 @@ export interface operations {
                     "application/json": components["schemas"]["PurposeRead"][];
                 };
             };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "health-get_liveness": {
@@ -3050,6 +3086,15 @@ export interface operations {
                     "application/json": components["schemas"]["Liveness"];
                 };
             };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     "health-get_readiness": {
@@ -3068,6 +3113,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not ready */
@@ -3110,6 +3164,15 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3186,7 +3249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3264,7 +3327,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3304,6 +3367,15 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3400,7 +3472,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3460,7 +3532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3518,7 +3590,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3596,7 +3668,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3645,6 +3717,15 @@ export interface operations {
             };
             /** @description Two-factor already enabled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3728,7 +3809,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3815,7 +3896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3893,7 +3974,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3953,7 +4034,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4009,7 +4090,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4069,7 +4150,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4147,7 +4228,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4203,7 +4284,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4263,7 +4344,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4303,7 +4384,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4330,6 +4411,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScopeRead"][];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4363,7 +4453,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4425,7 +4515,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed: `errors` lists each field */
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;

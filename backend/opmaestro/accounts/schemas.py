@@ -234,11 +234,7 @@ class ProfileUpdate(RequestModel):
     company: OptionalText = None
     job_title: OptionalText = None
     phone: Phone = None
-    country: Annotated[
-        str | SkipJsonSchema[None],
-        Field(default=None, min_length=2, max_length=2, pattern=COUNTRY_PATTERN),
-        AfterValidator(lambda v: _country(v) if v is not None else None),
-    ] = None
+    country: Country | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -1348,7 +1348,10 @@ export interface components {
         ProfileUpdate: {
             /** Company */
             company?: string | null;
-            /** Country */
+            /**
+             * Country
+             * @description ISO 3166-1 alpha-2 code, such as US or DE.
+             */
             country?: string;
             /** Job Title */
             job_title?: string | null;

@@ -286,14 +286,14 @@ class TestChangeEmail:
         token = link_token(confirm)
         assert (await browser.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 200
         again = await browser.post("/api/v1/auth/verify-email", json={"token": token})
-        assert_problem(again, 400, "invalid-token")
+        assert_problem(again, 403, "invalid-token")
 
     async def test_confirmation_link_expires_after_a_day(self, session, browser, member, clock):
         await self.request_change(browser)
         [confirm] = await mails(session, "ann.lee@newco.example")
         clock.advance(hours=24, seconds=1)
         response = await browser.post("/api/v1/auth/verify-email", json={"token": link_token(confirm)})
-        assert_problem(response, 400, "invalid-token")
+        assert_problem(response, 403, "invalid-token")
         assert (await reload(session, member)).email == "ann@example.com"
 
     async def test_a_newer_request_cancels_the_older_link(self, session, browser, member):
@@ -301,7 +301,7 @@ class TestChangeEmail:
         await self.request_change(browser, "second@newco.example")
         [first] = await mails(session, "first@newco.example")
         response = await browser.post("/api/v1/auth/verify-email", json={"token": link_token(first)})
-        assert_problem(response, 400, "invalid-token")
+        assert_problem(response, 403, "invalid-token")
         assert (await reload(session, member)).email == "ann@example.com"
 
     async def test_taken_address_gets_the_same_answer_and_is_not_switched(self, session, browser, member):
@@ -481,7 +481,7 @@ class TestCloseAccount:
         [confirm] = await mails(session, "ann.lee@newco.example")
         await self.close(browser)
         response = await browser.post("/api/v1/auth/verify-email", json={"token": link_token(confirm)})
-        assert_problem(response, 400, "invalid-token")
+        assert_problem(response, 403, "invalid-token")
         assert (await reload(session, member)).email == "ann@example.com"
 
     async def test_session_cookies_are_cleared(self, browser):

@@ -133,7 +133,7 @@ class TestForgotPassword:
         assert first != second
 
         refused = await client.post(RESET, json={"token": first, "new_password": NEW_PASSWORD})
-        assert_problem(refused, 400, "invalid-token")
+        assert_problem(refused, 403, "invalid-token")
         assert (
             await client.post(RESET, json={"token": second, "new_password": NEW_PASSWORD})
         ).status_code == 204
@@ -205,7 +205,7 @@ class TestResetPassword:
 
         again = await client.post(RESET, json={"token": token, "new_password": "someone elses passphrase"})
 
-        assert_problem(again, 400, "invalid-token")
+        assert_problem(again, 403, "invalid-token")
         assert (await login(client, NEW_PASSWORD)).status_code == 200
 
     async def test_link_works_within_the_hour(self, client, session, clock, ann, run_jobs):
@@ -221,13 +221,13 @@ class TestResetPassword:
 
         response = await client.post(RESET, json={"token": token, "new_password": NEW_PASSWORD})
 
-        assert_problem(response, 400, "invalid-token")
+        assert_problem(response, 403, "invalid-token")
         assert (await login(client, PASSWORD)).status_code == 200
 
     @pytest.mark.parametrize("token", ["x" * 43, "not-a-real-token-at-all"])
     async def test_unknown_token_is_refused(self, client, session, ann, token):
         response = await client.post(RESET, json={"token": token, "new_password": NEW_PASSWORD})
-        assert_problem(response, 400, "invalid-token")
+        assert_problem(response, 403, "invalid-token")
         assert (await login(client, PASSWORD)).status_code == 200
 
     async def test_a_verification_link_cannot_reset_the_password(self, client, session):
@@ -239,7 +239,7 @@ class TestResetPassword:
             RESET, json={"token": link_token(verification), "new_password": NEW_PASSWORD}
         )
 
-        assert_problem(response, 400, "invalid-token")
+        assert_problem(response, 403, "invalid-token")
         assert (await login(client, PASSWORD)).status_code == 200
 
     @pytest.mark.parametrize(

@@ -354,7 +354,7 @@ class TestVerifyEmail:
         token = await verification_token(session)
         assert (await client.post(VERIFY, json={"token": token})).status_code == 200
 
-        assert_problem(await client.post(VERIFY, json={"token": token}), 400, "invalid-token")
+        assert_problem(await client.post(VERIFY, json={"token": token}), 403, "invalid-token")
 
     async def test_link_works_for_24_hours(self, client, session, clock):
         await client.post(REGISTER, json=registration())
@@ -367,14 +367,14 @@ class TestVerifyEmail:
         token = await verification_token(session)
         clock.advance(hours=25)
 
-        assert_problem(await client.post(VERIFY, json={"token": token}), 400, "invalid-token")
+        assert_problem(await client.post(VERIFY, json={"token": token}), 403, "invalid-token")
         [user] = await users(session)
         assert user.email_verified_at is None
 
     @pytest.mark.parametrize("token", ["x" * 43, "not-a-real-token-at-all", "../../etc/passwd"])
     async def test_unknown_token_is_refused(self, client, session, token):
         await client.post(REGISTER, json=registration())
-        assert_problem(await client.post(VERIFY, json={"token": token}), 400, "invalid-token")
+        assert_problem(await client.post(VERIFY, json={"token": token}), 403, "invalid-token")
         [user] = await users(session)
         assert user.email_verified_at is None
 
@@ -395,7 +395,7 @@ class TestVerifyEmail:
         await run_jobs()
         [reset] = await mails(session, template="reset_password")
 
-        assert_problem(await client.post(VERIFY, json={"token": link_token(reset)}), 400, "invalid-token")
+        assert_problem(await client.post(VERIFY, json={"token": link_token(reset)}), 403, "invalid-token")
         [user] = await users(session)
         assert user.email_verified_at is None
 
@@ -411,7 +411,7 @@ class TestResendVerification:
         assert response.json()["status"] == "accepted"
         second = await verification_token(session)
         assert second != first
-        assert_problem(await client.post(VERIFY, json={"token": first}), 400, "invalid-token")
+        assert_problem(await client.post(VERIFY, json={"token": first}), 403, "invalid-token")
         assert (await client.post(VERIFY, json={"token": second})).status_code == 200
 
     async def test_resent_link_has_a_fresh_24_hours(self, client, session, clock):

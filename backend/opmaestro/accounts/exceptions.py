@@ -14,7 +14,8 @@ class TooManyAttempts(AppError):
 
 
 class InvalidToken(AppError):
-    status, slug, title = 400, "invalid-token", "Invalid or expired link"
+    # The token is the credential for what it grants: a wrong or spent one is refused like one.
+    status, slug, title = 403, "invalid-token", "Invalid or expired link"
 
 
 class PolicyVersionMismatch(AppError):

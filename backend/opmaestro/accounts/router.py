@@ -136,6 +136,7 @@ async def _throttle_mail_request(request: Request, email: str) -> None:
 
 @auth_router.post(
     "/register",
+    summary="Create an account",
     status_code=202,
     response_model=RegistrationAccepted,
     dependencies=[Public],
@@ -153,9 +154,10 @@ async def register_account(
 
 @auth_router.post(
     "/verify-email",
+    summary="Verify an email address",
     response_model=MeRead,
     dependencies=[Public],
-    responses={400: problem(InvalidToken), 409: problem(EmailTaken)},
+    responses={403: problem(InvalidToken), 409: problem(EmailTaken)},
 )
 async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
     """Confirm an email address with the token from the emailed link."""
@@ -164,6 +166,7 @@ async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
 
 @auth_router.post(
     "/verify-email/resend",
+    summary="Resend the verification link",
     status_code=202,
     response_model=Accepted,
     dependencies=[Public],
@@ -178,6 +181,7 @@ async def resend_verification(body: EmailOnly, request: Request, session: Sessio
 
 @auth_router.post(
     "/login",
+    summary="Sign in",
     response_model=LoginResult,
     dependencies=[Public],
     responses={401: problem(InvalidCredentials, MfaRequired), 429: problem(TooManyAttempts)},
@@ -200,7 +204,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
     )
 
 
-@auth_router.post("/logout", status_code=204, responses=SIGNED_IN_ERRORS)
+@auth_router.post("/logout", summary="Sign out", status_code=204, responses=SIGNED_IN_ERRORS)
 async def logout(
     principal: BrowserSessionUnenrolled, request: Request, response: Response, session: SessionDep
 ) -> None:
@@ -212,6 +216,7 @@ async def logout(
 
 @auth_router.post(
     "/password/forgot",
+    summary="Ask for a password-reset link",
     status_code=202,
     response_model=Accepted,
     dependencies=[Public],
@@ -225,26 +230,30 @@ async def forgot_password(body: EmailOnly, request: Request, session: SessionDep
 
 
 @auth_router.post(
-    "/password/reset", status_code=204, dependencies=[Public], responses={400: problem(InvalidToken)}
+    "/password/reset",
+    summary="Reset the password",
+    status_code=204,
+    dependencies=[Public],
+    responses={403: problem(InvalidToken)},
 )
 async def reset_password(body: PasswordReset, request: Request, session: SessionDep) -> None:
     """Set a new password with the emailed token; every session, API token and pending link ends."""
     await signin.reset_password(session, body.token, body.new_password, app_settings(request))
 
 
-@scopes_router.get("", response_model=list[ScopeRead], dependencies=[Public])
+@scopes_router.get("", summary="List token scopes", response_model=list[ScopeRead], dependencies=[Public])
 async def list_scopes() -> list[ScopeRead]:
     """The scopes a token or client can be granted."""
     return [ScopeRead(name=name, description=description) for name, description in SCOPES.items()]
 
 
-@me_router.get("", response_model=MeRead)
+@me_router.get("", summary="Read your profile", response_model=MeRead)
 async def get_me(principal: ProfileReaderUnenrolled) -> MeRead:
     """The signed-in user's profile (tokens need `profile:read`)."""
     return MeRead.model_validate(principal.signed_in_user)
 
 
-@me_router.patch("", response_model=MeRead)
+@me_router.patch("", summary="Update your profile", response_model=MeRead)
 async def update_me(body: ProfileUpdate, principal: ProfileWriter, session: SessionDep) -> MeRead:
     """Change name, professional affiliation, phone or country (tokens need `profile:write`)."""
     return MeRead.model_validate(await accounts.update_profile(session, principal, body))
@@ -252,6 +261,7 @@ async def update_me(body: ProfileUpdate, principal: ProfileWriter, session: Sess
 
 @me_router.post(
     "/email",
+    summary="Change your email address",
     status_code=202,
     response_model=Accepted,
     responses={403: problem(WrongPassword), 429: problem(TooManyAttempts)},
@@ -269,6 +279,7 @@ async def change_email(
 
 @me_router.post(
     "/password",
+    summary="Change your password",
     response_model=LoginResult,
     responses={403: problem(WrongPassword), 429: problem(TooManyAttempts)},
 )
@@ -300,6 +311,7 @@ async def change_password(
 
 @me_router.delete(
     "",
+    summary="Close your account",
     response_model=AccountClosed,
     status_code=202,
     responses={403: problem(WrongPassword), 429: problem(TooManyAttempts)},
@@ -323,7 +335,12 @@ async def close_account(
     )
 
 
-@me_router.get("/sessions", response_model=Page[SessionRead], responses={400: problem(InvalidCursor)})
+@me_router.get(
+    "/sessions",
+    summary="List your sessions",
+    response_model=Page[SessionRead],
+    responses={400: problem(InvalidCursor)},
+)
 async def list_sessions(
     principal: BrowserSessionUnenrolled,
     request: Request,
@@ -342,13 +359,23 @@ async def list_sessions(
     return Page[SessionRead](items=items, next_cursor=next_cursor)
 
 
-@me_router.delete("/sessions/{session_id}", status_code=204, responses={404: problem(SessionNotFound)})
+@me_router.delete(
+    "/sessions/{session_id}",
+    summary="Sign a session out",
+    status_code=204,
+    responses={404: problem(SessionNotFound)},
+)
 async def revoke_session(session_id: UUID, principal: BrowserSessionUnenrolled, session: SessionDep) -> None:
     """Sign one browser out."""
     await sessions.revoke(session, principal.signed_in_user, session_id)
 
 
-@me_router.get("/tokens", response_model=Page[TokenRead], responses={400: problem(InvalidCursor)})
+@me_router.get(
+    "/tokens",
+    summary="List your API tokens",
+    response_model=Page[TokenRead],
+    responses={400: problem(InvalidCursor)},
+)
 async def list_tokens(
     principal: BrowserSession, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[TokenRead]:
@@ -358,7 +385,11 @@ async def list_tokens(
 
 
 @me_router.post(
-    "/tokens", status_code=201, response_model=TokenCreated, responses={403: problem(ScopeNotAllowed)}
+    "/tokens",
+    summary="Create an API token",
+    status_code=201,
+    response_model=TokenCreated,
+    responses={403: problem(ScopeNotAllowed)},
 )
 async def create_token(
     body: TokenCreate, principal: VerifiedBrowserSession, session: SessionDep
@@ -368,13 +399,23 @@ async def create_token(
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
 
 
-@me_router.delete("/tokens/{token_id}", status_code=204, responses={404: problem(TokenNotFound)})
+@me_router.delete(
+    "/tokens/{token_id}",
+    summary="Revoke an API token",
+    status_code=204,
+    responses={404: problem(TokenNotFound)},
+)
 async def revoke_token(token_id: UUID, principal: BrowserSession, session: SessionDep) -> None:
     """Revoke a personal access token."""
     await tokens.revoke_personal(session, principal, token_id)
 
 
-@me_router.post("/mfa/totp", response_model=MfaEnrollment, responses={409: problem(MfaAlreadyEnabled)})
+@me_router.post(
+    "/mfa/totp",
+    summary="Start two-factor setup",
+    response_model=MfaEnrollment,
+    responses={409: problem(MfaAlreadyEnabled)},
+)
 async def start_mfa_enrollment(principal: BrowserSessionUnenrolled, session: SessionDep) -> MfaEnrollment:
     """Begin two-factor setup: a secret and an otpauth URI for an authenticator app."""
     secret, uri = await mfa.start_enrollment(session, principal)
@@ -383,6 +424,7 @@ async def start_mfa_enrollment(principal: BrowserSessionUnenrolled, session: Ses
 
 @me_router.post(
     "/mfa/totp/confirm",
+    summary="Turn two-factor on",
     response_model=RecoveryCodes,
     responses={400: problem(InvalidOtp), 409: problem(MfaAlreadyEnabled, MfaNotStarted)},
 )
@@ -395,6 +437,7 @@ async def confirm_mfa_enrollment(
 
 @me_router.delete(
     "/mfa/totp",
+    summary="Turn two-factor off",
     status_code=204,
     responses={
         400: problem(InvalidOtp),
@@ -410,7 +453,12 @@ async def disable_mfa(
     await mfa.disable(session, principal, body.password, body.code, _password_checks(request))
 
 
-@admin_router.get("/users", response_model=Page[AdminUserRead], responses={400: problem(InvalidCursor)})
+@admin_router.get(
+    "/users",
+    summary="Search users",
+    response_model=Page[AdminUserRead],
+    responses={400: problem(InvalidCursor)},
+)
 async def list_users(
     principal: UserDirectoryReader,
     session: SessionDep,
@@ -432,6 +480,7 @@ async def list_users(
 
 @admin_router.patch(
     "/users/{user_id}",
+    summary="Change a user's role or status",
     response_model=AdminUserRead,
     responses={404: problem(UserNotFound), 409: problem(LastAdmin)},
 )
@@ -443,7 +492,10 @@ async def update_user(
 
 
 @admin_router.get(
-    "/oauth-clients", response_model=Page[OAuthClientRead], responses={400: problem(InvalidCursor)}
+    "/oauth-clients",
+    summary="List OAuth clients",
+    response_model=Page[OAuthClientRead],
+    responses={400: problem(InvalidCursor)},
 )
 async def list_oauth_clients(
     principal: Administrator, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
@@ -455,7 +507,9 @@ async def list_oauth_clients(
     )
 
 
-@admin_router.post("/oauth-clients", status_code=201, response_model=OAuthClientCreated)
+@admin_router.post(
+    "/oauth-clients", summary="Register an OAuth client", status_code=201, response_model=OAuthClientCreated
+)
 async def create_oauth_client(
     body: OAuthClientCreate, principal: Administrator, session: SessionDep
 ) -> OAuthClientCreated:
@@ -464,7 +518,12 @@ async def create_oauth_client(
     return OAuthClientCreated(**OAuthClientRead.model_validate(client).model_dump(), client_secret=secret)
 
 
-@admin_router.delete("/oauth-clients/{client_id}", status_code=204, responses={404: problem(ClientNotFound)})
+@admin_router.delete(
+    "/oauth-clients/{client_id}",
+    summary="Revoke an OAuth client",
+    status_code=204,
+    responses={404: problem(ClientNotFound)},
+)
 async def revoke_oauth_client(client_id: UUID, principal: Administrator, session: SessionDep) -> None:
     """Revoke a client; its tokens stop working at once."""
     await tokens.revoke_client(session, principal, client_id)
@@ -487,6 +546,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 @oauth_router.post(
     "/token",
+    summary="Get an access token",
     response_model=OAuthToken,
     dependencies=[Public],
     responses={400: problem(UnsupportedGrant, InvalidScope), 401: problem(InvalidClient)},

@@ -6,6 +6,7 @@ import phonenumbers
 import pycountry
 from pydantic import (
     AfterValidator,
+    ConfigDict,
     EmailStr,
     Field,
     StrictBool,
@@ -14,14 +15,36 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from opmaestro.accounts.models import Role
 from opmaestro.core.auth import SCOPES
 from opmaestro.core.clock import utcnow
 from opmaestro.core.schemas import RequestModel, ResponseModel
-from opmaestro.core.security import PASSWORD_MAX_LENGTH, password_problem
+from opmaestro.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, password_problem
 
 MINIMUM_AGE = 18
+# Rules JSON Schema cannot state are named by a `format` of ours and described; clients and the
+# contract test (tests/test_api_contract.py) know what each means.
+NEW_PASSWORD_FORMAT = "new-password"
+EMAIL_FORMAT = "deliverable-email"
+PHONE_FORMAT = "phone"
+BIRTH_DATE_FORMAT = "adult-birth-date"
+
+
+def _country_pattern() -> str:
+    """Every ISO 3166-1 alpha-2 code, either case: `^(?:[Aa][DdEeFf...]|...)$`."""
+    by_first: dict[str, list[str]] = {}
+    for country in pycountry.countries:
+        by_first.setdefault(country.alpha_2[0], []).append(country.alpha_2[1])
+    groups = [
+        f"[{first}{first.lower()}][{''.join(second + second.lower() for second in sorted(seconds))}]"
+        for first, seconds in sorted(by_first.items())
+    ]
+    return f"^(?:{'|'.join(groups)})$"
+
+
+COUNTRY_PATTERN = _country_pattern()
 
 
 def _new_password(value: str) -> str:
@@ -60,15 +83,56 @@ def years_between(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-NewPassword = Annotated[str, Field(max_length=PASSWORD_MAX_LENGTH), AfterValidator(_new_password)]
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_LENGTH,
+        description=f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, at least 4 different ones, "
+        "not a commonly used password (422 otherwise).",
+        json_schema_extra={"format": NEW_PASSWORD_FORMAT},
+    ),
+    AfterValidator(_new_password),
+]
 Password = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 OptionalText = Annotated[str | None, Field(default=None, max_length=200)]
-Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)]
-Email = Annotated[EmailStr, Field(max_length=320)]
+Country = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=2,
+        pattern=COUNTRY_PATTERN,
+        description="ISO 3166-1 alpha-2 code, such as US or DE.",
+    ),
+    AfterValidator(_country),
+]
+Email = Annotated[
+    EmailStr,
+    Field(
+        max_length=320,
+        description="An address that can receive mail (special-use domains such as .test are refused).",
+        json_schema_extra={"format": EMAIL_FORMAT},
+    ),
+]
 Version = Annotated[str, Field(min_length=1, max_length=32)]
-Token = Annotated[str, Field(min_length=10, max_length=200)]
-Scopes = Annotated[list[str], Field(max_length=len(SCOPES)), AfterValidator(_scopes)]
+Token = Annotated[str, Field(min_length=10, max_length=200, description="The token from the emailed link.")]
+Scopes = Annotated[
+    list[str],
+    Field(
+        min_length=1,
+        max_length=len(SCOPES),
+        json_schema_extra={"items": {"type": "string", "enum": list(SCOPES)}},
+    ),
+    AfterValidator(_scopes),
+]
+Phone = Annotated[
+    Annotated[str, Field(max_length=40, json_schema_extra={"format": PHONE_FORMAT})] | None,
+    Field(
+        default=None,
+        description="E.164 (+1 415 555 0132), or national in the account's country; empty removes it.",
+    ),
+]
 
 
 class RegistrationCreate(RequestModel):
@@ -79,9 +143,15 @@ class RegistrationCreate(RequestModel):
     job_title: OptionalText = None
     # Country comes before phone: a national phone number is read in the country's plan.
     country: Country
-    phone: Annotated[str | None, Field(default=None, max_length=40)] = None
-    confirms_age_18_or_over: StrictBool
-    date_of_birth: date | None = None
+    phone: Phone = None
+    confirms_age_18_or_over: Annotated[
+        StrictBool,
+        Field(description="Must be true: OpMaestro is for adults.", json_schema_extra={"const": True}),
+    ]
+    date_of_birth: Annotated[
+        Annotated[date, Field(json_schema_extra={"format": BIRTH_DATE_FORMAT})] | None,
+        Field(default=None, description=f"Born in 1900 or later, and {MINIMUM_AGE} or older today."),
+    ] = None
     accepted_terms_version: Version
     accepted_privacy_version: Version
     acknowledged_us_transfer_notice_version: Version
@@ -157,15 +227,14 @@ class LoginResult(ResponseModel):
 
 
 class ProfileUpdate(RequestModel):
-    name: Name | None = None
+    # Name and country can change but not be removed: `null` is refused, so the schema omits it.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: Name | SkipJsonSchema[None] = None
     company: OptionalText = None
     job_title: OptionalText = None
-    phone: Annotated[str | None, Field(default=None, max_length=40)] = None
-    country: Annotated[
-        str | None,
-        Field(default=None, min_length=2, max_length=2),
-        AfterValidator(lambda v: _country(v) if v is not None else None),
-    ] = None
+    phone: Phone = None
+    country: Country | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -279,14 +348,20 @@ class AdminUserRead(ResponseModel):
 
 
 class AdminUserUpdate(RequestModel):
-    role: Role | None = None
-    disabled: StrictBool | None = None
+    # `reason` and at least one of `role` and `disabled`.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 2})
+
+    role: Role | SkipJsonSchema[None] = None
+    disabled: StrictBool | SkipJsonSchema[None] = None
     reason: Annotated[str, Field(min_length=5, max_length=500)]
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.role is None and self.disabled is None:
             raise ValueError("Send a role, disabled, or both.")
+        for name in ("role", "disabled"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out instead.")
         return self
 
 

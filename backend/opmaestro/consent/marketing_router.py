@@ -24,8 +24,7 @@ CampaignSender = Annotated[
     Principal, Depends(Authorize(roles=(Role.ADMIN, Role.PRIVACY_OFFICER), session_only=True))
 ]
 LINK_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: problem(unsubscribe.InvalidUnsubscribeLink),
-    404: problem(unsubscribe.UnsubscribeLinkNotFound),
+    404: problem(unsubscribe.InvalidUnsubscribeLink, unsubscribe.UnsubscribeLinkNotFound),
 }
 
 unsubscribe_router = APIRouter(prefix="/unsubscribe", tags=["consent"], responses=LINK_ERRORS)
@@ -36,7 +35,12 @@ campaigns_router = APIRouter(
 )
 
 
-@unsubscribe_router.get("/{token}", response_model=UnsubscribeLinkRead, dependencies=[Public])
+@unsubscribe_router.get(
+    "/{token}",
+    summary="Describe an unsubscribe link",
+    response_model=UnsubscribeLinkRead,
+    dependencies=[Public],
+)
 async def get_unsubscribe_link(token: Token, request: Request, session: SessionDep) -> UnsubscribeLinkRead:
     """Which (masked) address and purpose an unsubscribe link is for; changes nothing."""
     target, subscribed = await unsubscribe.describe(session, app_settings(request), token)
@@ -45,7 +49,9 @@ async def get_unsubscribe_link(token: Token, request: Request, session: SessionD
     )
 
 
-@unsubscribe_router.post("/{token}", response_model=UnsubscribeResult, dependencies=[Public])
+@unsubscribe_router.post(
+    "/{token}", summary="Unsubscribe in one click", response_model=UnsubscribeResult, dependencies=[Public]
+)
 async def unsubscribe_one_click(
     token: Token,
     request: Request,
@@ -63,7 +69,9 @@ async def unsubscribe_one_click(
     return UnsubscribeResult(purpose=target.purpose)
 
 
-@campaigns_router.post("", status_code=201, response_model=CampaignCreated)
+@campaigns_router.post(
+    "", summary="Send a marketing campaign", status_code=201, response_model=CampaignCreated
+)
 async def create_campaign(
     body: CampaignCreate, principal: CampaignSender, request: Request, session: SessionDep
 ) -> CampaignCreated:
@@ -72,7 +80,12 @@ async def create_campaign(
     return CampaignCreated(campaign_id=campaign.id, recipients=campaign.recipients)
 
 
-@campaigns_router.get("", response_model=Page[CampaignRead], responses={400: problem(InvalidCursor)})
+@campaigns_router.get(
+    "",
+    summary="List marketing campaigns",
+    response_model=Page[CampaignRead],
+    responses={400: problem(InvalidCursor)},
+)
 async def list_campaigns(
     principal: CampaignSender, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[CampaignRead]:

@@ -32,7 +32,15 @@ def _passive_html(value: str | None) -> str | None:
 
 
 class CampaignCreate(RequestModel):
-    subject: Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX_LENGTH), AfterValidator(_one_line)]
+    subject: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=SUBJECT_MAX_LENGTH,
+            description="One line, without control characters.",
+        ),
+        AfterValidator(_one_line),
+    ]
     text_body: Annotated[str, Field(min_length=1, max_length=TEXT_BODY_MAX_LENGTH)]
     html_body: Annotated[
         str | None, Field(default=None, max_length=HTML_BODY_MAX_LENGTH), AfterValidator(_passive_html)

@@ -51,13 +51,15 @@ def _consent_read(found: ledger.PurposeConsent) -> ConsentRead:
     )
 
 
-@purposes_router.get("/purposes", response_model=list[PurposeRead], dependencies=[Public])
+@purposes_router.get(
+    "/purposes", summary="List consent purposes", response_model=list[PurposeRead], dependencies=[Public]
+)
 async def list_purposes(session: SessionDep) -> list[PurposeRead]:
     """What we ask consent for, with each purpose's legal basis and current version."""
     return [PurposeRead.model_validate(purpose) for purpose in await purposes.list_purposes(session)]
 
 
-@me_router.get("", response_model=list[ConsentRead])
+@me_router.get("", summary="List your consents", response_model=list[ConsentRead])
 async def list_my_consents(principal: ConsentReader, session: SessionDep) -> list[ConsentRead]:
     """Every purpose with the signed-in user's current answer (tokens need `consent:read`)."""
     found = await ledger.current_consents(session, principal.signed_in_user.id)
@@ -66,6 +68,7 @@ async def list_my_consents(principal: ConsentReader, session: SessionDep) -> lis
 
 @me_router.put(
     "/{purpose}",
+    summary="Give or withdraw consent",
     response_model=ConsentRead,
     responses={404: problem(PurposeNotFound), 409: problem(PurposeNotOptional)},
 )
@@ -77,7 +80,12 @@ async def set_my_consent(
     return _consent_read(found)
 
 
-@me_router.get("/events", response_model=Page[ConsentEventRead], responses={400: problem(InvalidCursor)})
+@me_router.get(
+    "/events",
+    summary="List your consent history",
+    response_model=Page[ConsentEventRead],
+    responses={400: problem(InvalidCursor)},
+)
 async def list_my_consent_events(
     principal: ConsentReader, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[ConsentEventRead]:
@@ -91,7 +99,10 @@ async def list_my_consent_events(
 
 
 @me_router.get(
-    "/events/{event_id}/receipt", response_model=Receipt, responses={404: problem(ConsentEventNotFound)}
+    "/events/{event_id}/receipt",
+    summary="Get a consent receipt",
+    response_model=Receipt,
+    responses={404: problem(ConsentEventNotFound)},
 )
 async def get_consent_receipt(
     event_id: UUID, principal: ConsentReader, request: Request, session: SessionDep
@@ -101,14 +112,18 @@ async def get_consent_receipt(
     return Receipt(receipt=token, claims=claims)
 
 
-@admin_router.get("/purposes", response_model=list[PurposeAdminRead])
+@admin_router.get("/purposes", summary="List purposes with versions", response_model=list[PurposeAdminRead])
 async def list_admin_purposes(principal: PrivacyAdministrator, session: SessionDep) -> list[PurposeAdminRead]:
     """Every purpose with its versions (admins and privacy officers)."""
     return [PurposeAdminRead.model_validate(purpose) for purpose in await purposes.list_purposes(session)]
 
 
 @admin_router.post(
-    "/purposes", status_code=201, response_model=PurposeAdminRead, responses={409: problem(PurposeExists)}
+    "/purposes",
+    summary="Add a purpose",
+    status_code=201,
+    response_model=PurposeAdminRead,
+    responses={409: problem(PurposeExists)},
 )
 async def create_purpose(
     body: PurposeCreate, principal: PrivacyAdministrator, session: SessionDep
@@ -118,7 +133,10 @@ async def create_purpose(
 
 
 @admin_router.patch(
-    "/purposes/{key}", response_model=PurposeAdminRead, responses={404: problem(PurposeNotFound)}
+    "/purposes/{key}",
+    summary="Change a purpose",
+    response_model=PurposeAdminRead,
+    responses={404: problem(PurposeNotFound)},
 )
 async def update_purpose(
     key: str, body: PurposeUpdate, principal: PrivacyAdministrator, session: SessionDep
@@ -127,7 +145,7 @@ async def update_purpose(
     return PurposeAdminRead.model_validate(await purposes.update_purpose(session, principal, key, body))
 
 
-@admin_router.get("/consent/verify", response_model=ChainVerification)
+@admin_router.get("/consent/verify", summary="Verify a consent ledger", response_model=ChainVerification)
 async def verify_consent_chain(
     principal: PrivacyAdministrator,
     session: SessionDep,
@@ -138,7 +156,9 @@ async def verify_consent_chain(
     return ChainVerification.model_validate(report)
 
 
-@wellknown_router.get("/jwks.json", response_model=JsonWebKeySet, dependencies=[Public])
+@wellknown_router.get(
+    "/jwks.json", summary="Public signing keys (JWKS)", response_model=JsonWebKeySet, dependencies=[Public]
+)
 async def get_jwks(session: SessionDep) -> JsonWebKeySet:
     """The public keys that verify consent receipts and access tokens, old ones included."""
     return JsonWebKeySet(keys=await jwt.public_keys(session))

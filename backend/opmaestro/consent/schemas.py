@@ -2,7 +2,8 @@ from datetime import datetime
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from opmaestro.consent.models import CollectionMethod, ConsentAction, LegalBasis
 from opmaestro.core.schemas import RequestModel, ResponseModel
@@ -36,10 +37,13 @@ class PurposeCreate(RequestModel):
 
 
 class PurposeUpdate(RequestModel):
-    name: PurposeName | None = None
-    description: PurposeDescription | None = None
-    legal_basis: LegalBasis | None = None
-    optional: StrictBool | None = None
+    # Fields can be left out but not removed: `null` is refused, so the schema omits it.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: PurposeName | SkipJsonSchema[None] = None
+    description: PurposeDescription | SkipJsonSchema[None] = None
+    legal_basis: LegalBasis | SkipJsonSchema[None] = None
+    optional: StrictBool | SkipJsonSchema[None] = None
     material: StrictBool = Field(
         default=False, description="The change is material: consents given before it must be renewed."
     )

@@ -16,7 +16,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: problem(NotAuthenticated), 403: 
 stats_router = APIRouter(prefix="/admin/consent", tags=["admin"], responses=ERRORS)
 
 
-@stats_router.get("/stats", response_model=ConsentStatsRead)
+@stats_router.get("/stats", summary="Consent statistics", response_model=ConsentStatsRead)
 async def get_consent_stats(
     principal: PrivacyAdministrator, session: SessionDep, days: Days = stats.DEFAULT_DAYS
 ) -> ConsentStatsRead:

@@ -15,7 +15,7 @@ from opmaestro.accounts.models import User
 from opmaestro.consent import ledger
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.config import Settings
-from opmaestro.core.errors import AppError, NotFound
+from opmaestro.core.errors import NotFound
 from opmaestro.core.links import public_url
 from opmaestro.core.security import equals
 
@@ -25,8 +25,9 @@ _PURPOSE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _INVALID = "This unsubscribe link is not valid; use the one from the email."
 
 
-class InvalidUnsubscribeLink(AppError):
-    status, slug, title = 400, "invalid-unsubscribe-link", "Invalid unsubscribe link"
+class InvalidUnsubscribeLink(NotFound):
+    # The token names the link: one this server never signed is a link that does not exist.
+    status, slug, title = 404, "invalid-unsubscribe-link", "Invalid unsubscribe link"
 
 
 class UnsubscribeLinkNotFound(NotFound):

@@ -9,8 +9,12 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials
+from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from opmaestro.accounts.models import (
     OAuthClient,
@@ -29,6 +33,8 @@ from opmaestro.core.security import csrf_token, equals, hash_token
 
 PAT_PREFIX = "opm_pat_"
 CSRF_HEADER = "X-CSRF-Token"
+SESSION_COOKIE = "opm_session"
+TOKEN_URL = "/api/v1/oauth/token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -112,11 +118,49 @@ _PERSONAL_TOKEN_BY_HASH = (
 
 
 def session_cookie_name(settings: Settings) -> str:
-    return "__Host-opm_session" if settings.public_base_url.startswith("https://") else "opm_session"
+    return f"__Host-{SESSION_COOKIE}" if settings.public_base_url.startswith("https://") else SESSION_COOKIE
 
 
 def csrf_cookie_name(settings: Settings) -> str:
     return "__Host-opm_csrf" if settings.public_base_url.startswith("https://") else "opm_csrf"
+
+
+class SessionCookie(APIKeyCookie):
+    """The session cookie, under the name the settings give it (`__Host-` prefixed over HTTPS)."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        return request.cookies.get(session_cookie_name(request.app.state.settings)) or None
+
+
+# The security schemes the spec declares; each reads its credential, none refuses on its own.
+session_cookie = SessionCookie(
+    name=SESSION_COOKIE,
+    scheme_name="session",
+    auto_error=False,
+    description="The browser session set by `POST /api/v1/auth/login` (`__Host-opm_session` over HTTPS).",
+)
+csrf_header = APIKeyHeader(
+    name=CSRF_HEADER,
+    scheme_name="csrf",
+    auto_error=False,
+    description="With the session cookie, unsafe methods echo the `opm_csrf` cookie's value here.",
+)
+bearer_token = HTTPBearer(
+    scheme_name="personal_token",
+    bearerFormat="opm_pat_...",
+    auto_error=False,
+    description="A personal access token from `POST /api/v1/me/tokens`, scoped and expiring.",
+)
+client_credentials = OAuth2(
+    flows=OAuthFlowsModel(clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=SCOPES)),
+    scheme_name="oauth2",
+    auto_error=False,
+    description="An access token (RS256 JWT, one hour) from the client-credentials grant.",
+)
+SessionCookieValue = Annotated[str | None, Depends(session_cookie)]
+CsrfHeaderValue = Annotated[str | None, Depends(csrf_header)]
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)]
+ClientAuthorization = Annotated[str | None, Depends(client_credentials)]
 
 
 async def _from_session(session: AsyncSession, settings: Settings, token: str) -> Principal | None:
@@ -171,22 +215,23 @@ async def _from_client_token(session: AsyncSession, settings: Settings, token: s
     return Principal(AuthMethod.CLIENT, granted, client=client)
 
 
-async def resolve_principal(request: Request, session: AsyncSession) -> Principal | None:
-    """The caller, from a Bearer token or the session cookie; cached for the request."""
+async def resolve_principal(
+    request: Request,
+    session: AsyncSession,
+    cookie: str | None,
+    authorization: str | None,
+    bearer: HTTPAuthorizationCredentials | None,
+) -> Principal | None:
+    """The caller, from a Bearer token or the session cookie; cached for the request.
+
+    `authorization` is the raw header, `bearer` its credentials when the scheme is Bearer."""
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
     settings: Settings = request.app.state.settings
     principal: Principal | None = None
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() != "bearer" or not credentials:
-            raise NotAuthenticated(
-                "Send `Authorization: Bearer <token>`.",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
-            )
+    if bearer is not None:
+        credentials = bearer.credentials.strip()
         if credentials.startswith(PAT_PREFIX):
             principal = await _from_personal_token(session, credentials)
         else:
@@ -196,7 +241,12 @@ async def resolve_principal(request: Request, session: AsyncSession) -> Principa
                 "The token is invalid, expired or revoked.",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-    elif cookie := request.cookies.get(session_cookie_name(settings)):
+    elif authorization:
+        raise NotAuthenticated(
+            "Send `Authorization: Bearer <token>`.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
+        )
+    elif cookie:
         principal = await _from_session(session, settings, cookie)
     request.state.principal = principal
     return principal
@@ -237,14 +287,22 @@ class Authorize:
             parts.append("scopes: " + ", ".join(sorted(self.scopes)))
         return "; ".join(parts)
 
-    async def __call__(self, request: Request, session: SessionDep) -> Principal | None:
+    async def __call__(
+        self,
+        request: Request,
+        session: SessionDep,
+        cookie: SessionCookieValue,
+        csrf: CsrfHeaderValue,
+        bearer: BearerCredentials,
+        authorization: ClientAuthorization,
+    ) -> Principal | None:
         if self.public:
             return None
-        principal = await resolve_principal(request, session)
+        principal = await resolve_principal(request, session, cookie, authorization, bearer)
         if principal is None:
             raise NotAuthenticated("Sign in, or send a Bearer token.")
         if principal.method is AuthMethod.SESSION:
-            self._check_csrf(request, principal)
+            self._check_csrf(request, principal, csrf)
         elif self.session_only:
             raise Forbidden("This action needs a signed-in browser session, not a token.")
         if principal.method is AuthMethod.CLIENT:
@@ -267,17 +325,26 @@ class Authorize:
         return principal
 
     @staticmethod
-    def _check_csrf(request: Request, principal: Principal) -> None:
+    def _check_csrf(request: Request, principal: Principal, sent: str | None) -> None:
         if request.method in SAFE_METHODS:
             return
         assert principal.session is not None
-        sent = request.headers.get(CSRF_HEADER, "")
         expected = csrf_token(request.app.state.settings.secret_key.get_secret_value(), principal.session.id)
         if not sent or not equals(sent, expected):
             raise CsrfFailed(f"Unsafe requests with a session cookie need the {CSRF_HEADER} header.")
 
 
-PUBLIC = Authorize(public=True)
+class PublicAccess(Authorize):
+    """The rule of a public route: anyone may call it, and no credential is read."""
+
+    def __init__(self) -> None:
+        super().__init__(public=True)
+
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None
+
+
+PUBLIC = PublicAccess()
 Public = Depends(PUBLIC)
 BrowserSession = Annotated[Principal, Depends(Authorize(session_only=True))]
 VerifiedBrowserSession = Annotated[Principal, Depends(Authorize(session_only=True, verified=True))]

@@ -4,9 +4,10 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -137,10 +138,37 @@ async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _refuses_media_type(request: Request, errors: list[Any]) -> bool:
+    """A JSON route sent a body of another type: FastAPI left it unparsed, so it failed validation."""
+    route = request.scope.get("route")
+    if (
+        not isinstance(route, APIRoute)
+        or route.body_field is None
+        or _is_json(request.headers.get("content-type"))
+    ):
+        return False
+    form = any(isinstance(param.field_info, params.Form) for param in route.dependant.body_params)
+    return not form and any(error.get("loc", ())[:1] == ("body",) for error in errors)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):
         raise exc
     errors = list(exc.errors())
+    if _refuses_media_type(request, errors):
+        return problem_response(
+            415,
+            title="Unsupported media type",
+            type_="urn:opmaestro:problem:unsupported-media-type",
+            detail="Send the request body as application/json.",
+        )
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(
             400,
@@ -157,13 +185,35 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """The methods served at this path, by the routes of its most literal template.
+
+    Starlette names only the first partly matching route's methods; `/me/consents/events`
+    also matches `/me/consents/{purpose}`, yet is a resource of its own."""
+    path = request.scope["path"]
+    matching = [
+        route
+        for route in iter_route_contexts(request.app.routes)
+        if route.path_regex.match(path) and route.methods
+    ]
+    if not matching:
+        return ""
+    templates = [(str(route.path_format).count("{"), route.methods or set()) for route in matching]
+    literal = min(parameters for parameters, _ in templates)
+    methods = {method for parameters, served in templates if parameters == literal for method in served}
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):
         raise exc
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None
-    return problem_response(exc.status_code, detail=detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = allowed_methods(request)
+    return problem_response(exc.status_code, detail=detail, headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

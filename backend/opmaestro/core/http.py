@@ -1,9 +1,13 @@
 """What every domain's router shares: paging parameters, signed-in error responses, the caller."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
 from opmaestro.core.auth import Forbidden, NotAuthenticated
 from opmaestro.core.config import Settings
@@ -11,7 +15,11 @@ from opmaestro.core.errors import problem
 from opmaestro.core.pagination import MAX_LIMIT
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=200)]
+# A cursor is base64url of what `core.pagination` encodes; the `cursor` format names that rule.
+Cursor = Annotated[
+    Annotated[str, Query(max_length=200, json_schema_extra={"format": "cursor"})] | None,
+    Query(description="`next_cursor` of the previous page."),
+]
 SIGNED_IN_ERRORS: dict[int | str, dict[str, Any]] = {401: problem(NotAuthenticated), 403: problem(Forbidden)}
 
 
@@ -32,3 +40,29 @@ def request_client(request: Request) -> Client:
     return Client(
         ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
     )
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    yield from (param.alias for param in dependant.query_params)
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """Query parameters a route does not declare are refused, as unknown body fields are."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    unknown = sorted(set(request.query_params) - set(_query_names(route.dependant)))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "Unknown query parameter",
+                    "input": None,
+                }
+                for name in unknown
+            ]
+        )

@@ -8,13 +8,15 @@ from opmaestro.health.schemas import Liveness, Readiness
 router = APIRouter(prefix="/health", tags=["health"], dependencies=[Public])
 
 
-@router.get("", response_model=Liveness)
+@router.get("", summary="Liveness", response_model=Liveness)
 async def get_liveness() -> Liveness:
     """Answer as long as the process serves requests."""
     return Liveness()
 
 
-@router.get("/ready", response_model=Readiness, responses={503: problem(health_service.NotReady)})
+@router.get(
+    "/ready", summary="Readiness", response_model=Readiness, responses={503: problem(health_service.NotReady)}
+)
 async def get_readiness(request: Request) -> Readiness:
     """Check the database, the migration head and the job backend."""
     state = request.app.state

@@ -13,6 +13,7 @@ router = APIRouter(prefix="/policies", tags=["policies"])
 
 @router.get(
     "/{kind}",
+    summary="Read a policy in effect",
     response_model=PolicyVersionRead,
     dependencies=[Public],
     responses={404: problem(PolicyNotFound)},

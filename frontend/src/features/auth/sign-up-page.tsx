@@ -103,7 +103,8 @@ export function SignUpPage() {
       phone: optional(values.phone),
       country: values.country,
       date_of_birth: optional(values.date_of_birth),
-      confirms_age_18_or_over: values.confirms_age_18_or_over,
+      // Validation lets the form through only with the box checked.
+      confirms_age_18_or_over: true,
       accepted_terms_version: terms.version,
       accepted_privacy_version: privacy.version,
       acknowledged_us_transfer_notice_version: usNotice.version,

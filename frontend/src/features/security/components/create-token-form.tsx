@@ -1,13 +1,14 @@
 import { Button, Checkbox, Group, Loader, NumberInput, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
+import type { components } from "../../../shared/api/client";
 import { showFormError } from "../../../shared/api/problem";
 
 import { type TokenCreated, useCreateToken, useScopes } from "../api/security";
 
 interface TokenValues {
   name: string;
-  scopes: string[];
+  scopes: components["schemas"]["TokenCreate"]["scopes"];
   expires_in_days: number | string;
 }
 

@@ -22,7 +22,7 @@ async function fillIn() {
   await user.type(screen.getByLabelText(/^Email/), "ada@example.com");
   await user.type(screen.getByLabelText(/^Password/), "a long enough passphrase");
   await user.type(screen.getByLabelText(/^Company/), "Analytical Engines");
-  await user.selectOptions(screen.getByLabelText(/^Country/), "GB");
+  await user.selectOptions(screen.getByLabelText(/^Country/), "United Kingdom");
   await user.type(screen.getByLabelText(/^Phone/), "12");
   await user.click(screen.getByLabelText(/^I am 18 or older/));
   await user.click(screen.getByLabelText(/^I accept the terms of service and the privacy policy/));

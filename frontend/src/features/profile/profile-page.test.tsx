@@ -56,12 +56,19 @@ describe("ProfilePage", () => {
     renderPage(<ProfilePage />);
 
     const company = await screen.findByLabelText("Company");
+    const country = screen.getByLabelText(/^Country/);
+    expect(country).toHaveDisplayValue("United Kingdom");
     await user.clear(company);
     await user.type(screen.getByLabelText("Job title"), "Analyst");
+    await user.selectOptions(country, "Germany");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
 
     expect(await screen.findByText("Your profile is saved.")).toBeInTheDocument();
-    expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ company: null, job_title: "Analyst" });
+    expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({
+      company: null,
+      job_title: "Analyst",
+      country: "DE",
+    });
   });
 
   it("shows a wrong password on the email change's password field", async () => {

@@ -1,7 +1,7 @@
 import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { json, mockApi, renderPage, route } from "@/test/render";
+import { json, mockApi, renderPage, route } from "../../test/render";
 import { ForgotPasswordPage } from "./forgot-password-page";
 
 afterEach(() => vi.unstubAllGlobals());

@@ -1,9 +1,9 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { json, mockApi, renderPage, route } from "@/test/render";
+import { json, mockApi, renderPage, route } from "../../test/render";
 import { SignInPage } from "./sign-in-page";
-import { aUser } from "@/test/fixtures";
+import { aUser } from "../../test/fixtures";
 
 afterEach(() => vi.unstubAllGlobals());
 

@@ -1,7 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { json, type MockCall, mockApi, renderPage, route } from "@/test/render";
+import { json, type MockCall, mockApi, renderPage, route } from "../../test/render";
 import { SignUpPage } from "./sign-up-page";
 
 afterEach(() => vi.unstubAllGlobals());

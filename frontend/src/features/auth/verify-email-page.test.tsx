@@ -1,8 +1,8 @@
 import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { aUser } from "@/test/fixtures";
-import { json, mockApi, renderPage, route } from "@/test/render";
+import { aUser } from "../../test/fixtures";
+import { json, mockApi, renderPage, route } from "../../test/render";
 import { VerifyEmailPage } from "./verify-email-page";
 
 afterEach(() => vi.unstubAllGlobals());

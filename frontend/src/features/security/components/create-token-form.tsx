@@ -1,9 +1,9 @@
 import { Button, Checkbox, Group, Loader, NumberInput, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
-import { showFormError } from "@/shared/api/problem";
+import { showFormError } from "../../../shared/api/problem";
 
-import { type TokenCreated, useCreateToken, useScopes } from "@/features/security/api/security";
+import { type TokenCreated, useCreateToken, useScopes } from "../api/security";
 
 interface TokenValues {
   name: string;

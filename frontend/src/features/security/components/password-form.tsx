@@ -2,10 +2,10 @@ import { Button, Group, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 
-import { notifyError, ProblemError, showFormError } from "@/shared/api/problem";
-import { PasswordField } from "@/shared/components/form-fields";
+import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
+import { PasswordField } from "../../../shared/components/form-fields";
 
-import { useChangePassword } from "@/features/security/api/security";
+import { useChangePassword } from "../api/security";
 
 interface PasswordValues {
   current_password: string;

@@ -2,6 +2,7 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
 
@@ -25,6 +26,8 @@ function swaggerUiAssets(): Plugin {
 export default defineConfig({
   base: "/",
   plugins: [react(), swaggerUiAssets()],
+  // "@/x" is src/x, for the build and for Vitest alike (tsconfig.app.json maps it for tsc).
+  resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
   build: {
     outDir: "dist",
     assetsDir: "assets",

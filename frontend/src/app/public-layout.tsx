@@ -1,7 +1,7 @@
 import { Anchor, Box, Container, Paper, Text } from "@mantine/core";
 import { Suspense } from "react";
 import { Link, Outlet } from "react-router";
-import { PageLoader } from "../shared/components/page-loader";
+import { PageLoader } from "@/shared/components/page-loader";
 
 /** Sign-in, sign-up and the emailed-link pages: the product name and one card, no navigation. */
 export function PublicLayout() {

@@ -1,5 +1,5 @@
 import { QueryClient } from "@tanstack/react-query";
-import { ProblemError } from "../shared/api/problem";
+import { ProblemError } from "@/shared/api/problem";
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({

@@ -1,6 +1,6 @@
 import { Navigate } from "react-router";
-import { PageLoader } from "../shared/components/page-loader";
-import { useMe } from "../shared/hooks/use-me";
+import { PageLoader } from "@/shared/components/page-loader";
+import { useMe } from "@/shared/hooks/use-me";
 
 /** `/`: the profile when signed in, else the sign-in page. */
 export function RootRedirect() {

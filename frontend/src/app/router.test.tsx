@@ -4,10 +4,10 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { createMemoryRouter, RouterProvider } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { json, mockApi, route } from "../test/render";
+import { json, mockApi, route } from "@/test/render";
 import { createQueryClient } from "./query-client";
 import { isPublicPath, routes } from "./router";
-import { aUser } from "../test/fixtures";
+import { aUser } from "@/test/fixtures";
 
 afterEach(() => vi.unstubAllGlobals());
 

@@ -6,38 +6,36 @@ import { RootLayout } from "./root-layout";
 import { RootRedirect } from "./root-redirect";
 
 // Every page is its own chunk, so the sign-in route loads only what it needs.
-const SignInPage = lazy(() => import("../features/auth/sign-in-page").then((m) => ({ default: m.SignInPage })));
-const SignUpPage = lazy(() => import("../features/auth/sign-up-page").then((m) => ({ default: m.SignUpPage })));
+const SignInPage = lazy(() => import("@/features/auth/sign-in-page").then((m) => ({ default: m.SignInPage })));
+const SignUpPage = lazy(() => import("@/features/auth/sign-up-page").then((m) => ({ default: m.SignUpPage })));
 const VerifyEmailPage = lazy(() =>
-  import("../features/auth/verify-email-page").then((m) => ({ default: m.VerifyEmailPage })),
+  import("@/features/auth/verify-email-page").then((m) => ({ default: m.VerifyEmailPage })),
 );
 const ForgotPasswordPage = lazy(() =>
-  import("../features/auth/forgot-password-page").then((m) => ({ default: m.ForgotPasswordPage })),
+  import("@/features/auth/forgot-password-page").then((m) => ({ default: m.ForgotPasswordPage })),
 );
 const ResetPasswordPage = lazy(() =>
-  import("../features/auth/reset-password-page").then((m) => ({ default: m.ResetPasswordPage })),
+  import("@/features/auth/reset-password-page").then((m) => ({ default: m.ResetPasswordPage })),
 );
 const SignedInLayout = lazy(() => import("./signed-in-layout").then((m) => ({ default: m.SignedInLayout })));
 const StaffOnly = lazy(() => import("./signed-in-layout").then((m) => ({ default: m.StaffOnly })));
-const ProfilePage = lazy(() => import("../features/profile/profile-page").then((m) => ({ default: m.ProfilePage })));
-const SecurityPage = lazy(() =>
-  import("../features/security/security-page").then((m) => ({ default: m.SecurityPage })),
-);
+const ProfilePage = lazy(() => import("@/features/profile/profile-page").then((m) => ({ default: m.ProfilePage })));
+const SecurityPage = lazy(() => import("@/features/security/security-page").then((m) => ({ default: m.SecurityPage })));
 const CloseAccountPage = lazy(() =>
-  import("../features/account/close-account-page").then((m) => ({ default: m.CloseAccountPage })),
+  import("@/features/account/close-account-page").then((m) => ({ default: m.CloseAccountPage })),
 );
-const ConsentsPage = lazy(() => import("../features/consent/consents-page").then((m) => ({ default: m.ConsentsPage })));
+const ConsentsPage = lazy(() => import("@/features/consent/consents-page").then((m) => ({ default: m.ConsentsPage })));
 const UnsubscribePage = lazy(() =>
-  import("../features/consent/unsubscribe-page").then((m) => ({ default: m.UnsubscribePage })),
+  import("@/features/consent/unsubscribe-page").then((m) => ({ default: m.UnsubscribePage })),
 );
 const AdminUsersPage = lazy(() =>
-  import("../features/admin/admin-users-page").then((m) => ({ default: m.AdminUsersPage })),
+  import("@/features/admin/admin-users-page").then((m) => ({ default: m.AdminUsersPage })),
 );
 const PurposesPage = lazy(() =>
-  import("../features/consent-admin/purposes-page").then((m) => ({ default: m.PurposesPage })),
+  import("@/features/consent-admin/purposes-page").then((m) => ({ default: m.PurposesPage })),
 );
 const ConsentDashboardPage = lazy(() =>
-  import("../features/consent-admin/consent-dashboard-page").then((m) => ({ default: m.ConsentDashboardPage })),
+  import("@/features/consent-admin/consent-dashboard-page").then((m) => ({ default: m.ConsentDashboardPage })),
 );
 
 /** Paths (and their sub-paths) that render without the navigation and never bounce to sign-in. */

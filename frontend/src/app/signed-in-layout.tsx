@@ -3,12 +3,12 @@ import { useDisclosure } from "@mantine/hooks";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Suspense } from "react";
 import { Link, Navigate, Outlet, useLocation, useNavigate } from "react-router";
-import { ResendVerification } from "../features/auth/components/resend-verification";
-import { api } from "../shared/api/client";
-import { notifyError, ProblemError, problemMessage, unwrap } from "../shared/api/problem";
-import { PageLoader } from "../shared/components/page-loader";
-import { isPrivacyStaff, isStaff, ME_QUERY_KEY, useMe } from "../shared/hooks/use-me";
-import { signInPath } from "../shared/lib/safe-next";
+import { ResendVerification } from "@/features/auth/components/resend-verification";
+import { api } from "@/shared/api/client";
+import { notifyError, ProblemError, problemMessage, unwrap } from "@/shared/api/problem";
+import { PageLoader } from "@/shared/components/page-loader";
+import { isPrivacyStaff, isStaff, ME_QUERY_KEY, useMe } from "@/shared/hooks/use-me";
+import { signInPath } from "@/shared/lib/safe-next";
 
 const NAV = [
   { to: "/profile", label: "Profile" },

@@ -1,4 +1,4 @@
-import type { components } from "../shared/api/schema";
+import type { components } from "@/shared/api/schema";
 
 type Me = components["schemas"]["MeRead"];
 export type Role = components["schemas"]["Role"];

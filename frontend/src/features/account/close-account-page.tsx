@@ -5,10 +5,10 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigate } from "react-router";
 
-import { api } from "../../shared/api/client";
-import { notifyError, ProblemError, showFormError, unwrap } from "../../shared/api/problem";
-import { PasswordField } from "../../shared/components/form-fields";
-import { PageTitle } from "../../shared/components/page-title";
+import { api } from "@/shared/api/client";
+import { notifyError, ProblemError, showFormError, unwrap } from "@/shared/api/problem";
+import { PasswordField } from "@/shared/components/form-fields";
+import { PageTitle } from "@/shared/components/page-title";
 
 const SIGN_IN_PATH = "/sign-in";
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long" });

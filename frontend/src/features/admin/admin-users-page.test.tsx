@@ -3,9 +3,9 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { AdminUsersPage } from "./admin-users-page";
-import { fillIn } from "../../test/fill-in";
-import { json, mockApi, renderPage, route } from "../../test/render";
-import { aUser, type Role } from "../../test/fixtures";
+import { fillIn } from "@/test/fill-in";
+import { json, mockApi, renderPage, route } from "@/test/render";
+import { aUser, type Role } from "@/test/fixtures";
 
 function staff(role: Role) {
   return aUser({ email: "boss@example.com", name: "The Boss", country: "DE", role, mfa_enabled: true });

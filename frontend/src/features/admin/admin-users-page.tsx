@@ -15,9 +15,9 @@ import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useState } from "react";
 
-import { isStaff, useMe } from "../../shared/hooks/use-me";
-import { PageLoader } from "../../shared/components/page-loader";
-import { PageTitle } from "../../shared/components/page-title";
+import { isStaff, useMe } from "@/shared/hooks/use-me";
+import { PageLoader } from "@/shared/components/page-loader";
+import { PageTitle } from "@/shared/components/page-title";
 
 import { type UserSearch, useUserSearch } from "./api/users";
 import { UserRow } from "./components/user-row";

@@ -1,9 +1,9 @@
 import { Button, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
-import { showFormError } from "../../shared/api/problem";
-import { EmailField, emailAddressError } from "../../shared/components/form-fields";
-import { PageTitle } from "../../shared/components/page-title";
+import { showFormError } from "@/shared/api/problem";
+import { EmailField, emailAddressError } from "@/shared/components/form-fields";
+import { PageTitle } from "@/shared/components/page-title";
 import { forgotPassword } from "./api/auth-api";
 import { AuthFooter } from "./components/auth-footer";
 

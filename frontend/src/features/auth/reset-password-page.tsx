@@ -2,10 +2,10 @@ import { Alert, Button, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useSearchParams } from "react-router";
-import { ProblemError, problemMessage, showFormError } from "../../shared/api/problem";
-import { PasswordField } from "../../shared/components/form-fields";
-import { PageTitle } from "../../shared/components/page-title";
-import { ME_QUERY_KEY } from "../../shared/hooks/use-me";
+import { ProblemError, problemMessage, showFormError } from "@/shared/api/problem";
+import { PasswordField } from "@/shared/components/form-fields";
+import { PageTitle } from "@/shared/components/page-title";
+import { ME_QUERY_KEY } from "@/shared/hooks/use-me";
 import { resetPassword } from "./api/auth-api";
 import { AuthFooter } from "./components/auth-footer";
 

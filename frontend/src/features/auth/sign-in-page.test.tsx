@@ -1,10 +1,10 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fillIn } from "../../test/fill-in";
-import { json, mockApi, renderPage, route } from "../../test/render";
+import { fillIn } from "@/test/fill-in";
+import { json, mockApi, renderPage, route } from "@/test/render";
 import { SignInPage } from "./sign-in-page";
-import { aUser } from "../../test/fixtures";
+import { aUser } from "@/test/fixtures";
 
 afterEach(() => vi.unstubAllGlobals());
 

@@ -4,11 +4,11 @@ import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router";
-import { ProblemError, showFormError } from "../../shared/api/problem";
-import { EmailField, emailAddressError, PasswordField } from "../../shared/components/form-fields";
-import { PageTitle } from "../../shared/components/page-title";
-import { isStaff, ME_QUERY_KEY, useMe } from "../../shared/hooks/use-me";
-import { safeNext } from "../../shared/lib/safe-next";
+import { ProblemError, showFormError } from "@/shared/api/problem";
+import { EmailField, emailAddressError, PasswordField } from "@/shared/components/form-fields";
+import { PageTitle } from "@/shared/components/page-title";
+import { isStaff, ME_QUERY_KEY, useMe } from "@/shared/hooks/use-me";
+import { safeNext } from "@/shared/lib/safe-next";
 import { login, type LoginResult } from "./api/auth-api";
 import { AuthFooter } from "./components/auth-footer";
 

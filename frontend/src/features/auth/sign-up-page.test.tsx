@@ -1,8 +1,8 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fillIn } from "../../test/fill-in";
-import { json, type MockCall, mockApi, renderPage, route } from "../../test/render";
+import { fillIn } from "@/test/fill-in";
+import { json, type MockCall, mockApi, renderPage, route } from "@/test/render";
 import { SignUpPage } from "./sign-up-page";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -23,7 +23,7 @@ async function fillInTheForm() {
   await fillIn(screen.getByLabelText(/^Email/), "ada@example.com");
   await fillIn(screen.getByLabelText(/^Password/), "a long enough passphrase");
   await fillIn(screen.getByLabelText(/^Company/), "Analytical Engines");
-  await user.selectOptions(screen.getByLabelText(/^Country/), "GB");
+  await user.selectOptions(screen.getByLabelText(/^Country/), "United Kingdom");
   await fillIn(screen.getByLabelText(/^Phone/), "12");
   await user.click(screen.getByLabelText(/^I am 18 or older/));
   await user.click(screen.getByLabelText(/^I accept the terms of service and the privacy policy/));

@@ -2,10 +2,10 @@ import { Alert, Anchor, Button, NativeSelect, SimpleGrid, Stack, TextInput } fro
 import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
-import { ProblemError, problemMessage, showFormError } from "../../shared/api/problem";
-import { CheckboxField, EmailField, PasswordField } from "../../shared/components/form-fields";
-import { PageTitle } from "../../shared/components/page-title";
-import { COUNTRIES } from "../../shared/lib/countries";
+import { ProblemError, problemMessage, showFormError } from "@/shared/api/problem";
+import { CheckboxField, EmailField, PasswordField } from "@/shared/components/form-fields";
+import { PageTitle } from "@/shared/components/page-title";
+import { COUNTRIES } from "@/shared/lib/countries";
 import { register, type RegistrationCreate } from "./api/auth-api";
 import { AuthFooter } from "./components/auth-footer";
 import { CheckEmail } from "./components/check-email";

@@ -1,9 +1,9 @@
 import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { aUser } from "../../test/fixtures";
-import { fillIn } from "../../test/fill-in";
-import { json, mockApi, renderPage, route } from "../../test/render";
+import { aUser } from "@/test/fixtures";
+import { fillIn } from "@/test/fill-in";
+import { json, mockApi, renderPage, route } from "@/test/render";
 import { VerifyEmailPage } from "./verify-email-page";
 
 afterEach(() => vi.unstubAllGlobals());

@@ -2,9 +2,9 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { json, mockApi, renderPage, route } from "../../test/render";
+import { json, mockApi, renderPage, route } from "@/test/render";
 import { ConsentDashboardPage } from "./consent-dashboard-page";
-import { aUser } from "../../test/fixtures";
+import { aUser } from "@/test/fixtures";
 
 const admin = aUser({ email: "root@example.com", name: "Root", country: "DE", role: "admin", mfa_enabled: true });
 

@@ -1,9 +1,9 @@
 import { Alert, Container, Group, NativeSelect, Paper, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
 
-import { PageLoader } from "../../shared/components/page-loader";
-import { PageTitle } from "../../shared/components/page-title";
-import { isPrivacyStaff, useMe } from "../../shared/hooks/use-me";
+import { PageLoader } from "@/shared/components/page-loader";
+import { PageTitle } from "@/shared/components/page-title";
+import { isPrivacyStaff, useMe } from "@/shared/hooks/use-me";
 
 import { type ConsentStats, PERIODS, type Period, useConsentStats } from "./api/stats";
 import { formatDay, formatRate } from "./components/format";

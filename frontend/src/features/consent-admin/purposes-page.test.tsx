@@ -2,10 +2,10 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { fillIn } from "../../test/fill-in";
-import { json, mockApi, renderPage, route } from "../../test/render";
+import { fillIn } from "@/test/fill-in";
+import { json, mockApi, renderPage, route } from "@/test/render";
 import { PurposesPage } from "./purposes-page";
-import { aUser, type Role } from "../../test/fixtures";
+import { aUser, type Role } from "@/test/fixtures";
 
 function staff(role: Role) {
   return aUser({ email: "dpo@example.com", name: "Dee Pio", country: "DE", role, mfa_enabled: true });

@@ -1,9 +1,9 @@
 import { Alert, Button, Container, Stack, Table, Text, VisuallyHidden } from "@mantine/core";
 import { useState } from "react";
 
-import { PageLoader } from "../../shared/components/page-loader";
-import { PageTitle } from "../../shared/components/page-title";
-import { isPrivacyStaff, useMe } from "../../shared/hooks/use-me";
+import { PageLoader } from "@/shared/components/page-loader";
+import { PageTitle } from "@/shared/components/page-title";
+import { isPrivacyStaff, useMe } from "@/shared/hooks/use-me";
 
 import { legalBasisLabel, useAdminPurposes } from "./api/purposes";
 import { PurposeCreateForm } from "./components/purpose-create-form";

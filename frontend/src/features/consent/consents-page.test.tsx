@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 
 import { ConsentsPage } from "./consents-page";
 import { formatDate, formatDateTime } from "./format";
-import { json, mockApi, renderPage, route } from "../../test/render";
+import { json, mockApi, renderPage, route } from "@/test/render";
 
 const marketing = {
   key: "marketing_email",

@@ -2,8 +2,8 @@ import { Alert, Anchor, Container, Loader, Paper, Stack, Text, Title } from "@ma
 import { notifications } from "@mantine/notifications";
 import { useMemo } from "react";
 
-import { notifyError } from "../../shared/api/problem";
-import { PageTitle } from "../../shared/components/page-title";
+import { notifyError } from "@/shared/api/problem";
+import { PageTitle } from "@/shared/components/page-title";
 
 import { useConsents, usePendingConsents, useSetConsent } from "./api/consents";
 import { ConsentCard } from "./components/consent-card";

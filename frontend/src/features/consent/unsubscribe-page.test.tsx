@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { UnsubscribePage } from "./unsubscribe-page";
-import { json, mockApi, renderPage, route } from "../../test/render";
+import { json, mockApi, renderPage, route } from "@/test/render";
 
 const TOKEN = "1.AAECAwQFBgcICQoLDA0ODw.marketing_email.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
 const LINK = `/api/v1/unsubscribe/${TOKEN}`;

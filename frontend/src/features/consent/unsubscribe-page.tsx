@@ -2,9 +2,9 @@ import { Alert, Button, Stack, Text } from "@mantine/core";
 import { useEffect, useRef } from "react";
 import { useParams } from "react-router";
 
-import { ProblemError, problemMessage } from "../../shared/api/problem";
-import { PageLoader } from "../../shared/components/page-loader";
-import { PageTitle } from "../../shared/components/page-title";
+import { ProblemError, problemMessage } from "@/shared/api/problem";
+import { PageLoader } from "@/shared/components/page-loader";
+import { PageTitle } from "@/shared/components/page-title";
 
 import { usePurposeNames, useUnsubscribe, useUnsubscribeLink } from "./api/unsubscribe";
 

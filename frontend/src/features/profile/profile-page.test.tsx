@@ -3,9 +3,9 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { ProfilePage } from "./profile-page";
-import { fillIn } from "../../test/fill-in";
-import { json, mockApi, renderPage, route } from "../../test/render";
-import { aUser } from "../../test/fixtures";
+import { fillIn } from "@/test/fill-in";
+import { json, mockApi, renderPage, route } from "@/test/render";
+import { aUser } from "@/test/fixtures";
 
 const me = aUser({ company: "Analytical Engines" });
 
@@ -57,12 +57,19 @@ describe("ProfilePage", () => {
     renderPage(<ProfilePage />);
 
     const company = await screen.findByLabelText("Company");
+    const country = screen.getByLabelText(/^Country/);
+    expect(country).toHaveDisplayValue("United Kingdom");
     await user.clear(company);
     await fillIn(screen.getByLabelText("Job title"), "Analyst");
+    await user.selectOptions(country, "Germany");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
 
     expect(await screen.findByText("Your profile is saved.")).toBeInTheDocument();
-    expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ company: null, job_title: "Analyst" });
+    expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({
+      company: null,
+      job_title: "Analyst",
+      country: "DE",
+    });
   });
 
   it("shows a wrong password on the email change's password field", async () => {

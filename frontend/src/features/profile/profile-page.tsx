@@ -1,7 +1,7 @@
 import { Alert, Container, Paper, Skeleton, Stack, Title } from "@mantine/core";
 
-import { useMe } from "../../shared/hooks/use-me";
-import { PageTitle } from "../../shared/components/page-title";
+import { useMe } from "@/shared/hooks/use-me";
+import { PageTitle } from "@/shared/components/page-title";
 
 import { EmailChangeForm } from "./components/email-change-form";
 import { ProfileForm } from "./components/profile-form";

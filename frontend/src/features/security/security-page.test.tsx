@@ -3,9 +3,9 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { SecurityPage } from "./security-page";
-import { fillIn } from "../../test/fill-in";
-import { json, mockApi, renderPage, route } from "../../test/render";
-import { aUser } from "../../test/fixtures";
+import { fillIn } from "@/test/fill-in";
+import { json, mockApi, renderPage, route } from "@/test/render";
+import { aUser } from "@/test/fixtures";
 
 const me = aUser();
 const scopes = [

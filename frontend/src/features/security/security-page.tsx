@@ -1,7 +1,7 @@
 import { Container, Skeleton, Stack } from "@mantine/core";
 
-import { isStaff as isStaffUser, useMe } from "../../shared/hooks/use-me";
-import { PageTitle } from "../../shared/components/page-title";
+import { isStaff as isStaffUser, useMe } from "@/shared/hooks/use-me";
+import { PageTitle } from "@/shared/components/page-title";
 
 import { PasswordForm } from "./components/password-form";
 import { Section } from "./components/section";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { json, mockApi, route } from "../../test/render";
+import { json, mockApi, route } from "@/test/render";
 import { api, onUnauthorized } from "./client";
 
 afterEach(() => {

@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
-import { api } from "../api/client";
-import { ProblemError, unwrap } from "../api/problem";
-import type { components } from "../api/schema";
+import { api } from "@/shared/api/client";
+import { ProblemError, unwrap } from "@/shared/api/problem";
+import type { components } from "@/shared/api/schema";
 
 export type Me = components["schemas"]["MeRead"];
 export type Role = Me["role"];

@@ -1,8 +1,8 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { api } from "../../../shared/api/client";
-import { unwrap } from "../../../shared/api/problem";
-import type { components } from "../../../shared/api/schema";
+import { api } from "@/shared/api/client";
+import { unwrap } from "@/shared/api/problem";
+import type { components } from "@/shared/api/schema";
 
 export type AdminUser = components["schemas"]["AdminUserRead"];
 export type AdminUserUpdate = components["schemas"]["AdminUserUpdate"];

@@ -2,9 +2,9 @@ import { Button, Group, NativeSelect, Table, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useState } from "react";
 
-import { notifyError } from "../../../shared/api/problem";
+import { notifyError } from "@/shared/api/problem";
 
-import { type AdminUser, type AdminUserUpdate, type Role, ROLES, useUpdateUser } from "../api/users";
+import { type AdminUser, type AdminUserUpdate, type Role, ROLES, useUpdateUser } from "@/features/admin/api/users";
 
 const STATUS_LABELS: Record<string, string> = { active: "Active", disabled: "Disabled", closed: "Closed" };
 

@@ -1,6 +1,6 @@
-import { api, rememberCsrfToken } from "../../../shared/api/client";
-import { unwrap } from "../../../shared/api/problem";
-import type { components } from "../../../shared/api/schema";
+import { api, rememberCsrfToken } from "@/shared/api/client";
+import { unwrap } from "@/shared/api/problem";
+import type { components } from "@/shared/api/schema";
 
 export type LoginRequest = components["schemas"]["LoginRequest"];
 export type LoginResult = components["schemas"]["LoginResult"];

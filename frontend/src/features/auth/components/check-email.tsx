@@ -1,5 +1,5 @@
 import { Text } from "@mantine/core";
-import { PageTitle } from "../../../shared/components/page-title";
+import { PageTitle } from "@/shared/components/page-title";
 import { AuthFooter } from "./auth-footer";
 import { ResendVerification } from "./resend-verification";
 

@@ -1,5 +1,5 @@
 import { Box, Text } from "@mantine/core";
-import type { PolicyVersion } from "../api/auth-api";
+import type { PolicyVersion } from "@/features/auth/api/auth-api";
 
 /** A policy's title and version, with its text one click away (a native, keyboard-friendly disclosure). */
 export function PolicySummary({ policy }: { policy: PolicyVersion }) {

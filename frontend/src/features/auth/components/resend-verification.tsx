@@ -1,9 +1,9 @@
 import { Alert, Button, Group } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation } from "@tanstack/react-query";
-import { notifyError, showFormError } from "../../../shared/api/problem";
-import { EmailField, emailAddressError } from "../../../shared/components/form-fields";
-import { resendVerification } from "../api/auth-api";
+import { notifyError, showFormError } from "@/shared/api/problem";
+import { EmailField, emailAddressError } from "@/shared/components/form-fields";
+import { resendVerification } from "@/features/auth/api/auth-api";
 
 const SENT = "If the address needs verifying, a new link is on its way.";
 

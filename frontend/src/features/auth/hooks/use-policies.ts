@@ -1,5 +1,5 @@
 import { useQueries } from "@tanstack/react-query";
-import { getPolicy, type PolicyKind, type PolicyVersion } from "../api/auth-api";
+import { getPolicy, type PolicyKind, type PolicyVersion } from "@/features/auth/api/auth-api";
 
 const KINDS: PolicyKind[] = ["terms", "privacy", "us_transfer_notice"];
 

@@ -1,8 +1,8 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
-import { api } from "../../../shared/api/client";
-import { unwrap } from "../../../shared/api/problem";
-import type { components } from "../../../shared/api/schema";
+import { api } from "@/shared/api/client";
+import { unwrap } from "@/shared/api/problem";
+import type { components } from "@/shared/api/schema";
 
 export type ConsentStats = components["schemas"]["ConsentStatsRead"];
 export type PurposeStats = components["schemas"]["PurposeStats"];

@@ -2,7 +2,7 @@ import "@mantine/charts/styles.css";
 
 import { LineChart } from "@mantine/charts";
 
-import type { ConsentStats } from "../api/stats";
+import type { ConsentStats } from "@/features/consent-admin/api/stats";
 import { formatDay } from "./format";
 
 const COLORS = ["indigo.7", "teal.8", "orange.8", "grape.7", "red.8", "cyan.8", "lime.9", "pink.7"];

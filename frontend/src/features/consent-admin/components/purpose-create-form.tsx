@@ -3,9 +3,9 @@ import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useId } from "react";
 
-import { showFormError } from "../../../shared/api/problem";
+import { showFormError } from "@/shared/api/problem";
 
-import { type LegalBasis, useCreatePurpose } from "../api/purposes";
+import { type LegalBasis, useCreatePurpose } from "@/features/consent-admin/api/purposes";
 import { PurposeFields } from "./purpose-fields";
 
 const KEY_PATTERN = /^[a-z][a-z0-9_]{2,63}$/;

@@ -3,10 +3,10 @@ import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useId } from "react";
 
-import { showFormError } from "../../../shared/api/problem";
-import { CheckboxField } from "../../../shared/components/form-fields";
+import { showFormError } from "@/shared/api/problem";
+import { CheckboxField } from "@/shared/components/form-fields";
 
-import { type Purpose, type PurposeUpdate, useUpdatePurpose } from "../api/purposes";
+import { type Purpose, type PurposeUpdate, useUpdatePurpose } from "@/features/consent-admin/api/purposes";
 import { PurposeFields } from "./purpose-fields";
 
 interface PurposeEditFormProps {

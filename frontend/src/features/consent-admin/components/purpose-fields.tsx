@@ -1,9 +1,9 @@
 import { NativeSelect, Textarea, TextInput } from "@mantine/core";
 import type { UseFormReturnType } from "@mantine/form";
 
-import { CheckboxField } from "../../../shared/components/form-fields";
+import { CheckboxField } from "@/shared/components/form-fields";
 
-import { LEGAL_BASES, type LegalBasis } from "../api/purposes";
+import { LEGAL_BASES, type LegalBasis } from "@/features/consent-admin/api/purposes";
 
 export interface PurposeFieldValues {
   name: string;

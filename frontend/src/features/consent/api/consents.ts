@@ -1,8 +1,8 @@
 import { useInfiniteQuery, useMutation, useMutationState, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { api } from "../../../shared/api/client";
-import { unwrap } from "../../../shared/api/problem";
-import type { components } from "../../../shared/api/schema";
+import { api } from "@/shared/api/client";
+import { unwrap } from "@/shared/api/problem";
+import type { components } from "@/shared/api/schema";
 
 export type ConsentRead = components["schemas"]["ConsentRead"];
 export type ConsentEventRead = components["schemas"]["ConsentEventRead"];

@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 
-import { api } from "../../../shared/api/client";
-import { unwrap } from "../../../shared/api/problem";
+import { api } from "@/shared/api/client";
+import { unwrap } from "@/shared/api/problem";
 
 // These endpoints are public: they never answer 401, so the client never sends the visitor to sign in.
 

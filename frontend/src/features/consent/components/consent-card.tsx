@@ -1,8 +1,8 @@
 import { Badge, Button, Group, Paper, Stack, Switch, Text } from "@mantine/core";
 import { useId } from "react";
 
-import type { ConsentRead } from "../api/consents";
-import { formatDate, methodLabel } from "../format";
+import type { ConsentRead } from "@/features/consent/api/consents";
+import { formatDate, methodLabel } from "@/features/consent/format";
 
 interface ConsentCardProps {
   consent: ConsentRead;

@@ -1,10 +1,10 @@
 import { Alert, Button, Group, Loader, Stack, Table, Text } from "@mantine/core";
 
-import { notifyError } from "../../../shared/api/problem";
+import { notifyError } from "@/shared/api/problem";
 
-import { type ConsentEventRead, useConsentEvents, useReceiptDownload } from "../api/consents";
-import { downloadText } from "../download";
-import { actionLabel, capitalize, formatDateTime, methodLabel } from "../format";
+import { type ConsentEventRead, useConsentEvents, useReceiptDownload } from "@/features/consent/api/consents";
+import { downloadText } from "@/features/consent/download";
+import { actionLabel, capitalize, formatDateTime, methodLabel } from "@/features/consent/format";
 
 function receiptFilename(event: ConsentEventRead): string {
   return `consent-receipt-${event.purpose_key}-${event.created_at.slice(0, 10)}-${event.id.slice(0, 8)}.jws`;

@@ -1,8 +1,8 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { api } from "../../../shared/api/client";
-import { unwrap } from "../../../shared/api/problem";
-import type { components } from "../../../shared/api/schema";
+import { api } from "@/shared/api/client";
+import { unwrap } from "@/shared/api/problem";
+import type { components } from "@/shared/api/schema";
 
 export type Me = components["schemas"]["MeRead"];
 export type ProfileUpdate = components["schemas"]["ProfileUpdate"];

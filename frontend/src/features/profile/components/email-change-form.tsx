@@ -2,10 +2,10 @@ import { Alert, Button, Group, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useState } from "react";
 
-import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
-import { EmailField, PasswordField } from "../../../shared/components/form-fields";
+import { notifyError, ProblemError, showFormError } from "@/shared/api/problem";
+import { EmailField, PasswordField } from "@/shared/components/form-fields";
 
-import { useChangeEmail } from "../api/profile";
+import { useChangeEmail } from "@/features/profile/api/profile";
 
 interface EmailValues {
   new_email: string;

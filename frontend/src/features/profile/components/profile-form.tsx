@@ -2,10 +2,10 @@ import { Button, Group, NativeSelect, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 
-import { showFormError } from "../../../shared/api/problem";
-import { COUNTRIES } from "../../../shared/lib/countries";
+import { showFormError } from "@/shared/api/problem";
+import { COUNTRIES } from "@/shared/lib/countries";
 
-import { type Me, type ProfileUpdate, useUpdateProfile } from "../api/profile";
+import { type Me, type ProfileUpdate, useUpdateProfile } from "@/features/profile/api/profile";
 
 interface ProfileValues {
   name: string;

@@ -1,9 +1,9 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { api, rememberCsrfToken } from "../../../shared/api/client";
-import { unwrap } from "../../../shared/api/problem";
-import { ME_QUERY_KEY } from "../../../shared/hooks/use-me";
-import type { components } from "../../../shared/api/schema";
+import { api, rememberCsrfToken } from "@/shared/api/client";
+import { unwrap } from "@/shared/api/problem";
+import { ME_QUERY_KEY } from "@/shared/hooks/use-me";
+import type { components } from "@/shared/api/schema";
 
 export type SessionRead = components["schemas"]["SessionRead"];
 export type TokenRead = components["schemas"]["TokenRead"];

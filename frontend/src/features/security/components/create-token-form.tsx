@@ -1,10 +1,10 @@
 import { Button, Checkbox, Group, Loader, NumberInput, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
-import type { components } from "../../../shared/api/client";
-import { showFormError } from "../../../shared/api/problem";
+import type { components } from "@/shared/api/client";
+import { showFormError } from "@/shared/api/problem";
 
-import { type TokenCreated, useCreateToken, useScopes } from "../api/security";
+import { type TokenCreated, useCreateToken, useScopes } from "@/features/security/api/security";
 
 interface TokenValues {
   name: string;

@@ -3,8 +3,8 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { PasswordForm } from "./password-form";
-import { json, mockApi, renderPage, route } from "../../../test/render";
-import { aUser } from "../../../test/fixtures";
+import { json, mockApi, renderPage, route } from "@/test/render";
+import { aUser } from "@/test/fixtures";
 
 const token = (id: string, name: string, hint: string) => ({
   id,

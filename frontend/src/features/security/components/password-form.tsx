@@ -2,10 +2,10 @@ import { Button, Checkbox, Group, Loader, Stack, Text } from "@mantine/core";
 import { type UseFormReturnType, useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 
-import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
-import { PasswordField } from "../../../shared/components/form-fields";
+import { notifyError, ProblemError, showFormError } from "@/shared/api/problem";
+import { PasswordField } from "@/shared/components/form-fields";
 
-import { useChangePassword, useTokens } from "../api/security";
+import { useChangePassword, useTokens } from "@/features/security/api/security";
 
 interface PasswordValues {
   current_password: string;

@@ -2,10 +2,10 @@ import { Alert, Button, Group, Loader, Stack, Table, Text, VisuallyHidden } from
 import { notifications } from "@mantine/notifications";
 import { useState } from "react";
 
-import { notifyError } from "../../../shared/api/problem";
+import { notifyError } from "@/shared/api/problem";
 
-import { type SessionRead, useRevokeSession, useSessions } from "../api/security";
-import { describeDevice, formatDateTime } from "../format";
+import { type SessionRead, useRevokeSession, useSessions } from "@/features/security/api/security";
+import { describeDevice, formatDateTime } from "@/features/security/format";
 import { ConfirmDialog } from "./confirm-dialog";
 
 export function SessionsSection() {

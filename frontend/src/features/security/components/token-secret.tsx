@@ -1,6 +1,6 @@
 import { Alert, Button, CopyButton, Group, Stack, Text, TextInput } from "@mantine/core";
 
-import type { TokenCreated } from "../api/security";
+import type { TokenCreated } from "@/features/security/api/security";
 
 export function TokenSecret({ token, onDone }: { token: TokenCreated; onDone: () => void }) {
   return (

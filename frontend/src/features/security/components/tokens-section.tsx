@@ -2,10 +2,10 @@ import { Alert, Button, Code, Group, Loader, Stack, Table, Text, Title, Visually
 import { notifications } from "@mantine/notifications";
 import { useState } from "react";
 
-import { notifyError } from "../../../shared/api/problem";
+import { notifyError } from "@/shared/api/problem";
 
-import { type TokenCreated, type TokenRead, useRevokeToken, useTokens } from "../api/security";
-import { formatDate, formatDateTime } from "../format";
+import { type TokenCreated, type TokenRead, useRevokeToken, useTokens } from "@/features/security/api/security";
+import { formatDate, formatDateTime } from "@/features/security/format";
 import { ConfirmDialog } from "./confirm-dialog";
 import { CreateTokenForm } from "./create-token-form";
 import { TokenSecret } from "./token-secret";

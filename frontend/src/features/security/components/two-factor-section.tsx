@@ -5,10 +5,10 @@ import { useQueryClient } from "@tanstack/react-query";
 import { QRCodeSVG } from "qrcode.react";
 import { useState } from "react";
 
-import { notifyError, ProblemError, showFormError } from "../../../shared/api/problem";
-import { PasswordField } from "../../../shared/components/form-fields";
+import { notifyError, ProblemError, showFormError } from "@/shared/api/problem";
+import { PasswordField } from "@/shared/components/form-fields";
 
-import { useConfirmTwoFactor, useDisableTwoFactor, useStartTwoFactor } from "../api/security";
+import { useConfirmTwoFactor, useDisableTwoFactor, useStartTwoFactor } from "@/features/security/api/security";
 import { Section } from "./section";
 
 function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {

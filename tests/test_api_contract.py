@@ -215,27 +215,26 @@ def _is_negative(case: schemathesis.Case, location: ParameterLocation) -> bool:
 
 
 def _send(case: schemathesis.Case, served: Served, headers: dict[str, str], cookies: dict[str, str]) -> None:
-    """Send the case with our credentials in place of the ones schemathesis made up, except
-    where the case is about a missing or malformed credential: then it goes out as generated."""
-    generated_headers, generated_cookies = case.headers, case.cookies
-    if headers and _is_negative(case, ParameterLocation.HEADER):
-        headers = {}
-    elif headers:
+    """Send the case with our credentials in place of any schemathesis made up; a case about a
+    missing or malformed header or cookie goes out as generated, without ours."""
+    if (headers or cookies) and not (
+        _is_negative(case, ParameterLocation.HEADER) or _is_negative(case, ParameterLocation.COOKIE)
+    ):
+        generated_headers, generated_cookies = case.headers, case.cookies
         case.headers = {
             name: value
             for name, value in (generated_headers or {}).items()
             if name.lower() not in GENERATED_CREDENTIAL_HEADERS
         }
-    if cookies and _is_negative(case, ParameterLocation.COOKIE):
-        cookies = {}
-    elif cookies:
         case.cookies = {
             name: value for name, value in (generated_cookies or {}).items() if name != SESSION_COOKIE
         }
-    try:
-        case.call_and_validate(base_url=served.base_url, headers=headers or None, cookies=cookies or None)
-    finally:
-        case.headers, case.cookies = generated_headers, generated_cookies
+        try:
+            case.call_and_validate(base_url=served.base_url, headers=headers or None, cookies=cookies or None)
+        finally:
+            case.headers, case.cookies = generated_headers, generated_cookies
+    else:
+        case.call_and_validate(base_url=served.base_url)
 
 
 @schema.parametrize()

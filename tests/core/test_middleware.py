@@ -69,7 +69,7 @@ class TestAccessLog:
         router = APIRouter(prefix="/api/v1/probe", tags=["probe"])
 
         @router.get("/unsubscribe/{token}")
-        async def probe_token(token: str) -> dict[str, str]:
+        async def probe_token(token: str, email: str | None = None) -> dict[str, str]:
             return {"ok": token[:1]}
 
         app.include_router(router)

@@ -113,7 +113,7 @@ class TestPasswordReset:
             await client.post(RESET, json={"token": token, "new_password": NEW_PASSWORD})
         ).status_code == 204
 
-        assert_problem(await client.post(VERIFY, json={"token": change}), 400, "invalid-token")
+        assert_problem(await client.post(VERIFY, json={"token": change}), 403, "invalid-token")
         assert (await session.get(User, ann.id, populate_existing=True)).email == "ann@example.com"
 
     async def test_a_pending_verification_link_is_cancelled(self, client, session, run_jobs):
@@ -127,7 +127,7 @@ class TestPasswordReset:
         ).status_code == 204
 
         assert_problem(
-            await client.post(VERIFY, json={"token": link_token(verification)}), 400, "invalid-token"
+            await client.post(VERIFY, json={"token": link_token(verification)}), 403, "invalid-token"
         )
 
     async def test_the_notice_and_the_audit_log_say_what_was_revoked(
@@ -186,9 +186,9 @@ class TestPasswordChange:
 
         assert (await self.change(browser)).status_code == 200
 
-        assert_problem(await client.post(VERIFY, json={"token": change}), 400, "invalid-token")
+        assert_problem(await client.post(VERIFY, json={"token": change}), 403, "invalid-token")
         refused = await client.post(RESET, json={"token": reset, "new_password": "a third passphrase 2026"})
-        assert_problem(refused, 400, "invalid-token")
+        assert_problem(refused, 403, "invalid-token")
         [notice] = await mails(session, "password_changed")
         assert "2 pending emailed links: cancelled" in notice.text_body
 
@@ -266,5 +266,5 @@ class TestEmailChange:
         assert (await client.post(VERIFY, json={"token": change})).status_code == 200
 
         refused = await client.post(RESET, json={"token": reset, "new_password": NEW_PASSWORD})
-        assert_problem(refused, 400, "invalid-token")
+        assert_problem(refused, 403, "invalid-token")
         await sign_in(make_client(), NEW_ADDRESS, PASSWORD)

@@ -11,4 +11,4 @@ async def test_a_change_email_token_without_a_new_address_is_invalid(client, ses
     token = await accounts.issue_token(session, ann, TokenPurpose.CHANGE_EMAIL)
     await session.flush()
     response = await client.post("/api/v1/auth/verify-email", json={"token": token})
-    assert_problem(response, 400, "invalid-token")
+    assert_problem(response, 403, "invalid-token")

@@ -174,3 +174,15 @@ async def test_the_command_refuses_an_unverified_account_unless_forced(settings,
             assert await session.scalar(select(User.role)) == Role.ADMIN
     finally:
         await engine.dispose()
+
+
+async def test_the_demo_administrator_can_sign_in_with_the_printed_password(client, session, settings):
+    password = await bootstrap.ensure_demo_admin(session, settings)
+    assert password is not None
+
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": bootstrap.DEMO_ADMIN_EMAIL, "password": password}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["role"] == "admin"

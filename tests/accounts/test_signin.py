@@ -38,8 +38,11 @@ def without_request_id(problem: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in problem.items() if key != "request_id"}
 
 
-async def login(client: httpx.AsyncClient, email: str = EMAIL, password: str = PASSWORD) -> httpx.Response:
-    return await client.post(LOGIN, json={"email": email, "password": password})
+async def login(
+    client: httpx.AsyncClient, email: str = EMAIL, password: str = PASSWORD, otp: str | None = None
+) -> httpx.Response:
+    body = {"email": email, "password": password} | ({"otp": otp} if otp else {})
+    return await client.post(LOGIN, json=body)
 
 
 async def session_rows(session: AsyncSession, user: User) -> list[UserSession]:
@@ -328,6 +331,26 @@ class TestNoLockOut:
 
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) >= 1
+
+    async def test_past_the_account_wide_limit_only_password_and_code_get_in(
+        self, limited_app, settings, session
+    ):
+        secret = pyotp.random_base32()
+        await create_user(session, EMAIL, mfa_secret=secret)
+        browser_at = limited_app(login_attempts_per_account=2, login_attempts_per_account_global=5)
+        for number in range(3):
+            attacker = browser_at(f"198.51.100.{number}")
+            for _ in range(3):
+                await login(attacker, password="not the right password")
+        wrong_code = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+
+        # The same 429 whatever is wrong, so the answer tells a guesser nothing.
+        assert (await login(browser_at("192.0.2.1"), password="another guess")).status_code == 429
+        assert (await login(browser_at("192.0.2.2"))).status_code == 429
+        assert (await login(browser_at("192.0.2.3"), otp=wrong_code)).status_code == 429
+        response = await login(browser_at(self.OWNER), otp=pyotp.TOTP(secret).now())
+
+        assert response.status_code == 200, response.text
 
     async def test_a_spraying_ip_is_refused_for_every_account(self, limited_app, session, user):
         await create_user(session, "other@example.com")

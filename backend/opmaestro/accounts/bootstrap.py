@@ -13,7 +13,7 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.security import hash_password, password_problem
 
-DEMO_ADMIN_EMAIL = "admin@opmaestro.localhost"
+DEMO_ADMIN_EMAIL = "admin@opmaestro.example"
 
 
 class UnverifiedAccount(ValueError):

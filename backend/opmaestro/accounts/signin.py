@@ -22,21 +22,38 @@ from opmaestro.core.security import hash_password, hash_token, needs_rehash, ver
 from opmaestro.notifications import service as notifications
 
 
-def _sign_in_quotas(settings: Settings, email: str, client: Client) -> tuple[list[Quota], list[Quota]]:
+def _sign_in_quotas(settings: Settings, email: str, client: Client) -> tuple[list[Quota], list[Quota], Quota]:
     """The client IP's quota (every attempt counts), and the account's: per client IP, so that
     an attacker elsewhere cannot use up the owner's, and a much higher one across all IPs."""
     window, account = settings.login_window_seconds, hash_token(email)
     source_quotas: list[Quota] = []
-    account_quotas: list[Quota] = []
+    pair_quotas: list[Quota] = []
     if client.ip:
         source_quotas.append(Quota(f"login:ip:{client.ip}", settings.login_attempts_per_ip, window))
-        account_quotas.append(
+        pair_quotas.append(
             Quota(f"login:account-ip:{account}:{client.ip}", settings.login_attempts_per_account, window)
         )
-    account_quotas.append(
-        Quota(f"login:account:{account}", settings.login_attempts_per_account_global, window)
+    account_quota = Quota(f"login:account:{account}", settings.login_attempts_per_account_global, window)
+    return source_quotas, pair_quotas, account_quota
+
+
+async def _record_throttled(sessionmaker: async_sessionmaker[AsyncSession], client: Client) -> None:
+    await sessions.event_now(
+        sessionmaker, "login_throttled", user_id=None, ip=client.ip, user_agent=client.user_agent
     )
-    return source_quotas, account_quotas
+
+
+async def _proven_owner(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], email: str, body: LoginRequest
+) -> User | None:
+    """The account, if this attempt carries its password and a valid second factor."""
+    stored = await _stored_credentials(sessionmaker, email)
+    if not await verify_password(stored[1] if stored else None, body.password):
+        return None
+    user = await accounts.get_by_email(session, email)
+    if user is None or user.status != UserStatus.ACTIVE or user.mfa_enabled_at is None or not body.otp:
+        return None
+    return user if await mfa.verify(session, user, body.otp) else None
 
 
 async def _throttle(limiter: RateLimiter, quotas: list[Quota]) -> None:
@@ -78,27 +95,14 @@ async def _stored_credentials(
     return (row[0], row[1]) if row else None
 
 
-async def login(
+async def _check_credentials(
     session: AsyncSession,
     sessionmaker: async_sessionmaker[AsyncSession],
+    email: str,
     body: LoginRequest,
-    settings: Settings,
-    limiter: RateLimiter,
     client: Client,
-    previous_token: str | None,
-) -> tuple[User, UserSession, str]:
-    """Check the password (and staff code), then start a new session in place of any old one."""
-    email = accounts.normalize_email(body.email)
-    source_quotas, account_quotas = _sign_in_quotas(settings, email, client)
-    try:
-        # Counted before the slow password check, so that parallel guesses cannot all slip in
-        # under the limit; a success forgets the account's count below.
-        await _throttle(limiter, source_quotas + account_quotas)
-    except TooManyAttempts:
-        await sessions.event_now(
-            sessionmaker, "login_throttled", user_id=None, ip=client.ip, user_agent=client.user_agent
-        )
-        raise
+) -> tuple[User, bool]:
+    """The account this password (and code) opens, and whether it is a closed one to reopen."""
     stored = await _stored_credentials(sessionmaker, email)
     password_ok = await verify_password(stored[1] if stored else None, body.password)
     user = await accounts.get_by_email(session, email) if password_ok else None
@@ -126,8 +130,44 @@ async def login(
                 sessionmaker, "login_failed_mfa", user_id=user.id, ip=client.ip, user_agent=client.user_agent
             )
             raise InvalidCredentials("The two-factor code is not correct.")
+    return user, reopenable
+
+
+async def login(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    body: LoginRequest,
+    settings: Settings,
+    limiter: RateLimiter,
+    client: Client,
+    previous_token: str | None,
+) -> tuple[User, UserSession, str]:
+    """Check the password (and staff code), then start a new session in place of any old one."""
+    email = accounts.normalize_email(body.email)
+    source_quotas, pair_quotas, account_quota = _sign_in_quotas(settings, email, client)
+    try:
+        # Counted before the slow password check, so that parallel guesses cannot all slip in
+        # under the limit; a success forgets the account's count below.
+        await _throttle(limiter, source_quotas + pair_quotas)
+    except TooManyAttempts as refused:
+        await _record_throttled(sessionmaker, client)
+        raise refused from None
+    # Attackers spread over many IPs can use up the account-wide quota; past it only the whole
+    # proof (password and second factor) gets in, and every other answer is the same 429.
+    over_account_quota = await limiter.first_refusal([account_quota])
+    if over_account_quota is not None:
+        proven = await _proven_owner(session, sessionmaker, email, body)
+        if proven is None:
+            await _record_throttled(sessionmaker, client)
+            raise TooManyAttempts(
+                "Too many sign-in attempts; try again later.",
+                headers={"Retry-After": str(over_account_quota.retry_after)},
+            )
+        user, reopenable = proven, False
+    else:
+        user, reopenable = await _check_credentials(session, sessionmaker, email, body, client)
     # The owner proved the password (and second factor): the failures before count no more.
-    await limiter.clear(*account_quotas)
+    await limiter.clear(*pair_quotas, account_quota)
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(body.password)
     if reopenable:

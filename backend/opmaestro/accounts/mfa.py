@@ -8,6 +8,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import (
     InvalidOtp,
     MfaAlreadyEnabled,
@@ -19,7 +20,6 @@ from opmaestro.accounts.exceptions import (
 from opmaestro.accounts.models import RecoveryCode, User
 from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.audit import service as audit
-from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.security import equals, hash_token, verify_password
 from opmaestro.notifications import service as notifications

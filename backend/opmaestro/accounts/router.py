@@ -8,6 +8,19 @@ from fastapi import APIRouter, Form, Query, Request, Response
 
 from opmaestro.accounts import admin, mfa, sessions, signin, tokens
 from opmaestro.accounts import service as accounts
+from opmaestro.accounts.deps import (
+    SCOPES,
+    Administrator,
+    BrowserSession,
+    BrowserSessionUnenrolled,
+    ProfileReaderUnenrolled,
+    ProfileWriter,
+    UserAdministrator,
+    UserDirectoryReader,
+    VerifiedBrowserSession,
+    csrf_cookie_name,
+    session_cookie_name,
+)
 from opmaestro.accounts.exceptions import (
     ClientNotFound,
     EmailTaken,
@@ -65,20 +78,7 @@ from opmaestro.accounts.schemas import (
     TokenCreated,
     TokenRead,
 )
-from opmaestro.core.auth import (
-    SCOPES,
-    Administrator,
-    BrowserSession,
-    BrowserSessionUnenrolled,
-    ProfileReaderUnenrolled,
-    ProfileWriter,
-    Public,
-    UserAdministrator,
-    UserDirectoryReader,
-    VerifiedBrowserSession,
-    csrf_cookie_name,
-    session_cookie_name,
-)
+from opmaestro.core.access import Public
 from opmaestro.core.config import Settings
 from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem

@@ -8,12 +8,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import hooks, revocation, sessions
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
 from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
 from opmaestro.audit import service as audit
-from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import FieldInvalid

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 
+from opmaestro.accounts.deps import Authorize, Principal
 from opmaestro.accounts.models import Role
 from opmaestro.consent import campaigns, unsubscribe
 from opmaestro.consent.marketing_schemas import (
@@ -13,9 +14,9 @@ from opmaestro.consent.marketing_schemas import (
     UnsubscribeLinkRead,
     UnsubscribeResult,
 )
-from opmaestro.core.auth import Authorize, Forbidden, NotAuthenticated, Principal, Public
+from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
-from opmaestro.core.errors import problem
+from opmaestro.core.errors import Forbidden, NotAuthenticated, problem
 from opmaestro.core.http import Cursor, Limit, app_settings
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 

@@ -3,6 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
+from opmaestro.accounts.deps import ConsentReader, ConsentWriter, PrivacyAdministrator
 from opmaestro.consent import ledger, purposes
 from opmaestro.consent.exceptions import (
     ConsentEventNotFound,
@@ -23,7 +24,7 @@ from opmaestro.consent.schemas import (
     Receipt,
 )
 from opmaestro.core import jwt
-from opmaestro.core.auth import ConsentReader, ConsentWriter, PrivacyAdministrator, Public
+from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings, request_client

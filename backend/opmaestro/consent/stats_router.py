@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from opmaestro.accounts.deps import PrivacyAdministrator
 from opmaestro.consent import stats
 from opmaestro.consent.stats import ConsentStatsRead
-from opmaestro.core.auth import Forbidden, NotAuthenticated, PrivacyAdministrator
 from opmaestro.core.db import SessionDep
-from opmaestro.core.errors import problem
+from opmaestro.core.errors import Forbidden, NotAuthenticated, problem
 
 Days = Annotated[int, Query(ge=1, le=stats.MAX_DAYS, description="How many UTC days, ending today.")]
 ERRORS: dict[int | str, dict[str, Any]] = {401: problem(NotAuthenticated), 403: problem(Forbidden)}

@@ -62,6 +62,14 @@ class AppError(Exception):
         return f"urn:opmaestro:problem:{self.slug}"
 
 
+class NotAuthenticated(AppError):
+    status, slug, title = 401, "not-authenticated", "Not signed in"
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
 class NotFound(AppError):
     status, slug, title = 404, "not-found", "Not found"
 

@@ -9,9 +9,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from opmaestro.core.auth import Forbidden, NotAuthenticated
 from opmaestro.core.config import Settings
-from opmaestro.core.errors import problem
+from opmaestro.core.errors import Forbidden, NotAuthenticated, problem
 from opmaestro.core.pagination import MAX_LIMIT
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Request
 
-from opmaestro.core.auth import Public
+from opmaestro.core.access import Public
 from opmaestro.core.errors import problem
 from opmaestro.health import service as health_service
 from opmaestro.health.schemas import Liveness, Readiness

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials
@@ -25,17 +26,17 @@ from opmaestro.accounts.models import (
     UserStatus,
 )
 from opmaestro.core import jwt
+from opmaestro.core.access import SAFE_METHODS, AccessRule
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import SessionDep
-from opmaestro.core.errors import AppError
+from opmaestro.core.errors import Forbidden, NotAuthenticated
 from opmaestro.core.security import csrf_token, equals, hash_token
 
 PAT_PREFIX = "opm_pat_"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_COOKIE = "opm_session"
 TOKEN_URL = "/api/v1/oauth/token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOUCH_EVERY = timedelta(seconds=60)
 
 SCOPES: dict[str, str] = {
@@ -53,14 +54,6 @@ class AuthMethod(StrEnum):
     SESSION = "session"
     TOKEN = "token"
     CLIENT = "client"
-
-
-class NotAuthenticated(AppError):
-    status, slug, title = 401, "not-authenticated", "Not signed in"
-
-
-class Forbidden(AppError):
-    status, slug, title = 403, "forbidden", "Forbidden"
 
 
 class CsrfFailed(Forbidden):
@@ -100,6 +93,14 @@ class Principal:
         if self.user is None:
             raise Forbidden("This endpoint acts for a user; client credentials cannot call it.")
         return self.user
+
+    @property
+    def audit_actor(self) -> tuple[UUID, str]:
+        """The id and kind an audit record names this caller by."""
+        if self.method is AuthMethod.CLIENT and self.client is not None:
+            return self.client.id, "client"
+        user = self.signed_in_user
+        return user.id, "staff" if user.is_staff else "user"
 
 
 # Built once: constructing these per request costs more than running them.
@@ -252,7 +253,7 @@ async def resolve_principal(
     return principal
 
 
-class Authorize:
+class Authorize(AccessRule):
     """The access rule of a route: public, or who may call it and with which scopes."""
 
     def __init__(
@@ -334,18 +335,6 @@ class Authorize:
             raise CsrfFailed(f"Unsafe requests with a session cookie need the {CSRF_HEADER} header.")
 
 
-class PublicAccess(Authorize):
-    """The rule of a public route: anyone may call it, and no credential is read."""
-
-    def __init__(self) -> None:
-        super().__init__(public=True)
-
-    async def __call__(self) -> None:  # type: ignore[override]
-        return None
-
-
-PUBLIC = PublicAccess()
-Public = Depends(PUBLIC)
 BrowserSession = Annotated[Principal, Depends(Authorize(session_only=True))]
 VerifiedBrowserSession = Annotated[Principal, Depends(Authorize(session_only=True, verified=True))]
 BrowserSessionUnenrolled = Annotated[Principal, Depends(Authorize(session_only=True, allow_unenrolled=True))]

@@ -11,8 +11,8 @@ from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.models import User, UserStatus
 from opmaestro.audit import service as audit
 from opmaestro.consent import ledger, unsubscribe
-from opmaestro.consent.marketing_schemas import CampaignCreate
 from opmaestro.consent.models import EmailCampaign
+from opmaestro.consent.schemas import CampaignCreate
 from opmaestro.core.config import Settings
 from opmaestro.core.pagination import newest_first, page_of
 from opmaestro.notifications import service as notifications

@@ -30,6 +30,7 @@ from opmaestro.core.access import SAFE_METHODS, AccessRule
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep, app_settings
 from opmaestro.core.errors import Forbidden, NotAuthenticated
 from opmaestro.core.security import csrf_token, equals, hash_token
 
@@ -95,6 +96,13 @@ class Principal:
         return self.user
 
     @property
+    def browser_session(self) -> UserSession:
+        """The browser session the caller signed in with; tokens and clients have none."""
+        if self.session is None:
+            raise Forbidden("This action needs a signed-in browser session, not a token.")
+        return self.session
+
+    @property
     def audit_actor(self) -> tuple[UUID, str]:
         """The id and kind an audit record names this caller by."""
         if self.method is AuthMethod.CLIENT and self.client is not None:
@@ -130,7 +138,7 @@ class SessionCookie(APIKeyCookie):
     """The session cookie, under the name the settings give it (`__Host-` prefixed over HTTPS)."""
 
     async def __call__(self, request: HTTPConnection) -> str | None:
-        return request.cookies.get(session_cookie_name(request.app.state.settings)) or None
+        return request.cookies.get(session_cookie_name(app_settings(request))) or None
 
 
 # The security schemes the spec declares; each reads its credential, none refuses on its own.
@@ -219,6 +227,7 @@ async def _from_client_token(session: AsyncSession, settings: Settings, token: s
 async def resolve_principal(
     request: Request,
     session: AsyncSession,
+    settings: Settings,
     cookie: str | None,
     authorization: str | None,
     bearer: HTTPAuthorizationCredentials | None,
@@ -229,7 +238,6 @@ async def resolve_principal(
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
-    settings: Settings = request.app.state.settings
     principal: Principal | None = None
     if bearer is not None:
         credentials = bearer.credentials.strip()
@@ -292,6 +300,7 @@ class Authorize(AccessRule):
         self,
         request: Request,
         session: SessionDep,
+        settings: SettingsDep,
         cookie: SessionCookieValue,
         csrf: CsrfHeaderValue,
         bearer: BearerCredentials,
@@ -299,11 +308,11 @@ class Authorize(AccessRule):
     ) -> Principal | None:
         if self.public:
             return None
-        principal = await resolve_principal(request, session, cookie, authorization, bearer)
+        principal = await resolve_principal(request, session, settings, cookie, authorization, bearer)
         if principal is None:
             raise NotAuthenticated("Sign in, or send a Bearer token.")
         if principal.method is AuthMethod.SESSION:
-            self._check_csrf(request, principal, csrf)
+            self._check_csrf(request, settings, principal, csrf)
         elif self.session_only:
             raise Forbidden("This action needs a signed-in browser session, not a token.")
         if principal.method is AuthMethod.CLIENT:
@@ -326,11 +335,10 @@ class Authorize(AccessRule):
         return principal
 
     @staticmethod
-    def _check_csrf(request: Request, principal: Principal, sent: str | None) -> None:
+    def _check_csrf(request: Request, settings: Settings, principal: Principal, sent: str | None) -> None:
         if request.method in SAFE_METHODS:
             return
-        assert principal.session is not None
-        expected = csrf_token(request.app.state.settings.secret_key.get_secret_value(), principal.session.id)
+        expected = csrf_token(settings.secret_key.get_secret_value(), principal.browser_session.id)
         if not sent or not equals(sent, expected):
             raise CsrfFailed(f"Unsafe requests with a session cookie need the {CSRF_HEADER} header.")
 

@@ -61,6 +61,7 @@ async def send_marketing(
     token = unsubscribe.make_token(settings, user.id, purpose)
     return await notifications.send_email(
         session,
+        settings,
         user.email,
         template,
         context | {"unsubscribe_url": unsubscribe.page_url(settings, token)},

@@ -35,8 +35,9 @@ from opmaestro.consent.schemas import (
 from opmaestro.core import jwt
 from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings, request_client
+from opmaestro.core.http import SIGNED_IN_ERRORS, ClientDep, Cursor, Limit, request_client
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 
 purposes_router = APIRouter(prefix="/consent", tags=["consent"])
@@ -115,10 +116,10 @@ async def list_my_consent_events(
     responses={404: problem(ConsentEventNotFound)},
 )
 async def get_consent_receipt(
-    event_id: UUID, principal: ConsentReader, request: Request, session: SessionDep
+    event_id: UUID, principal: ConsentReader, session: SessionDep, settings: SettingsDep
 ) -> Receipt:
     """A signed consent receipt (Kantara CR 1.1 / ISO/IEC TS 27560) for one of the user's events."""
-    token, claims = await ledger.receipt_for(session, principal, event_id, app_settings(request))
+    token, claims = await ledger.receipt_for(session, principal, event_id, settings)
     return Receipt(receipt=token, claims=claims)
 
 
@@ -197,9 +198,11 @@ campaigns_router = APIRouter(
     response_model=UnsubscribeLinkRead,
     dependencies=[Public],
 )
-async def get_unsubscribe_link(token: Token, request: Request, session: SessionDep) -> UnsubscribeLinkRead:
+async def get_unsubscribe_link(
+    token: Token, session: SessionDep, settings: SettingsDep
+) -> UnsubscribeLinkRead:
     """Which (masked) address and purpose an unsubscribe link is for; changes nothing."""
-    target, subscribed = await unsubscribe.describe(session, app_settings(request), token)
+    target, subscribed = await unsubscribe.describe(session, settings, token)
     return UnsubscribeLinkRead(
         purpose=target.purpose, address=unsubscribe.mask_email(target.user.email), subscribed=subscribed
     )
@@ -210,17 +213,18 @@ async def get_unsubscribe_link(token: Token, request: Request, session: SessionD
 )
 async def unsubscribe_one_click(
     token: Token,
-    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
     one_click: Annotated[str | None, Form(alias="List-Unsubscribe", max_length=20)] = None,
 ) -> UnsubscribeResult:
     """Withdraw the consent the link is for (RFC 8058 one-click; no sign-in); repeating it is harmless."""
     target = await unsubscribe.unsubscribe(
         session,
-        app_settings(request),
+        settings,
         token,
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
+        ip=client.ip,
+        user_agent=client.user_agent,
     )
     return UnsubscribeResult(purpose=target.purpose)
 
@@ -229,10 +233,10 @@ async def unsubscribe_one_click(
     "", summary="Send a marketing campaign", status_code=201, response_model=CampaignCreated
 )
 async def create_campaign(
-    body: CampaignCreate, principal: CampaignSender, request: Request, session: SessionDep
+    body: CampaignCreate, principal: CampaignSender, session: SessionDep, settings: SettingsDep
 ) -> CampaignCreated:
     """Send marketing email to every user who consents to it now (admins and privacy officers; audited)."""
-    campaign = await campaigns.create_campaign(session, principal, app_settings(request), body)
+    campaign = await campaigns.create_campaign(session, principal, settings, body)
     return CampaignCreated(campaign_id=campaign.id, recipients=campaign.recipients)
 
 

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from opmaestro.core.deps import app_settings
 from opmaestro.core.headers import security_headers
 from opmaestro.core.logging import current_request_id
 
@@ -228,7 +229,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     route = getattr(request.scope.get("route"), "path", "unmatched")
     logger.error("unhandled error on %s %s", request.method, route, exc_info=exc)
     response = problem_response(500, detail="An unexpected error occurred. Quote the request id to support.")
-    response.headers.update(security_headers(request.app.state.settings))
+    response.headers.update(security_headers(app_settings(request)))
     if request_id := current_request_id():
         response.headers["X-Request-ID"] = request_id
     return response

@@ -13,11 +13,7 @@ from opmaestro.accounts.exceptions import (
     PolicyVersionMismatch,
     TooManyAttempts,
 )
-from opmaestro.accounts.routers.shared import (
-    clear_session_cookies,
-    set_session_cookies,
-    throttle_mail_request,
-)
+from opmaestro.accounts.routers.shared import MailThrottleDep, clear_session_cookies, set_session_cookies
 from opmaestro.accounts.schemas import (
     Accepted,
     EmailOnly,
@@ -32,8 +28,9 @@ from opmaestro.accounts.schemas import (
 )
 from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import RateLimiterDep, SessionmakerDep, SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, app_settings, request_client
+from opmaestro.core.http import SIGNED_IN_ERRORS, ClientDep
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 scopes_router = APIRouter(prefix="/scopes", tags=["auth"])
@@ -48,12 +45,15 @@ scopes_router = APIRouter(prefix="/scopes", tags=["auth"])
     responses={409: problem(PolicyVersionMismatch), 429: problem(TooManyAttempts)},
 )
 async def register_account(
-    body: RegistrationCreate, request: Request, session: SessionDep
+    body: RegistrationCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    throttle_mail: MailThrottleDep,
 ) -> RegistrationAccepted:
     """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
-    client = request_client(request)
-    await throttle_mail_request(request, body.email)
-    await accounts.register(session, body, app_settings(request), ip=client.ip, user_agent=client.user_agent)
+    await throttle_mail(body.email)
+    await accounts.register(session, body, settings, ip=client.ip, user_agent=client.user_agent)
     return RegistrationAccepted()
 
 
@@ -64,9 +64,9 @@ async def register_account(
     dependencies=[Public],
     responses={403: problem(InvalidToken), 409: problem(EmailTaken)},
 )
-async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
+async def verify_email(body: EmailVerification, session: SessionDep, settings: SettingsDep) -> MeRead:
     """Confirm an email address with the token from the emailed link."""
-    return MeRead.model_validate(await accounts.verify_email(session, body.token))
+    return MeRead.model_validate(await accounts.verify_email(session, body.token, settings))
 
 
 @auth_router.post(
@@ -77,10 +77,12 @@ async def verify_email(body: EmailVerification, session: SessionDep) -> MeRead:
     dependencies=[Public],
     responses={429: problem(TooManyAttempts)},
 )
-async def resend_verification(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
+async def resend_verification(
+    body: EmailOnly, session: SessionDep, settings: SettingsDep, throttle_mail: MailThrottleDep
+) -> Accepted:
     """Send the verification link again, if the address belongs to an unverified account."""
-    await throttle_mail_request(request, body.email)
-    await accounts.resend_verification(session, body.email, app_settings(request))
+    await throttle_mail(body.email)
+    await accounts.resend_verification(session, body.email, settings)
     return Accepted(detail="If the address needs verifying, a new link is on its way.")
 
 
@@ -91,16 +93,24 @@ async def resend_verification(body: EmailOnly, request: Request, session: Sessio
     dependencies=[Public],
     responses={401: problem(InvalidCredentials, MfaRequired), 429: problem(TooManyAttempts)},
 )
-async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> LoginResult:
+async def login(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    client: ClientDep,
+) -> LoginResult:
     """Sign in with email and password (and a two-factor code for staff); sets the session cookie."""
-    settings = app_settings(request)
     user, user_session, token = await signin.login(
         session,
-        request.app.state.sessionmaker,
+        sessionmaker,
         body,
         settings,
-        request.app.state.rate_limiter,
-        request_client(request),
+        limiter,
+        client,
         request.cookies.get(session_cookie_name(settings)),
     )
     csrf = set_session_cookies(response, settings, token, user_session)
@@ -111,12 +121,11 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
 
 @auth_router.post("/logout", summary="Sign out", status_code=204, responses=SIGNED_IN_ERRORS)
 async def logout(
-    principal: BrowserSessionUnenrolled, request: Request, response: Response, session: SessionDep
+    principal: BrowserSessionUnenrolled, response: Response, session: SessionDep, settings: SettingsDep
 ) -> None:
     """End this browser session."""
-    assert principal.session is not None
-    await signin.logout(session, principal.session)
-    clear_session_cookies(response, app_settings(request))
+    await signin.logout(session, principal.browser_session)
+    clear_session_cookies(response, settings)
 
 
 @auth_router.post(
@@ -127,10 +136,12 @@ async def logout(
     dependencies=[Public],
     responses={429: problem(TooManyAttempts)},
 )
-async def forgot_password(body: EmailOnly, request: Request, session: SessionDep) -> Accepted:
+async def forgot_password(
+    body: EmailOnly, session: SessionDep, settings: SettingsDep, throttle_mail: MailThrottleDep
+) -> Accepted:
     """Email a password-reset link (valid one hour) if the account exists; the answer is always the same."""
-    await throttle_mail_request(request, body.email)
-    await signin.forgot_password(session, body.email)
+    await throttle_mail(body.email)
+    await signin.forgot_password(session, body.email, settings)
     return Accepted(detail="If an account uses this address, a reset link is on its way.")
 
 
@@ -141,9 +152,9 @@ async def forgot_password(body: EmailOnly, request: Request, session: SessionDep
     dependencies=[Public],
     responses={403: problem(InvalidToken)},
 )
-async def reset_password(body: PasswordReset, request: Request, session: SessionDep) -> None:
+async def reset_password(body: PasswordReset, session: SessionDep, settings: SettingsDep) -> None:
     """Set a new password with the emailed token; every session, API token and pending link ends."""
-    await signin.reset_password(session, body.token, body.new_password, app_settings(request))
+    await signin.reset_password(session, body.token, body.new_password, settings)
 
 
 @scopes_router.get("", summary="List token scopes", response_model=list[ScopeRead], dependencies=[Public])

@@ -1,6 +1,6 @@
 """Two-factor authentication: set it up, turn it on or off."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from opmaestro.accounts import mfa
 from opmaestro.accounts.deps import BrowserSessionUnenrolled
@@ -13,9 +13,10 @@ from opmaestro.accounts.exceptions import (
     TooManyAttempts,
     WrongPassword,
 )
-from opmaestro.accounts.routers.shared import password_checks
+from opmaestro.accounts.routers.shared import PasswordChecksDep
 from opmaestro.accounts.schemas import MfaConfirmation, MfaDisable, MfaEnrollment, RecoveryCodes
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS
 
@@ -59,7 +60,11 @@ async def confirm_mfa_enrollment(
     },
 )
 async def disable_mfa(
-    body: MfaDisable, principal: BrowserSessionUnenrolled, request: Request, session: SessionDep
+    body: MfaDisable,
+    principal: BrowserSessionUnenrolled,
+    session: SessionDep,
+    settings: SettingsDep,
+    checks: PasswordChecksDep,
 ) -> None:
     """Turn two-factor off (members; staff must keep it) with the password and a code."""
-    await mfa.disable(session, principal, body.password, body.code, password_checks(request))
+    await mfa.disable(session, settings, principal, body.password, body.code, checks)

@@ -12,8 +12,8 @@ from opmaestro.accounts.exceptions import InvalidClient, InvalidScope, Unsupport
 from opmaestro.accounts.schemas import OAuthToken
 from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import app_settings
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
 
@@ -44,6 +44,7 @@ async def issue_token(
     request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     grant_type: Annotated[str, Form(max_length=50)],
     client_id: Annotated[str | None, Form(max_length=100)] = None,
     client_secret: Annotated[str | None, Form(max_length=200)] = None,
@@ -57,7 +58,7 @@ async def issue_token(
     if not client_id or not client_secret:
         raise InvalidClient("Send client_id and client_secret, in the form or with HTTP Basic.")
     token, expires_in, granted = await tokens.issue_client_token(
-        session, app_settings(request), client_id=client_id, client_secret=client_secret, scope=scope
+        session, settings, client_id=client_id, client_secret=client_secret, scope=scope
     )
     response.headers["Cache-Control"] = "no-store"
     return OAuthToken(access_token=token, expires_in=expires_in, scope=granted)

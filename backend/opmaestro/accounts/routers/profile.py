@@ -1,6 +1,6 @@
 """Your profile: read and update it, change email or password, close the account."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from opmaestro.accounts import service as accounts
 from opmaestro.accounts import sessions
@@ -12,10 +12,10 @@ from opmaestro.accounts.deps import (
 )
 from opmaestro.accounts.exceptions import TooManyAttempts, WrongPassword
 from opmaestro.accounts.routers.shared import (
+    MailThrottleDep,
+    PasswordChecksDep,
     clear_session_cookies,
-    password_checks,
     set_session_cookies,
-    throttle_mail_request,
 )
 from opmaestro.accounts.schemas import (
     Accepted,
@@ -28,8 +28,9 @@ from opmaestro.accounts.schemas import (
     ProfileUpdate,
 )
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, app_settings, request_client
+from opmaestro.core.http import SIGNED_IN_ERRORS, ClientDep
 
 router = APIRouter(prefix="/me", tags=["me"], responses=SIGNED_IN_ERRORS)
 
@@ -54,13 +55,16 @@ async def update_me(body: ProfileUpdate, principal: ProfileWriter, session: Sess
     responses={403: problem(WrongPassword), 429: problem(TooManyAttempts)},
 )
 async def change_email(
-    body: EmailChange, principal: BrowserSession, request: Request, session: SessionDep
+    body: EmailChange,
+    principal: BrowserSession,
+    session: SessionDep,
+    settings: SettingsDep,
+    checks: PasswordChecksDep,
+    throttle_mail: MailThrottleDep,
 ) -> Accepted:
     """Start an email change: the new address confirms it, the current one is told."""
-    await throttle_mail_request(request, body.new_email)
-    await accounts.request_email_change(
-        session, principal, body, app_settings(request), password_checks(request)
-    )
+    await throttle_mail(body.new_email)
+    await accounts.request_email_change(session, principal, body, settings, checks)
     return Accepted(detail="Confirm the change from the link sent to the new address.")
 
 
@@ -73,21 +77,22 @@ async def change_email(
 async def change_password(
     body: PasswordChange,
     principal: BrowserSessionUnenrolled,
-    request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
+    checks: PasswordChecksDep,
+    client: ClientDep,
 ) -> LoginResult:
     """Change the password: every session and pending link ends (this browser gets a new
     session), and every API token not listed in `keep_token_ids` is revoked."""
-    settings = app_settings(request)
     user = principal.signed_in_user
-    await accounts.change_password(session, principal, body, settings, password_checks(request))
+    await accounts.change_password(session, principal, body, settings, checks)
     user_session, token = await sessions.start(
         session,
         user,
         settings,
-        ip=request_client(request).ip,
-        user_agent=request_client(request).user_agent,
+        ip=client.ip,
+        user_agent=client.user_agent,
         mfa_verified=principal.session is not None and principal.session.mfa_verified,
     )
     csrf = set_session_cookies(response, settings, token, user_session)
@@ -106,15 +111,16 @@ async def change_password(
 async def close_account(
     body: PasswordConfirmation,
     principal: BrowserSessionUnenrolled,
-    request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
+    checks: PasswordChecksDep,
 ) -> AccountClosed:
     """Close the account: signed out everywhere, tokens revoked, data deleted after the grace period."""
-    settings = app_settings(request)
-    user = await accounts.close_account(session, principal, body.password, settings, password_checks(request))
+    user = await accounts.close_account(session, principal, body.password, settings, checks)
     clear_session_cookies(response, settings)
-    assert user.deletion_due_at is not None
+    if user.deletion_due_at is None:
+        raise RuntimeError("a closed account always has a deletion date")
     return AccountClosed(
         deletion_due_at=user.deletion_due_at, detail="Signing in again before this date reopens the account."
     )

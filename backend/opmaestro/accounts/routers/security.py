@@ -2,15 +2,16 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from opmaestro.accounts import sessions, tokens
 from opmaestro.accounts.deps import BrowserSession, BrowserSessionUnenrolled, VerifiedBrowserSession
 from opmaestro.accounts.exceptions import ScopeNotAllowed, SessionNotFound, TokenNotFound
 from opmaestro.accounts.schemas import SessionBase, SessionRead, TokenCreate, TokenCreated, TokenRead
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings
+from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 
 router = APIRouter(prefix="/me", tags=["me"], responses=SIGNED_IN_ERRORS)
@@ -24,14 +25,14 @@ router = APIRouter(prefix="/me", tags=["me"], responses=SIGNED_IN_ERRORS)
 )
 async def list_sessions(
     principal: BrowserSessionUnenrolled,
-    request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[SessionRead]:
     """Signed-in browsers: device, IP address and when each was last seen."""
     rows, next_cursor = await sessions.list_live(
-        session, principal.signed_in_user, app_settings(request), cursor=cursor, limit=limit
+        session, principal.signed_in_user, settings, cursor=cursor, limit=limit
     )
     current = principal.session.id if principal.session else None
     items = [

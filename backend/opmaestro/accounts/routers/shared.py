@@ -1,13 +1,18 @@
 """Helpers the account routers share: session cookies, password checks, mail throttling."""
 
-from fastapi import Request, Response
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Response
 
 from opmaestro.accounts import signin
 from opmaestro.accounts.deps import csrf_cookie_name, session_cookie_name
 from opmaestro.accounts.models import UserSession
 from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.core.config import Settings
-from opmaestro.core.http import app_settings, request_client
+from opmaestro.core.deps import RateLimiterDep, SettingsDep
+from opmaestro.core.http import Client, ClientDep
+from opmaestro.core.ratelimit import RateLimiter
 from opmaestro.core.security import csrf_token
 
 
@@ -41,10 +46,27 @@ def clear_session_cookies(response: Response, settings: Settings) -> None:
         response.delete_cookie(name, path="/", secure=settings.public_base_url.startswith("https://"))
 
 
-def password_checks(request: Request) -> PasswordChecks:
-    return PasswordChecks(request.app.state.rate_limiter, app_settings(request))
+def password_checks(limiter: RateLimiterDep, settings: SettingsDep) -> PasswordChecks:
+    """Password checks that count wrong passwords against the app's rate limiter."""
+    return PasswordChecks(limiter, settings)
 
 
-async def throttle_mail_request(request: Request, email: str) -> None:
-    limiter = request.app.state.rate_limiter
-    await signin.throttle_mail_request(limiter, app_settings(request), email, request_client(request))
+@dataclass(frozen=True)
+class MailThrottle:
+    """Limits requests that send mail, per address and per source."""
+
+    limiter: RateLimiter
+    settings: Settings
+    client: Client
+
+    async def __call__(self, email: str) -> None:
+        await signin.throttle_mail_request(self.limiter, self.settings, email, self.client)
+
+
+def mail_throttle(limiter: RateLimiterDep, settings: SettingsDep, client: ClientDep) -> MailThrottle:
+    """The mail throttle for this request's source."""
+    return MailThrottle(limiter, settings, client)
+
+
+PasswordChecksDep = Annotated[PasswordChecks, Depends(password_checks)]
+MailThrottleDep = Annotated[MailThrottle, Depends(mail_throttle)]

@@ -3,7 +3,7 @@
 FastAPI describes the happy path; this step, run once over the generated document, adds what
 every route shares, so a new route is described correctly without repeating it:
 
-- `security` per operation from its `Authorize` rule: the session cookie (with the CSRF header on
+- `security` per operation from its access rule: the session cookie (with the CSRF header on
   unsafe methods), a personal access token, and OAuth client credentials where clients may call;
 - every error as an RFC 9457 `Problem` under `application/problem+json`, including the answers
   the framework gives on its own (400 malformed body, 413 too large, 415 not JSON, 422 invalid,
@@ -36,7 +36,7 @@ DESCRIPTIONS = {
 
 
 def access_rules(dependant: Dependant) -> Iterator[AccessRule]:
-    """The `Authorize` rules a route depends on, however deeply."""
+    """The access rules (`Authorize`, `Public`) a route depends on, however deeply."""
     for sub in dependant.dependencies:
         if isinstance(sub.call, AccessRule):
             yield sub.call

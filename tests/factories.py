@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
 
 PASSWORD = "correct horse battery staple"
 POLICY_VERSION = "2026-01"
+DEFAULT_MAX_ATTEMPTS: int = Settings.model_fields["job_max_attempts"].default
 
 
 @lru_cache
@@ -26,6 +28,7 @@ def _password_hash(password: str) -> str:
 async def queued_job(
     session: AsyncSession, name: str, payload: dict[str, Any] | None = None, **options: Any
 ) -> jobs.Job:
+    options.setdefault("max_attempts", DEFAULT_MAX_ATTEMPTS)
     job = await jobs.enqueue(session, name, payload or {}, **options)
     await session.commit()
     return job

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 from sqlalchemy.engine import make_url
 
+from opmaestro.accounts.deps import CSRF_HEADER, SCOPES, SESSION_COOKIE
 from opmaestro.accounts.models import Role
 from opmaestro.accounts.schemas import (
     BIRTH_DATE_FORMAT,
@@ -37,7 +38,6 @@ from opmaestro.accounts.schemas import (
     NEW_PASSWORD_FORMAT,
     PHONE_FORMAT,
 )
-from opmaestro.core.auth import CSRF_HEADER, SCOPES, SESSION_COOKIE
 from opmaestro.core.config import PROJECT_ROOT, Settings
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.pagination import encode_cursor

@@ -9,16 +9,16 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from opmaestro.api import API_PREFIX, DOMAIN_ROUTERS, ROOT_ROUTERS
-from opmaestro.core.auth import Authorize
+from opmaestro.core.access import AccessRule
 
 
 def api_routes() -> list[APIRoute]:
     return [route for router in DOMAIN_ROUTERS for route in router.routes if isinstance(route, APIRoute)]
 
 
-def access_rules(dependant: Dependant) -> Iterator[Authorize]:
+def access_rules(dependant: Dependant) -> Iterator[AccessRule]:
     for sub in dependant.dependencies:
-        if isinstance(sub.call, Authorize):
+        if isinstance(sub.call, AccessRule):
             yield sub.call
         yield from access_rules(sub)
 

@@ -2,14 +2,14 @@
 
 from fastapi import APIRouter, FastAPI
 
-from opmaestro.accounts.router import admin_router as accounts_admin_router
-from opmaestro.accounts.router import auth_router, me_router, oauth_router, scopes_router
-from opmaestro.consent.marketing_router import campaigns_router, unsubscribe_router
+from opmaestro.accounts.routers import admin as accounts_admin
+from opmaestro.accounts.routers import mfa, oauth, profile, security
+from opmaestro.accounts.routers.auth import auth_router, scopes_router
 from opmaestro.consent.router import admin_router as consent_admin_router
+from opmaestro.consent.router import campaigns_router, stats_router, unsubscribe_router
 from opmaestro.consent.router import me_router as consent_me_router
 from opmaestro.consent.router import purposes_router as consent_purposes_router
 from opmaestro.consent.router import wellknown_router as consent_wellknown_router
-from opmaestro.consent.stats_router import stats_router as consent_stats_router
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
 
@@ -17,18 +17,20 @@ API_PREFIX = "/api/v1"
 # Requests are matched against these in order, router by router, so the busiest come first.
 DOMAIN_ROUTERS: list[APIRouter] = [
     health_router,
-    me_router,
+    profile.router,
+    security.router,
+    mfa.router,
     consent_me_router,
     auth_router,
     scopes_router,
-    oauth_router,
+    oauth.router,
     policies_router,
-    accounts_admin_router,
+    accounts_admin.router,
     unsubscribe_router,
     campaigns_router,
     consent_purposes_router,
     consent_admin_router,
-    consent_stats_router,
+    stats_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router]

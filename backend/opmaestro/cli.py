@@ -303,7 +303,7 @@ def outbox_send_test(to: Annotated[str, typer.Option(help="Recipient of the test
             async with unit_of_work(
                 sessionmaker, jobs.RunNow(jobs.JobRunner(sessionmaker, settings))
             ) as session:
-                message = await notifications.send_email(session, to, "smtp_test", {})
+                message = await notifications.send_email(session, settings, to, "smtp_test", {})
             async with sessionmaker() as session:
                 sent = await notifications.get_message(session, message.id)
                 if sent is None:

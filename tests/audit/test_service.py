@@ -1,7 +1,8 @@
 import pytest
 
+from opmaestro.accounts.deps import AuthMethod, Principal
 from opmaestro.audit import service as audit
-from opmaestro.core.auth import AuthMethod, Forbidden, Principal
+from opmaestro.core.errors import Forbidden
 
 
 def test_an_actor_with_neither_user_nor_client_is_refused():

@@ -127,7 +127,7 @@ class TestConsentingRecipient:
     ):
         inbox, _port = smtp_server
         async with unit_of_work(committed_sessionmaker, None) as session:
-            await notifications.send_email(session, member.email, "smtp_test", {})
+            await notifications.send_email(session, smtp_settings, member.email, "smtp_test", {})
         await deliver_all(committed_sessionmaker, smtp_settings)
         [received] = inbox.messages
         assert received["List-Unsubscribe"] is None and received["List-Unsubscribe-Post"] is None
@@ -160,7 +160,7 @@ class TestWithoutConsent:
             await set_consent(session, member, ConsentAction.WITHDRAWN)
         marketing = await queue_marketing(committed_sessionmaker, smtp_settings, member)
         async with unit_of_work(committed_sessionmaker, None) as session:
-            service = await notifications.send_email(session, member.email, "smtp_test", {})
+            service = await notifications.send_email(session, smtp_settings, member.email, "smtp_test", {})
         await deliver_all(committed_sessionmaker, smtp_settings)
 
         [received] = inbox.messages
@@ -183,7 +183,7 @@ class TestWithoutConsent:
         inbox, _port = smtp_server
         async with unit_of_work(committed_sessionmaker, None) as session:
             message = await notifications.send_email(
-                session, "ann@example.com", "smtp_test", {}, category=EmailCategory.MARKETING
+                session, smtp_settings, "ann@example.com", "smtp_test", {}, category=EmailCategory.MARKETING
             )
         await deliver_all(committed_sessionmaker, smtp_settings)
         assert inbox.messages == []

@@ -1,7 +1,7 @@
 import json
 import re
 
-from opmaestro.core.auth import SCOPES
+from opmaestro.accounts.deps import SCOPES
 from opmaestro.core.config import PROJECT_ROOT
 from opmaestro.openapi import render_openapi
 

@@ -93,7 +93,7 @@ async def test_celery_worker_delivers_a_committed_job(
     )
     assert await dispatcher.is_ready()
     async with unit_of_work(committed_sessionmaker, dispatcher) as session:
-        message = await notifications.send_email(session, "celery@example.com", "smtp_test", {})
+        message = await notifications.send_email(session, settings, "celery@example.com", "smtp_test", {})
         job_id = session.info[jobs.PENDING_JOBS_KEY][0]
 
     async def delivered() -> bool:
@@ -118,7 +118,7 @@ async def test_unreachable_broker_leaves_the_job_queued(committed_sessionmaker, 
     dispatcher.celery.conf.broker_transport_options = {"max_retries": 0}
     assert not await dispatcher.is_ready()
     async with unit_of_work(committed_sessionmaker, dispatcher) as session:
-        job = await jobs.enqueue(session, "jobs.prune", {})
+        job = await jobs.enqueue(session, "jobs.prune", {}, max_attempts=settings.job_max_attempts)
     async with committed_sessionmaker() as session:
         assert (await session.get(jobs.Job, job.id)).status == jobs.JobStatus.QUEUED
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from opmaestro.core import clock, jobs
 from opmaestro.core.config import PROJECT_ROOT
 from opmaestro.core.db import unit_of_work
+from tests.factories import DEFAULT_MAX_ATTEMPTS as MAX_ATTEMPTS
 from tests.jobs import handlers
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,7 +50,7 @@ class TestEnqueue:
         recorder = Recorder()
         with pytest.raises(RuntimeError, match="caller failed"):
             async with unit_of_work(committed_sessionmaker, recorder) as session:
-                await jobs.enqueue(session, "tests.flaky", {"failures": 0})
+                await jobs.enqueue(session, "tests.flaky", {"failures": 0}, max_attempts=MAX_ATTEMPTS)
                 raise RuntimeError("caller failed")
         assert recorder.ids == []
         assert await runner.run_next() is False
@@ -59,7 +60,7 @@ class TestEnqueue:
     async def test_job_is_released_only_after_commit(self, committed_sessionmaker, runner):
         recorder = Recorder()
         async with unit_of_work(committed_sessionmaker, recorder) as session:
-            job = await jobs.enqueue(session, "tests.flaky", {"failures": 0})
+            job = await jobs.enqueue(session, "tests.flaky", {"failures": 0}, max_attempts=MAX_ATTEMPTS)
             assert recorder.ids == []
         assert recorder.ids == [job.id]
         assert await runner.run_next() is True
@@ -67,7 +68,7 @@ class TestEnqueue:
 
     async def test_unknown_job_name_is_refused(self, session):
         with pytest.raises(LookupError, match="no job handler"):
-            await jobs.enqueue(session, "tests.nonexistent", {})
+            await jobs.enqueue(session, "tests.nonexistent", {}, max_attempts=MAX_ATTEMPTS)
 
 
 class TestRetries:
@@ -75,7 +76,7 @@ class TestRetries:
         self, committed_sessionmaker, runner
     ):
         async with unit_of_work(committed_sessionmaker, None) as session:
-            job = await jobs.enqueue(session, "tests.flaky", {"failures": 2})
+            job = await jobs.enqueue(session, "tests.flaky", {"failures": 2}, max_attempts=MAX_ATTEMPTS)
         outcomes = []
         for _ in range(3):
             claimed = await runner.claim_next()
@@ -90,7 +91,7 @@ class TestRetries:
             committed_sessionmaker, settings.model_copy(update={"job_backoff_seconds": 30})
         )
         async with unit_of_work(committed_sessionmaker, None) as session:
-            job = await jobs.enqueue(session, "tests.flaky", {"failures": 5})
+            job = await jobs.enqueue(session, "tests.flaky", {"failures": 5}, max_attempts=MAX_ATTEMPTS)
         before = clock.utcnow()
         await runner.run_next()
         failed = await load(committed_sessionmaker, job.id)
@@ -122,7 +123,9 @@ class TestCrashRecovery:
     ):
         flag = tmp_dir / "started"
         async with unit_of_work(committed_sessionmaker, None) as session:
-            job = await jobs.enqueue(session, "tests.block_first_attempt", {"started_flag": str(flag)})
+            job = await jobs.enqueue(
+                session, "tests.block_first_attempt", {"started_flag": str(flag)}, max_attempts=MAX_ATTEMPTS
+            )
         worker = subprocess.Popen(
             [sys.executable, "-m", "tests.jobs.handlers", "doomed-worker"],
             cwd=PROJECT_ROOT,
@@ -156,7 +159,7 @@ class TestCrashRecovery:
     async def test_heartbeat_keeps_a_long_job_claimed(self, committed_sessionmaker, job_settings):
         busy = jobs.JobRunner(committed_sessionmaker, job_settings)
         async with unit_of_work(committed_sessionmaker, None) as session:
-            job = await jobs.enqueue(session, "tests.flaky", {"failures": 0})
+            job = await jobs.enqueue(session, "tests.flaky", {"failures": 0}, max_attempts=MAX_ATTEMPTS)
         claimed = await busy.claim_next()
         heartbeat = asyncio.create_task(busy._heartbeat(claimed.id))
         try:
@@ -182,9 +185,13 @@ class TestLostBrokerMessages:
     async def test_due_jobs_never_claimed_are_dispatched_again_once(self, committed_sessionmaker, runner):
         async with unit_of_work(committed_sessionmaker, None) as session:
             stuck = await jobs.enqueue(
-                session, "tests.flaky", {"failures": 0}, run_at=clock.utcnow() - timedelta(minutes=5)
+                session,
+                "tests.flaky",
+                {"failures": 0},
+                max_attempts=MAX_ATTEMPTS,
+                run_at=clock.utcnow() - timedelta(minutes=5),
             )
-            await jobs.enqueue(session, "tests.flaky", {"failures": 0})
+            await jobs.enqueue(session, "tests.flaky", {"failures": 0}, max_attempts=MAX_ATTEMPTS)
         grace = timedelta(seconds=60)
         assert await runner.due_undispatched(grace) == [stuck.id]
         assert await runner.due_undispatched(grace) == [], "just dispatched: wait for the grace period"
@@ -197,7 +204,12 @@ class TestEmbeddedWorker:
         try:
             assert await worker.is_ready()
             async with unit_of_work(committed_sessionmaker, worker) as session:
-                ids = [(await jobs.enqueue(session, "tests.flaky", {"failures": 1})).id for _ in range(4)]
+                ids = [
+                    (
+                        await jobs.enqueue(session, "tests.flaky", {"failures": 1}, max_attempts=MAX_ATTEMPTS)
+                    ).id
+                    for _ in range(4)
+                ]
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 statuses = {(await load(committed_sessionmaker, job_id)).status for job_id in ids}
@@ -232,8 +244,8 @@ class TestPeriodicSchedule:
 
     async def test_prune_removes_old_finished_jobs_only(self, committed_sessionmaker, runner):
         async with unit_of_work(committed_sessionmaker, None) as session:
-            old = await jobs.enqueue(session, "tests.flaky", {"failures": 0})
-            fresh = await jobs.enqueue(session, "tests.flaky", {"failures": 0})
+            old = await jobs.enqueue(session, "tests.flaky", {"failures": 0}, max_attempts=MAX_ATTEMPTS)
+            fresh = await jobs.enqueue(session, "tests.flaky", {"failures": 0}, max_attempts=MAX_ATTEMPTS)
         await runner.run_next()
         await runner.run_next()
         async with unit_of_work(committed_sessionmaker, None) as session:

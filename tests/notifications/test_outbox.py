@@ -15,9 +15,9 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.timeout(60)
 
 
-async def queue_mail(sessionmaker, to="ann@example.com", **options) -> OutboxMessage:
+async def queue_mail(sessionmaker, settings, to="ann@example.com", **options) -> OutboxMessage:
     async with unit_of_work(sessionmaker, None) as session:
-        return await notifications.send_email(session, to, "smtp_test", {}, **options)
+        return await notifications.send_email(session, settings, to, "smtp_test", {}, **options)
 
 
 async def reload(sessionmaker, message_id) -> OutboxMessage:
@@ -30,7 +30,7 @@ class TestDelivery:
         self, committed_sessionmaker, smtp_settings, smtp_server
     ):
         inbox, _port = smtp_server
-        message = await queue_mail(committed_sessionmaker, headers={"X-Campaign": "none"})
+        message = await queue_mail(committed_sessionmaker, smtp_settings, headers={"X-Campaign": "none"})
         assert await jobs.JobRunner(committed_sessionmaker, smtp_settings).run_next()
 
         [received] = inbox.messages
@@ -49,7 +49,7 @@ class TestDelivery:
     ):
         inbox, _port = smtp_server
         inbox.refused.add("gone@example.com")
-        message = await queue_mail(committed_sessionmaker, to="gone@example.com")
+        message = await queue_mail(committed_sessionmaker, smtp_settings, to="gone@example.com")
         runner = jobs.JobRunner(committed_sessionmaker, smtp_settings)
         assert await runner.run_next()
         assert await runner.run_next() is False
@@ -69,7 +69,7 @@ class TestDelivery:
             }
         )
         async with unit_of_work(committed_sessionmaker, None) as session:
-            message = await notifications.send_email(session, "ann@example.com", "smtp_test", {})
+            message = await notifications.send_email(session, settings, "ann@example.com", "smtp_test", {})
             job_id = session.info[jobs.PENDING_JOBS_KEY][0]
             (await session.get(jobs.Job, job_id)).max_attempts = 2
         runner = jobs.JobRunner(committed_sessionmaker, closed)
@@ -82,7 +82,7 @@ class TestDelivery:
             assert (await session.get(jobs.Job, job_id)).status == jobs.JobStatus.DEAD
 
     async def test_without_smtp_the_message_is_held_in_the_outbox(self, committed_sessionmaker, settings):
-        message = await queue_mail(committed_sessionmaker)
+        message = await queue_mail(committed_sessionmaker, settings)
         assert await jobs.JobRunner(
             committed_sessionmaker, settings.model_copy(update={"smtp_host": None})
         ).run_next()
@@ -91,9 +91,9 @@ class TestDelivery:
 
 
 class TestSendEmail:
-    async def test_message_and_job_share_the_callers_transaction(self, session):
+    async def test_message_and_job_share_the_callers_transaction(self, session, settings):
         message = await notifications.send_email(
-            session, "Ann@Example.com", "smtp_test", {}, category=EmailCategory.MARKETING
+            session, settings, "Ann@Example.com", "smtp_test", {}, category=EmailCategory.MARKETING
         )
         assert message.to_address == "Ann@example.com" and message.category == "marketing"
         [job_id] = session.info[jobs.PENDING_JOBS_KEY]
@@ -103,14 +103,30 @@ class TestSendEmail:
         assert await session.get(OutboxMessage, message.id) is None
 
     @pytest.mark.parametrize("address", ["", "not-an-address", "a@b", "ann@example.com\r\nBcc: x@y.z"])
-    async def test_invalid_recipient_is_refused(self, session, address):
+    async def test_invalid_recipient_is_refused(self, session, settings, address):
         with pytest.raises(ValueError, match="not a valid email address"):
-            await notifications.send_email(session, address, "smtp_test", {})
+            await notifications.send_email(session, settings, address, "smtp_test", {})
 
-    def test_html_part_escapes_context_but_text_does_not(self):
-        rendered = notifications.render("smtp_test", {"product_name": "<b>Acme</b>"})
+    def test_html_part_escapes_context_but_text_does_not(self, settings):
+        rendered = notifications.render(settings, "smtp_test", {"product_name": "<b>Acme</b>"})
         assert "&lt;b&gt;Acme&lt;/b&gt;" in rendered.html
         assert "<b>Acme</b>" in rendered.text
+
+    async def test_mail_uses_the_settings_it_is_given(self, session, settings):
+        other = settings.model_copy(
+            update={
+                "public_base_url": "https://privacy.example.org",
+                "mail_from": "OpMaestro <no-reply@mail.example.org>",
+            }
+        )
+        rendered = notifications.render(other, "smtp_test", {})
+        assert (
+            "https://privacy.example.org" in rendered.text and "https://privacy.example.org" in rendered.html
+        )
+        message = await notifications.send_email(session, other, "ann@example.com", "smtp_test", {})
+        assert message.headers["Message-ID"].endswith("@mail.example.org>")
+        [job_id] = session.info[jobs.PENDING_JOBS_KEY]
+        assert (await session.get(jobs.Job, job_id)).max_attempts == other.job_max_attempts
 
     def test_missing_template_variable_is_an_error(self):
         with pytest.raises(Exception, match="undefined"):
@@ -120,7 +136,7 @@ class TestSendEmail:
 class TestSendChecks:
     async def queue_marketing(self, session, settings) -> OutboxMessage:
         message = await notifications.send_email(
-            session, "ann@example.com", "smtp_test", {}, category=EmailCategory.MARKETING
+            session, settings, "ann@example.com", "smtp_test", {}, category=EmailCategory.MARKETING
         )
         return await notifications.deliver(
             session, message.id, settings.model_copy(update={"smtp_host": None})
@@ -154,7 +170,7 @@ class TestSendChecks:
 
     async def test_service_mail_is_never_checked(self, session, settings, monkeypatch):
         monkeypatch.setattr(notifications, "_send_checks", {})
-        message = await notifications.send_email(session, "ann@example.com", "smtp_test", {})
+        message = await notifications.send_email(session, settings, "ann@example.com", "smtp_test", {})
         delivered = await notifications.deliver(
             session, message.id, settings.model_copy(update={"smtp_host": None})
         )
@@ -174,8 +190,8 @@ def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 class TestOutboxCli:
     async def test_list_and_show_read_the_outbox(self, committed_sessionmaker, settings, database_url):
-        await queue_mail(committed_sessionmaker, to="bob@example.com")
-        message = await queue_mail(committed_sessionmaker, to="ann@example.com")
+        await queue_mail(committed_sessionmaker, settings, to="bob@example.com")
+        message = await queue_mail(committed_sessionmaker, settings, to="ann@example.com")
         await jobs.JobRunner(committed_sessionmaker, settings).run_next()
 
         listed = json.loads(run_cli(database_url, "list", "--to", "ANN@example.com", "--json").stdout)

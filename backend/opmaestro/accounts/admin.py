@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import service as accounts
 from opmaestro.accounts import sessions
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import LastAdmin, UserNotFound
 from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.accounts.schemas import AdminUserUpdate
 from opmaestro.audit import service as audit
-from opmaestro.core.auth import Principal
 from opmaestro.core.pagination import newest_first, page_of
 
 

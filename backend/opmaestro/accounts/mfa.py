@@ -8,6 +8,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import (
     InvalidOtp,
     MfaAlreadyEnabled,
@@ -19,8 +20,8 @@ from opmaestro.accounts.exceptions import (
 from opmaestro.accounts.models import RecoveryCode, User
 from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.audit import service as audit
-from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
 from opmaestro.core.security import equals, hash_token, verify_password
 from opmaestro.notifications import service as notifications
 
@@ -112,7 +113,12 @@ async def verify(session: AsyncSession, user: User, code: str) -> bool:
 
 
 async def disable(
-    session: AsyncSession, principal: Principal, password: str, code: str, checks: PasswordChecks
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    password: str,
+    code: str,
+    checks: PasswordChecks,
 ) -> None:
     """Turn two-factor off (members only) after the password and a current or recovery code."""
     user = principal.signed_in_user
@@ -137,5 +143,5 @@ async def disable(
         subject_id=user.id,
         fields=["mfa"],
     )
-    await notifications.send_email(session, user.email, "mfa_disabled", {"name": user.name})
+    await notifications.send_email(session, settings, user.email, "mfa_disabled", {"name": user.name})
     await session.flush()

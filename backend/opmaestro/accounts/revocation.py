@@ -8,9 +8,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import sessions
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, UserSession
 from opmaestro.audit import service as audit
-from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 

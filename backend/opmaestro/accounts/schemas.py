@@ -17,8 +17,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from opmaestro.accounts.deps import SCOPES
 from opmaestro.accounts.models import Role
-from opmaestro.core.auth import SCOPES
 from opmaestro.core.clock import utcnow
 from opmaestro.core.schemas import RequestModel, ResponseModel
 from opmaestro.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, password_problem

@@ -8,12 +8,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import hooks, revocation, sessions
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
 from opmaestro.accounts.password_checks import PasswordChecks
 from opmaestro.accounts.schemas import EmailChange, PasswordChange, ProfileUpdate, RegistrationCreate, to_e164
 from opmaestro.audit import service as audit
-from opmaestro.core.auth import Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import FieldInvalid
@@ -123,6 +123,7 @@ async def register(
     if (existing := await get_by_email(session, email)) is not None:
         await notifications.send_email(
             session,
+            settings,
             existing.email,
             "account_exists",
             {
@@ -161,6 +162,7 @@ async def register(
     token = await issue_token(session, user, TokenPurpose.VERIFY_EMAIL)
     await notifications.send_email(
         session,
+        settings,
         email,
         "verify_email",
         {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
@@ -175,6 +177,7 @@ async def resend_verification(session: AsyncSession, email: str, settings: Setti
     token = await issue_token(session, user, TokenPurpose.VERIFY_EMAIL)
     await notifications.send_email(
         session,
+        settings,
         user.email,
         "verify_email",
         {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
@@ -182,7 +185,7 @@ async def resend_verification(session: AsyncSession, email: str, settings: Setti
     await session.flush()
 
 
-async def verify_email(session: AsyncSession, token: str) -> User:
+async def verify_email(session: AsyncSession, token: str, settings: Settings) -> User:
     """Confirm a new account's address, or switch to a new address after an email change."""
     used = await consume_token(session, token, (TokenPurpose.VERIFY_EMAIL, TokenPurpose.CHANGE_EMAIL))
     user = await session.get(User, used.user_id)
@@ -198,7 +201,7 @@ async def verify_email(session: AsyncSession, token: str) -> User:
         fields.append("email")
         # Links mailed to the old address (a password reset, say) must not act on the account now.
         await expire_pending_links(session, user.id)
-        await notifications.send_email(session, old_email, "email_changed", {"name": user.name})
+        await notifications.send_email(session, settings, old_email, "email_changed", {"name": user.name})
     user.email_verified_at = utcnow()
     await audit.record(
         session,
@@ -254,6 +257,7 @@ async def request_email_change(
         # The current inbox must look the same either way, or it would reveal who has an account.
         await notifications.send_email(
             session,
+            settings,
             new_email,
             "account_exists",
             {
@@ -266,11 +270,14 @@ async def request_email_change(
         token = await issue_token(session, user, TokenPurpose.CHANGE_EMAIL, new_email=new_email)
         await notifications.send_email(
             session,
+            settings,
             new_email,
             "confirm_email_change",
             {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
         )
-    await notifications.send_email(session, user.email, "email_change_requested", {"name": user.name})
+    await notifications.send_email(
+        session, settings, user.email, "email_change_requested", {"name": user.name}
+    )
     await audit.record(
         session,
         actor=principal,
@@ -313,7 +320,9 @@ async def change_password(
         session, user.id, settings, actor=principal, reason="password changed", keep_token_ids=keep
     )
     current = principal.session.id if principal.session else None
-    await notify_password_changed(session, user, revoked, sessions_signed_out=revoked.other_sessions(current))
+    await notify_password_changed(
+        session, settings, user, revoked, sessions_signed_out=revoked.other_sessions(current)
+    )
     await audit.record(
         session,
         actor=principal,
@@ -332,11 +341,17 @@ async def set_password(session: AsyncSession, user: User, password: str) -> None
 
 
 async def notify_password_changed(
-    session: AsyncSession, user: User, revoked: revocation.Revoked, *, sessions_signed_out: int
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    revoked: revocation.Revoked,
+    *,
+    sessions_signed_out: int,
 ) -> None:
     """Tell the owner their password changed, and what the change ended."""
     await notifications.send_email(
         session,
+        settings,
         user.email,
         "password_changed",
         {
@@ -370,6 +385,7 @@ async def close_account(
     await expire_pending_links(session, user.id)
     await notifications.send_email(
         session,
+        settings,
         user.email,
         "account_closed",
         {

@@ -203,11 +203,16 @@ async def logout(session: AsyncSession, user_session: UserSession) -> None:
 FORGOT_PASSWORD_JOB = "accounts.forgot_password"
 
 
-async def forgot_password(session: AsyncSession, email: str) -> None:
+async def forgot_password(session: AsyncSession, email: str, settings: Settings) -> None:
     """Queue the reset mail for this address; the job decides whether an account gets it."""
     # The same single insert whether or not the address has an account, so neither the
     # answer nor its timing says which (the lookup, token and mail happen in the job).
-    await jobs.enqueue(session, FORGOT_PASSWORD_JOB, {"email": accounts.normalize_email(email)})
+    await jobs.enqueue(
+        session,
+        FORGOT_PASSWORD_JOB,
+        {"email": accounts.normalize_email(email)},
+        max_attempts=settings.job_max_attempts,
+    )
 
 
 async def send_reset_link(session: AsyncSession, email: str, settings: Settings) -> None:
@@ -218,6 +223,7 @@ async def send_reset_link(session: AsyncSession, email: str, settings: Settings)
     token = await accounts.issue_token(session, user, TokenPurpose.RESET_PASSWORD)
     await notifications.send_email(
         session,
+        settings,
         user.email,
         "reset_password",
         {"name": user.name, "url": public_url(settings, "/reset-password", token=token)},
@@ -229,11 +235,13 @@ async def reset_password(session: AsyncSession, token: str, new_password: str, s
     """Set a new password from an emailed link; every session, token and pending link ends."""
     used = await accounts.consume_token(session, token, (TokenPurpose.RESET_PASSWORD,))
     user = await session.get(User, used.user_id)
-    assert user is not None
+    if user is None:
+        # Tokens go with their user (ON DELETE CASCADE), so a consumed one always names a user.
+        raise RuntimeError("a consumed reset token names no user")
     await accounts.set_password(session, user, new_password)
     revoked = await revocation.revoke_access(session, user.id, settings, actor=None, reason="password reset")
     await accounts.notify_password_changed(
-        session, user, revoked, sessions_signed_out=len(revoked.session_ids)
+        session, settings, user, revoked, sessions_signed_out=len(revoked.session_ids)
     )
     await audit.record(
         session,

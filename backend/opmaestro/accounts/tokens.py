@@ -6,6 +6,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opmaestro.accounts.deps import PAT_PREFIX, STAFF_SCOPES, Principal
 from opmaestro.accounts.exceptions import (
     ClientNotFound,
     InvalidClient,
@@ -17,7 +18,6 @@ from opmaestro.accounts.models import OAuthClient, PersonalAccessToken
 from opmaestro.accounts.schemas import OAuthClientCreate, TokenCreate
 from opmaestro.audit import service as audit
 from opmaestro.core import jwt
-from opmaestro.core.auth import PAT_PREFIX, STAFF_SCOPES, Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.pagination import newest_first, page_of

@@ -1,14 +1,13 @@
 """Write audit records in the caller's transaction."""
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.audit.models import AuditRecord
-from opmaestro.core.auth import AuthMethod, Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.db import new_id, table_of
 from opmaestro.core.logging import current_request_id
@@ -18,18 +17,22 @@ TABLE = table_of(AuditRecord)
 INSERT = insert(TABLE)
 
 
-def _actor(actor: Principal | None) -> tuple[UUID | None, str]:
-    if actor is None:
-        return None, "system"
-    if actor.method is AuthMethod.CLIENT and actor.client is not None:
-        return actor.client.id, "client"
-    user = actor.signed_in_user
-    return user.id, "staff" if user.is_staff else "user"
+class Actor(Protocol):
+    """Who acts, as a record names them; `accounts.deps.Principal` is one."""
+
+    @property
+    def audit_actor(self) -> tuple[UUID, str]:
+        """The actor's id and kind: `user`, `staff` or `client`."""
+        ...
+
+
+def _actor(actor: Actor | None) -> tuple[UUID | None, str]:
+    return (None, "system") if actor is None else actor.audit_actor
 
 
 def entry(
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     subject_type: str,
     subject_id: UUID | str | None,
@@ -57,7 +60,7 @@ def entry(
 async def record(
     session: AsyncSession,
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     subject_type: str,
     subject_id: UUID | str | None,

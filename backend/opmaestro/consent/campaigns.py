@@ -7,12 +7,12 @@ import nh3
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.models import User, UserStatus
 from opmaestro.audit import service as audit
 from opmaestro.consent import ledger, unsubscribe
-from opmaestro.consent.marketing_schemas import CampaignCreate
 from opmaestro.consent.models import EmailCampaign
-from opmaestro.core.auth import Principal
+from opmaestro.consent.schemas import CampaignCreate
 from opmaestro.core.config import Settings
 from opmaestro.core.pagination import newest_first, page_of
 from opmaestro.notifications import service as notifications
@@ -61,6 +61,7 @@ async def send_marketing(
     token = unsubscribe.make_token(settings, user.id, purpose)
     return await notifications.send_email(
         session,
+        settings,
         user.email,
         template,
         context | {"unsubscribe_url": unsubscribe.page_url(settings, token)},

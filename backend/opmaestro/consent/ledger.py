@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
+from opmaestro.accounts.deps import AuthMethod, Principal
 from opmaestro.accounts.models import User
 from opmaestro.audit import service as audit
 from opmaestro.consent import purposes, receipts
@@ -26,7 +27,6 @@ from opmaestro.consent.models import (
     ConsentPurpose,
     ConsentState,
 )
-from opmaestro.core.auth import AuthMethod, Principal
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import new_id, table_of

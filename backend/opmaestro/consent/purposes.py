@@ -3,11 +3,11 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opmaestro.accounts.deps import Principal
 from opmaestro.audit import service as audit
 from opmaestro.consent.exceptions import PurposeExists, PurposeNotFound
 from opmaestro.consent.models import ConsentPurpose
 from opmaestro.consent.schemas import PurposeCreate, PurposeUpdate
-from opmaestro.core.auth import Principal
 
 
 async def get_purpose(session: AsyncSession, key: str) -> ConsentPurpose:

@@ -1,9 +1,13 @@
-from typing import Annotated
+"""The consent API: purposes, your consents and receipts, unsubscribe links, campaigns, statistics."""
+
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 
-from opmaestro.consent import ledger, purposes
+from opmaestro.accounts.deps import Authorize, ConsentReader, ConsentWriter, Principal, PrivacyAdministrator
+from opmaestro.accounts.models import Role
+from opmaestro.consent import campaigns, ledger, purposes, stats, unsubscribe
 from opmaestro.consent.exceptions import (
     ConsentEventNotFound,
     PurposeExists,
@@ -11,9 +15,13 @@ from opmaestro.consent.exceptions import (
     PurposeNotOptional,
 )
 from opmaestro.consent.schemas import (
+    CampaignCreate,
+    CampaignCreated,
+    CampaignRead,
     ChainVerification,
     ConsentEventRead,
     ConsentRead,
+    ConsentStatsRead,
     ConsentUpdate,
     JsonWebKeySet,
     PurposeAdminRead,
@@ -21,12 +29,15 @@ from opmaestro.consent.schemas import (
     PurposeRead,
     PurposeUpdate,
     Receipt,
+    UnsubscribeLinkRead,
+    UnsubscribeResult,
 )
 from opmaestro.core import jwt
-from opmaestro.core.auth import ConsentReader, ConsentWriter, PrivacyAdministrator, Public
+from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, app_settings, request_client
+from opmaestro.core.http import SIGNED_IN_ERRORS, ClientDep, Cursor, Limit, request_client
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 
 purposes_router = APIRouter(prefix="/consent", tags=["consent"])
@@ -105,10 +116,10 @@ async def list_my_consent_events(
     responses={404: problem(ConsentEventNotFound)},
 )
 async def get_consent_receipt(
-    event_id: UUID, principal: ConsentReader, request: Request, session: SessionDep
+    event_id: UUID, principal: ConsentReader, session: SessionDep, settings: SettingsDep
 ) -> Receipt:
     """A signed consent receipt (Kantara CR 1.1 / ISO/IEC TS 27560) for one of the user's events."""
-    token, claims = await ledger.receipt_for(session, principal, event_id, app_settings(request))
+    token, claims = await ledger.receipt_for(session, principal, event_id, settings)
     return Receipt(receipt=token, claims=claims)
 
 
@@ -162,3 +173,96 @@ async def verify_consent_chain(
 async def get_jwks(session: SessionDep) -> JsonWebKeySet:
     """The public keys that verify consent receipts and access tokens, old ones included."""
     return JsonWebKeySet(keys=await jwt.public_keys(session))
+
+
+# Marketing email: the public one-click unsubscribe and staff campaigns.
+Token = Annotated[str, Path(min_length=10, max_length=unsubscribe.TOKEN_MAX_LENGTH)]
+CampaignSender = Annotated[
+    Principal, Depends(Authorize(roles=(Role.ADMIN, Role.PRIVACY_OFFICER), session_only=True))
+]
+LINK_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: problem(unsubscribe.InvalidUnsubscribeLink, unsubscribe.UnsubscribeLinkNotFound),
+}
+
+unsubscribe_router = APIRouter(prefix="/unsubscribe", tags=["consent"], responses=LINK_ERRORS)
+campaigns_router = APIRouter(
+    prefix="/admin/campaigns",
+    tags=["admin"],
+    responses=SIGNED_IN_ERRORS,
+)
+
+
+@unsubscribe_router.get(
+    "/{token}",
+    summary="Describe an unsubscribe link",
+    response_model=UnsubscribeLinkRead,
+    dependencies=[Public],
+)
+async def get_unsubscribe_link(
+    token: Token, session: SessionDep, settings: SettingsDep
+) -> UnsubscribeLinkRead:
+    """Which (masked) address and purpose an unsubscribe link is for; changes nothing."""
+    target, subscribed = await unsubscribe.describe(session, settings, token)
+    return UnsubscribeLinkRead(
+        purpose=target.purpose, address=unsubscribe.mask_email(target.user.email), subscribed=subscribed
+    )
+
+
+@unsubscribe_router.post(
+    "/{token}", summary="Unsubscribe in one click", response_model=UnsubscribeResult, dependencies=[Public]
+)
+async def unsubscribe_one_click(
+    token: Token,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    one_click: Annotated[str | None, Form(alias="List-Unsubscribe", max_length=20)] = None,
+) -> UnsubscribeResult:
+    """Withdraw the consent the link is for (RFC 8058 one-click; no sign-in); repeating it is harmless."""
+    target = await unsubscribe.unsubscribe(
+        session,
+        settings,
+        token,
+        ip=client.ip,
+        user_agent=client.user_agent,
+    )
+    return UnsubscribeResult(purpose=target.purpose)
+
+
+@campaigns_router.post(
+    "", summary="Send a marketing campaign", status_code=201, response_model=CampaignCreated
+)
+async def create_campaign(
+    body: CampaignCreate, principal: CampaignSender, session: SessionDep, settings: SettingsDep
+) -> CampaignCreated:
+    """Send marketing email to every user who consents to it now (admins and privacy officers; audited)."""
+    campaign = await campaigns.create_campaign(session, principal, settings, body)
+    return CampaignCreated(campaign_id=campaign.id, recipients=campaign.recipients)
+
+
+@campaigns_router.get(
+    "",
+    summary="List marketing campaigns",
+    response_model=Page[CampaignRead],
+    responses={400: problem(InvalidCursor)},
+)
+async def list_campaigns(
+    principal: CampaignSender, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[CampaignRead]:
+    """Past marketing campaigns, newest first."""
+    rows, next_cursor = await campaigns.list_campaigns(session, cursor=cursor, limit=limit)
+    return Page[CampaignRead](items=[CampaignRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+# Staff consent statistics: opt-in rates per purpose and day.
+Days = Annotated[int, Query(ge=1, le=stats.MAX_DAYS, description="How many UTC days, ending today.")]
+
+stats_router = APIRouter(prefix="/admin/consent", tags=["admin"], responses=SIGNED_IN_ERRORS)
+
+
+@stats_router.get("/stats", summary="Consent statistics", response_model=ConsentStatsRead)
+async def get_consent_stats(
+    principal: PrivacyAdministrator, session: SessionDep, days: Days = stats.DEFAULT_DAYS
+) -> ConsentStatsRead:
+    """Granted, denied and withdrawn events and the opt-in rate per purpose and UTC day (staff)."""
+    return await stats.consent_stats(session, days)

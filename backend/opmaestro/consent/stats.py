@@ -4,7 +4,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import Field
 from sqlalchemy import Date, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -13,35 +12,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from opmaestro.consent.models import ConsentAction, ConsentEvent, ConsentPurpose, ConsentState
+from opmaestro.consent.schemas import ConsentStatsRead, DayStats, PurposeStats
 from opmaestro.core.clock import utcnow
-from opmaestro.core.schemas import ResponseModel
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
-
-
-class DayStats(ResponseModel):
-    day: date = Field(description="A UTC calendar day.")
-    granted: int
-    denied: int
-    withdrawn: int
-    opt_in_rate: float | None = Field(
-        description="granted / (granted + denied + withdrawn); null without events."
-    )
-
-
-class PurposeStats(ResponseModel):
-    key: str
-    name: str
-    granted_now: int = Field(description="Users whose current answer is a grant still valid for the purpose.")
-    days: list[DayStats]
-
-
-class ConsentStatsRead(ResponseModel):
-    days: int
-    start: date = Field(description="First UTC day of the window.")
-    end: date = Field(description="Last UTC day of the window (today).")
-    purposes: list[PurposeStats]
 
 
 class utc_day(FunctionElement[date]):  # noqa: N801 - SQL function naming

@@ -61,7 +61,8 @@ class Base(DeclarativeBase):
 def table_of(model: type[Base]) -> Table:
     """A model's table, for Core statements (declarative typing only promises a FromClause)."""
     table = model.__table__
-    assert isinstance(table, Table)
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
     return table
 
 

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from opmaestro.core.deps import app_settings
 from opmaestro.core.headers import security_headers
 from opmaestro.core.logging import current_request_id
 
@@ -60,6 +61,14 @@ class AppError(Exception):
     @property
     def type(self) -> str:
         return f"urn:opmaestro:problem:{self.slug}"
+
+
+class NotAuthenticated(AppError):
+    status, slug, title = 401, "not-authenticated", "Not signed in"
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
 
 
 class NotFound(AppError):
@@ -220,7 +229,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     route = getattr(request.scope.get("route"), "path", "unmatched")
     logger.error("unhandled error on %s %s", request.method, route, exc_info=exc)
     response = problem_response(500, detail="An unexpected error occurred. Quote the request id to support.")
-    response.headers.update(security_headers(request.app.state.settings))
+    response.headers.update(security_headers(app_settings(request)))
     if request_id := current_request_id():
         response.headers["X-Request-ID"] = request_id
     return response

@@ -4,14 +4,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from opmaestro.core.auth import Forbidden, NotAuthenticated
-from opmaestro.core.config import Settings
-from opmaestro.core.errors import problem
+from opmaestro.core.errors import Forbidden, NotAuthenticated, problem
 from opmaestro.core.pagination import MAX_LIMIT
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -31,15 +29,13 @@ class Client:
     user_agent: str | None
 
 
-def app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def request_client(request: Request) -> Client:
     return Client(
         ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
     )
+
+
+ClientDep = Annotated[Client, Depends(request_client)]
 
 
 def _query_names(dependant: Dependant) -> Iterator[str]:

@@ -110,20 +110,18 @@ async def enqueue(
     name: str,
     payload: dict[str, Any],
     *,
+    max_attempts: int,
     run_at: datetime | None = None,
-    max_attempts: int | None = None,
 ) -> Job:
     """Add a job to the caller's transaction; it runs only once that transaction commits."""
     if name not in _handlers:
         raise LookupError(f"no job handler is registered for {name!r}")
-    from opmaestro.core.config import get_settings
-
     job = Job(
         name=name,
         payload=payload,
         status=JobStatus.QUEUED,
         attempts=0,
-        max_attempts=max_attempts or get_settings().job_max_attempts,
+        max_attempts=max_attempts,
         run_at=run_at or utcnow(),
     )
     session.add(job)
@@ -348,7 +346,9 @@ class JobRunner:
                     .execution_options(synchronize_session=False)
                 )
                 if _rowcount(won):
-                    enqueued.append(await enqueue(session, name, {}))
+                    enqueued.append(
+                        await enqueue(session, name, {}, max_attempts=self.settings.job_max_attempts)
+                    )
                 await session.commit()
         return enqueued
 

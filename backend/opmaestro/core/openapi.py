@@ -3,7 +3,7 @@
 FastAPI describes the happy path; this step, run once over the generated document, adds what
 every route shares, so a new route is described correctly without repeating it:
 
-- `security` per operation from its `Authorize` rule: the session cookie (with the CSRF header on
+- `security` per operation from its access rule: the session cookie (with the CSRF header on
   unsafe methods), a personal access token, and OAuth client credentials where clients may call;
 - every error as an RFC 9457 `Problem` under `application/problem+json`, including the answers
   the framework gives on its own (400 malformed body, 413 too large, 415 not JSON, 422 invalid,
@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
-from opmaestro.core.auth import SAFE_METHODS, Authorize
+from opmaestro.core.access import SAFE_METHODS, AccessRule
 from opmaestro.core.errors import PROBLEM_JSON
 
 JSON = "application/json"
@@ -35,19 +35,19 @@ DESCRIPTIONS = {
 }
 
 
-def access_rules(dependant: Dependant) -> Iterator[Authorize]:
-    """The `Authorize` rules a route depends on, however deeply."""
+def access_rules(dependant: Dependant) -> Iterator[AccessRule]:
+    """The access rules (`Authorize`, `Public`) a route depends on, however deeply."""
     for sub in dependant.dependencies:
-        if isinstance(sub.call, Authorize):
+        if isinstance(sub.call, AccessRule):
             yield sub.call
         yield from access_rules(sub)
 
 
-def access_rule(dependant: Dependant) -> Authorize | None:
+def access_rule(dependant: Dependant) -> AccessRule | None:
     return next(access_rules(dependant), None)
 
 
-def security_requirements(rule: Authorize, method: str) -> list[dict[str, list[str]]]:
+def security_requirements(rule: AccessRule, method: str) -> list[dict[str, list[str]]]:
     """Alternatives (any one suffices), each a set of schemes sent together."""
     scopes = sorted(rule.scopes)
     session: dict[str, list[str]] = (
@@ -65,7 +65,7 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
 
 
-def _describe_operation(operation: dict[str, Any], method: str, rule: Authorize | None) -> None:
+def _describe_operation(operation: dict[str, Any], method: str, rule: AccessRule | None) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     # Unknown query parameters are refused everywhere (`core.http.reject_unknown_query`).
     expected: set[int] = {422}

@@ -1,6 +1,7 @@
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from opmaestro.core.auth import Public
+from opmaestro.core.access import Public
+from opmaestro.core.deps import JobBackendDep, MigrationHeadsDep, SessionmakerDep
 from opmaestro.core.errors import problem
 from opmaestro.health import service as health_service
 from opmaestro.health.schemas import Liveness, Readiness
@@ -17,7 +18,8 @@ async def get_liveness() -> Liveness:
 @router.get(
     "/ready", summary="Readiness", response_model=Readiness, responses={503: problem(health_service.NotReady)}
 )
-async def get_readiness(request: Request) -> Readiness:
+async def get_readiness(
+    sessionmaker: SessionmakerDep, job_backend: JobBackendDep, migration_heads: MigrationHeadsDep
+) -> Readiness:
     """Check the database, the migration head and the job backend."""
-    state = request.app.state
-    return await health_service.check_readiness(state.sessionmaker, state.job_backend, state.migration_heads)
+    return await health_service.check_readiness(sessionmaker, job_backend, migration_heads)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
-from opmaestro.core.config import Settings, SmtpSecurity, get_settings
+from opmaestro.core.config import Settings, SmtpSecurity
 from opmaestro.core.logging import redact
 from opmaestro.notifications.models import EmailCategory, OutboxMessage, OutboxStatus
 
@@ -66,9 +66,9 @@ async def _suppression(session: AsyncSession, message: OutboxMessage) -> str | N
     return None
 
 
-def render(template: str, context: dict[str, Any]) -> RenderedEmail:
+def render(settings: Settings, template: str, context: dict[str, Any]) -> RenderedEmail:
     """Render `<template>.subject.txt`, `.txt` and `.html` with the shared context."""
-    full = {"product_name": PRODUCT_NAME, "public_base_url": get_settings().public_base_url, **context}
+    full = {"product_name": PRODUCT_NAME, "public_base_url": settings.public_base_url, **context}
     subject = " ".join(_templates.get_template(f"{template}.subject.txt").render(full).split())
     return RenderedEmail(
         subject=subject,
@@ -79,6 +79,7 @@ def render(template: str, context: dict[str, Any]) -> RenderedEmail:
 
 async def send_email(
     session: AsyncSession,
+    settings: Settings,
     to: str,
     template: str,
     context: dict[str, Any],
@@ -96,8 +97,8 @@ async def send_email(
         address = validate_email(to, check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise ValueError("the recipient is not a valid email address") from error
-    rendered = render(template, context)
-    domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or None
+    rendered = render(settings, template, context)
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or None
     message = OutboxMessage(
         to_address=address,
         category=category,
@@ -111,7 +112,9 @@ async def send_email(
     )
     session.add(message)
     await session.flush()
-    await jobs.enqueue(session, DELIVER_JOB, {"message_id": str(message.id)})
+    await jobs.enqueue(
+        session, DELIVER_JOB, {"message_id": str(message.id)}, max_attempts=settings.job_max_attempts
+    )
     return message
 
 

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from opmaestro.core.auth import Public
+from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem
 from opmaestro.policies import service as policies

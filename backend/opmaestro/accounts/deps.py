@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials
@@ -25,17 +26,18 @@ from opmaestro.accounts.models import (
     UserStatus,
 )
 from opmaestro.core import jwt
+from opmaestro.core.access import SAFE_METHODS, AccessRule
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import SessionDep
-from opmaestro.core.errors import AppError
+from opmaestro.core.deps import SettingsDep, app_settings
+from opmaestro.core.errors import Forbidden, NotAuthenticated
 from opmaestro.core.security import csrf_token, equals, hash_token
 
 PAT_PREFIX = "opm_pat_"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_COOKIE = "opm_session"
 TOKEN_URL = "/api/v1/oauth/token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOUCH_EVERY = timedelta(seconds=60)
 
 SCOPES: dict[str, str] = {
@@ -53,14 +55,6 @@ class AuthMethod(StrEnum):
     SESSION = "session"
     TOKEN = "token"
     CLIENT = "client"
-
-
-class NotAuthenticated(AppError):
-    status, slug, title = 401, "not-authenticated", "Not signed in"
-
-
-class Forbidden(AppError):
-    status, slug, title = 403, "forbidden", "Forbidden"
 
 
 class CsrfFailed(Forbidden):
@@ -101,6 +95,21 @@ class Principal:
             raise Forbidden("This endpoint acts for a user; client credentials cannot call it.")
         return self.user
 
+    @property
+    def browser_session(self) -> UserSession:
+        """The browser session the caller signed in with; tokens and clients have none."""
+        if self.session is None:
+            raise Forbidden("This action needs a signed-in browser session, not a token.")
+        return self.session
+
+    @property
+    def audit_actor(self) -> tuple[UUID, str]:
+        """The id and kind an audit record names this caller by."""
+        if self.method is AuthMethod.CLIENT and self.client is not None:
+            return self.client.id, "client"
+        user = self.signed_in_user
+        return user.id, "staff" if user.is_staff else "user"
+
 
 # Built once: constructing these per request costs more than running them.
 _SESSION_BY_TOKEN = (
@@ -129,7 +138,7 @@ class SessionCookie(APIKeyCookie):
     """The session cookie, under the name the settings give it (`__Host-` prefixed over HTTPS)."""
 
     async def __call__(self, request: HTTPConnection) -> str | None:
-        return request.cookies.get(session_cookie_name(request.app.state.settings)) or None
+        return request.cookies.get(session_cookie_name(app_settings(request))) or None
 
 
 # The security schemes the spec declares; each reads its credential, none refuses on its own.
@@ -218,6 +227,7 @@ async def _from_client_token(session: AsyncSession, settings: Settings, token: s
 async def resolve_principal(
     request: Request,
     session: AsyncSession,
+    settings: Settings,
     cookie: str | None,
     authorization: str | None,
     bearer: HTTPAuthorizationCredentials | None,
@@ -228,7 +238,6 @@ async def resolve_principal(
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
-    settings: Settings = request.app.state.settings
     principal: Principal | None = None
     if bearer is not None:
         credentials = bearer.credentials.strip()
@@ -252,7 +261,7 @@ async def resolve_principal(
     return principal
 
 
-class Authorize:
+class Authorize(AccessRule):
     """The access rule of a route: public, or who may call it and with which scopes."""
 
     def __init__(
@@ -291,6 +300,7 @@ class Authorize:
         self,
         request: Request,
         session: SessionDep,
+        settings: SettingsDep,
         cookie: SessionCookieValue,
         csrf: CsrfHeaderValue,
         bearer: BearerCredentials,
@@ -298,11 +308,11 @@ class Authorize:
     ) -> Principal | None:
         if self.public:
             return None
-        principal = await resolve_principal(request, session, cookie, authorization, bearer)
+        principal = await resolve_principal(request, session, settings, cookie, authorization, bearer)
         if principal is None:
             raise NotAuthenticated("Sign in, or send a Bearer token.")
         if principal.method is AuthMethod.SESSION:
-            self._check_csrf(request, principal, csrf)
+            self._check_csrf(request, settings, principal, csrf)
         elif self.session_only:
             raise Forbidden("This action needs a signed-in browser session, not a token.")
         if principal.method is AuthMethod.CLIENT:
@@ -325,27 +335,14 @@ class Authorize:
         return principal
 
     @staticmethod
-    def _check_csrf(request: Request, principal: Principal, sent: str | None) -> None:
+    def _check_csrf(request: Request, settings: Settings, principal: Principal, sent: str | None) -> None:
         if request.method in SAFE_METHODS:
             return
-        assert principal.session is not None
-        expected = csrf_token(request.app.state.settings.secret_key.get_secret_value(), principal.session.id)
+        expected = csrf_token(settings.secret_key.get_secret_value(), principal.browser_session.id)
         if not sent or not equals(sent, expected):
             raise CsrfFailed(f"Unsafe requests with a session cookie need the {CSRF_HEADER} header.")
 
 
-class PublicAccess(Authorize):
-    """The rule of a public route: anyone may call it, and no credential is read."""
-
-    def __init__(self) -> None:
-        super().__init__(public=True)
-
-    async def __call__(self) -> None:  # type: ignore[override]
-        return None
-
-
-PUBLIC = PublicAccess()
-Public = Depends(PUBLIC)
 BrowserSession = Annotated[Principal, Depends(Authorize(session_only=True))]
 VerifiedBrowserSession = Annotated[Principal, Depends(Authorize(session_only=True, verified=True))]
 BrowserSessionUnenrolled = Annotated[Principal, Depends(Authorize(session_only=True, allow_unenrolled=True))]

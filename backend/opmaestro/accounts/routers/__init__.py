@@ -1,0 +1,1 @@
+"""The accounts API, one router module per concern."""

@@ -119,11 +119,7 @@ def test_services_take_settings_from_their_callers():
     assert readers - entry_points == set()
 
 
-# Rewritten by the consent-batch work, which removes this assert with the code around it.
-ASSERTS_PENDING = {"opmaestro.consent.ledger"}
-
-
 def test_production_code_does_not_guard_with_assert():
     # `python -O` strips asserts: a runtime guard must raise.
     users = _modules_where(lambda node: isinstance(node, ast.Assert))
-    assert users - ASSERTS_PENDING == set(), f"assert used as a runtime guard in {users - ASSERTS_PENDING}"
+    assert users == set(), f"assert used as a runtime guard in {users}"

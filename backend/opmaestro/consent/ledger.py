@@ -200,10 +200,10 @@ def _actor(actor: Principal | None, user_id: UUID, method: CollectionMethod) -> 
         return (user_id, "subject") if method in SUBJECT_METHODS else (None, "system")
     if actor.method is AuthMethod.CLIENT and actor.client is not None:
         return actor.client.id, "client"
-    assert actor.user is not None
-    if actor.user.id == user_id:
+    user = actor.signed_in_user
+    if user.id == user_id:
         return user_id, "subject"
-    return actor.user.id, "staff" if actor.user.is_staff else "user"
+    return user.id, "staff" if user.is_staff else "user"
 
 
 async def record(

@@ -13,7 +13,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date
@@ -43,6 +42,7 @@ from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.pagination import encode_cursor
 from tests.conftest import free_port
 from tests.factories import PASSWORD, create_user
+from tests.servers import wait_until_serving
 
 pytestmark = pytest.mark.timeout(300)
 EXAMPLES = 12
@@ -145,17 +145,7 @@ def served(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, (
-                directory / "server.log"
-            ).read_text()
-            time.sleep(0.1)
+        wait_until_serving(base_url, server, directory / "server.log")
         yield _sign_in(base_url, staff_secret)
     finally:
         server.kill()

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from typer.testing import CliRunner
 from opmaestro import cli
 from opmaestro.core.config import PROJECT_ROOT, get_settings
 from tests.conftest import free_port
+from tests.servers import wait_until_serving
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -44,16 +44,7 @@ def serving(tmp_dir: Path, **settings: str) -> Iterator[tuple[str, subprocess.Po
         [*cli, "serve"], env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    # Waits for the server to answer, however long a loaded machine takes to start it.
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, (tmp_dir / "server.log").read_text()
-        time.sleep(0.1)
+    wait_until_serving(base, server, tmp_dir / "server.log")
     try:
         yield base, server, tmp_dir / "server.log"
     finally:

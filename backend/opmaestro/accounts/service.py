@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts import hooks, revocation, sessions
+from opmaestro.accounts import hooks, revocation
 from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import EmailTaken, InvalidToken, PolicyVersionMismatch, WrongPassword
 from opmaestro.accounts.models import AccountToken, PersonalAccessToken, TokenPurpose, User, UserStatus
@@ -375,14 +375,7 @@ async def close_account(
     user.status = UserStatus.CLOSED
     user.closed_at = now
     user.deletion_due_at = now + timedelta(days=settings.account_deletion_grace_days)
-    await sessions.revoke_all(session, user.id)
-    await session.execute(
-        update(PersonalAccessToken)
-        .where(PersonalAccessToken.user_id == user.id, PersonalAccessToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    await expire_pending_links(session, user.id)
+    await revocation.revoke_access(session, user.id, settings, actor=principal, reason="account closed")
     await notifications.send_email(
         session,
         settings,

@@ -1,12 +1,18 @@
 """Dependencies point one way: `core` imports no domain, and no two domains import each other."""
 
 import ast
+import inspect
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
 import opmaestro
+from opmaestro.core.config import Settings
+from opmaestro.main import create_app
 
 PACKAGE_DIR = Path(opmaestro.__file__).parent
 DOMAINS = frozenset(
@@ -123,3 +129,29 @@ def test_production_code_does_not_guard_with_assert():
     # `python -O` strips asserts: a runtime guard must raise.
     users = _modules_where(lambda node: isinstance(node, ast.Assert))
     assert users == set(), f"assert used as a runtime guard in {users}"
+
+
+def _dependency_callables(dependant: Dependant) -> Iterator[Callable[..., object]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _dependency_callables(sub)
+
+
+def _runs_on_the_event_loop(call: Callable[..., object]) -> bool:
+    target = call if inspect.isroutine(call) else type(call).__call__
+    return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+
+
+def test_dependencies_and_handlers_run_on_the_event_loop():
+    """A plain `def` dependency or handler runs in FastAPI's worker threads: a thread hand-off on
+    every request for what is a lookup. Blocking work belongs in a job or an explicit to_thread."""
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    in_threads = {
+        f"{route.path}: {getattr(call, '__qualname__', type(call).__qualname__)}"
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute)
+        for call in (route.dependant.call, *_dependency_callables(route.dependant))
+        if call is not None and not _runs_on_the_event_loop(call)
+    }
+    assert not in_threads, sorted(in_threads)

@@ -35,7 +35,11 @@ def request_client(request: Request) -> Client:
     )
 
 
-ClientDep = Annotated[Client, Depends(request_client)]
+async def _client_dependency(request: Request) -> Client:
+    return request_client(request)
+
+
+ClientDep = Annotated[Client, Depends(_client_dependency)]
 
 
 def _query_names(dependant: Dependant) -> Iterator[str]:

@@ -46,7 +46,7 @@ def clear_session_cookies(response: Response, settings: Settings) -> None:
         response.delete_cookie(name, path="/", secure=settings.public_base_url.startswith("https://"))
 
 
-def password_checks(limiter: RateLimiterDep, settings: SettingsDep) -> PasswordChecks:
+async def password_checks(limiter: RateLimiterDep, settings: SettingsDep) -> PasswordChecks:
     """Password checks that count wrong passwords against the app's rate limiter."""
     return PasswordChecks(limiter, settings)
 
@@ -63,7 +63,7 @@ class MailThrottle:
         await signin.throttle_mail_request(self.limiter, self.settings, email, self.client)
 
 
-def mail_throttle(limiter: RateLimiterDep, settings: SettingsDep, client: ClientDep) -> MailThrottle:
+async def mail_throttle(limiter: RateLimiterDep, settings: SettingsDep, client: ClientDep) -> MailThrottle:
     """The mail throttle for this request's source."""
     return MailThrottle(limiter, settings, client)
 

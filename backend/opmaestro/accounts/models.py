@@ -21,6 +21,8 @@ from opmaestro.core.datamap import (
     not_personal,
     personal,
     retain,
+    subject_key,
+    subject_rows,
 )
 from opmaestro.core.db import Base, IdMixin, TimestampMixin
 
@@ -54,6 +56,7 @@ def erased_email(old: str) -> str:
 
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "user_account"
+    __table_args__ = {"info": subject_rows(subject_key("id"))}
 
     email: Mapped[str] = mapped_column(
         String(320), unique=True, info=personal(CONTACT, erase=anonymize(erased_email))
@@ -98,7 +101,10 @@ class User(IdMixin, TimestampMixin, Base):
 
 class UserSession(IdMixin, TimestampMixin, Base):
     __tablename__ = "user_session"
-    __table_args__ = (Index("ix_user_session_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_user_session_user_id", "user_id"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
 
     user_id: Mapped[UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), info=not_personal("pseudonymous id")
@@ -116,7 +122,10 @@ class AccountToken(IdMixin, TimestampMixin, Base):
     """Single-use tokens sent by email: verify an address, change it, reset a password."""
 
     __tablename__ = "account_token"
-    __table_args__ = (Index("ix_account_token_user_id_purpose", "user_id", "purpose"),)
+    __table_args__ = (
+        Index("ix_account_token_user_id_purpose", "user_id", "purpose"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
 
     user_id: Mapped[UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), info=not_personal("pseudonymous id")
@@ -130,7 +139,10 @@ class AccountToken(IdMixin, TimestampMixin, Base):
 
 class PersonalAccessToken(IdMixin, TimestampMixin, Base):
     __tablename__ = "personal_access_token"
-    __table_args__ = (Index("ix_personal_access_token_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_personal_access_token_user_id", "user_id"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
 
     user_id: Mapped[UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), info=not_personal("pseudonymous id")
@@ -161,7 +173,10 @@ class OAuthClient(IdMixin, TimestampMixin, Base):
 
 class RecoveryCode(IdMixin, TimestampMixin, Base):
     __tablename__ = "recovery_code"
-    __table_args__ = (Index("ix_recovery_code_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_recovery_code_user_id", "user_id"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
 
     user_id: Mapped[UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), info=not_personal("pseudonymous id")
@@ -172,7 +187,10 @@ class RecoveryCode(IdMixin, TimestampMixin, Base):
 
 class SecurityEvent(IdMixin, TimestampMixin, Base):
     __tablename__ = "security_event"
-    __table_args__ = (Index("ix_security_event_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_security_event_user_id_created_at", "user_id", "created_at"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
 
     user_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), info=not_personal("pseudonymous id")

@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import Index, String, event
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
-from opmaestro.core.datamap import ACCOUNT, not_personal, personal, retain
+from opmaestro.core.datamap import ACCOUNT, not_personal, personal, retain, subject_key, subject_rows
 from opmaestro.core.db import Base, IdMixin, TimestampMixin
 
 ACCOUNTABILITY = retain("accountability for changes to and access of personal data", days=2190)
@@ -17,6 +17,11 @@ class AuditRecord(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_audit_record_subject_id_created_at", "subject_id", "created_at"),
         Index("ix_audit_record_actor_id_created_at", "actor_id", "created_at"),
+        {
+            "info": subject_rows(
+                subject_key("actor_id"), subject_key("subject_id", value_of=str, subject_type="user")
+            )
+        },
     )
 
     actor_id: Mapped[UUID | None] = mapped_column(info=not_personal("pseudonymous id"))

@@ -26,6 +26,7 @@ from opmaestro.consent.models import (
     ConsentEvent,
     ConsentPurpose,
     ConsentState,
+    user_subject,
 )
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
@@ -80,10 +81,6 @@ def truncate_ip(raw: str | None) -> str | None:
         address = address.ipv4_mapped
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
-
-
-def user_subject(user_id: UUID) -> str:
-    return f"user:{user_id}"
 
 
 def _canonical(value: Any) -> Any:

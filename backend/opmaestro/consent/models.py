@@ -9,11 +9,16 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from opmaestro.core.clock import utcnow
-from opmaestro.core.datamap import CONSENT, DEVICE, not_personal, personal, retain
+from opmaestro.core.datamap import CONSENT, DEVICE, not_personal, personal, retain, subject_key, subject_rows
 from opmaestro.core.db import Base, IdMixin, TimestampMixin
 
 # GDPR Art. 7(1): the controller must be able to demonstrate that consent was given.
 PROOF_OF_CONSENT = retain("proof of consent given or withdrawn (GDPR Art. 7(1))", days=2190)
+
+
+def user_subject(user_id: UUID) -> str:
+    """The ledger subject of a signed-up person (devices have subjects of their own)."""
+    return f"user:{user_id}"
 
 
 class ConsentAction(StrEnum):
@@ -61,6 +66,7 @@ class ConsentEvent(Base):
     __table_args__ = (
         UniqueConstraint("subject", "seq"),
         Index("ix_consent_event_subject_user_id_created_at", "subject_user_id", "created_at"),
+        {"info": subject_rows(subject_key("subject_user_id"))},
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, info=not_personal("public id"))
@@ -92,6 +98,7 @@ class ConsentChainHead(Base):
     """The end of a subject's chain; locked by every writer, so appends to one chain are serial."""
 
     __tablename__ = "consent_chain_head"
+    __table_args__ = {"info": subject_rows(subject_key("subject", value_of=user_subject))}
 
     subject: Mapped[str] = mapped_column(
         String(80), primary_key=True, info=personal(CONSENT, erase=PROOF_OF_CONSENT)
@@ -105,7 +112,10 @@ class ConsentState(IdMixin, Base):
     """A user's current answer per purpose: the last ledger event, kept for point lookups."""
 
     __tablename__ = "consent_state"
-    __table_args__ = (UniqueConstraint("user_id", "purpose_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "purpose_key"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
 
     user_id: Mapped[UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), info=not_personal("pseudonymous id")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import User
 from opmaestro.consent import ledger
-from opmaestro.consent.models import CollectionMethod, ConsentAction
+from opmaestro.consent.models import CollectionMethod, ConsentAction, user_subject
 from opmaestro.core.config import Settings
 from opmaestro.core.errors import NotFound
 from opmaestro.core.links import public_url
@@ -125,7 +125,7 @@ async def unsubscribe(
     """Withdraw the consent the link is for; a second call finds nothing to withdraw and records nothing."""
     target = await _target(session, settings, token)
     # Serializes concurrent clicks, so two POSTs cannot both see "granted" and both withdraw.
-    await ledger.lock_subject(session, ledger.user_subject(target.user.id))
+    await ledger.lock_subject(session, user_subject(target.user.id))
     if await ledger.is_granted(session, target.user.id, target.purpose):
         await ledger.record(
             session,

@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import MetaData
+from sqlalchemy import ColumnElement, MetaData, Table, and_, false, or_
 
 DATAMAP_KEY = "opmaestro.datamap"
+SUBJECT_KEY = "opmaestro.subject"
 
 
 class Category(StrEnum):
@@ -153,4 +155,67 @@ def unclassified_columns(metadata: MetaData, *, ignore_tables: Iterable[str] = (
         if table.name not in ignored
         for column in table.columns
         if classification_of(column.info) is None
+    )
+
+
+def _same(user_id: UUID) -> Any:
+    return user_id
+
+
+@dataclass(frozen=True)
+class SubjectKey:
+    """One way to find a person's rows in a table: `column` equals `value_of(user_id)`, and each
+    `(column, value)` of `where` holds too (say, an audit record whose subject is a user)."""
+
+    column: str
+    value_of: Callable[[UUID], Any] = _same
+    where: tuple[tuple[str, Any], ...] = ()
+
+
+def subject_key(column: str, *, value_of: Callable[[UUID], Any] = _same, **where: Any) -> SubjectKey:
+    return SubjectKey(column, value_of, tuple(sorted(where.items())))
+
+
+def subject_rows(*keys: SubjectKey) -> dict[str, Any]:
+    """Table info: how a person's rows are found (a row matching any key is theirs).
+
+    Export, access counts and erasure select through these, so a table with personal columns
+    must declare them (or `no_subject_rows`)."""
+    if not keys:
+        raise ValueError("declare at least one key, or no_subject_rows(reason)")
+    return {SUBJECT_KEY: keys}
+
+
+def no_subject_rows(reason: str) -> dict[str, Any]:
+    """Table info for a table whose rows belong to no one person (say, a shared registry)."""
+    if not reason.strip():
+        raise ValueError("say why the table's rows belong to no one person")
+    return {SUBJECT_KEY: ()}
+
+
+def subject_keys(table: Table) -> tuple[SubjectKey, ...] | None:
+    """The table's declared keys; () when its rows belong to no one, None when undeclared."""
+    keys = table.info.get(SUBJECT_KEY)
+    return keys if isinstance(keys, tuple) else None
+
+
+def rows_of(table: Table, user_id: UUID) -> ColumnElement[bool]:
+    """A WHERE clause matching the person's rows in `table` (false when it declares none)."""
+    conditions = [
+        and_(
+            table.c[key.column] == key.value_of(user_id),
+            *(table.c[column] == value for column, value in key.where),
+        )
+        for key in subject_keys(table) or ()
+    ]
+    return or_(*conditions) if conditions else false()
+
+
+def tables_without_subject_rows(metadata: MetaData) -> list[str]:
+    """Tables with a personal column that do not say how a person's rows are found."""
+    return sorted(
+        table.name
+        for table in metadata.sorted_tables
+        if subject_keys(table) is None
+        and any((found := classification_of(column.info)) and found.personal for column in table.columns)
     )

@@ -8,7 +8,15 @@ from uuid import UUID
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opmaestro.core.datamap import COMMUNICATIONS, CONTACT, DELETE, not_personal, personal
+from opmaestro.core.datamap import (
+    COMMUNICATIONS,
+    CONTACT,
+    DELETE,
+    not_personal,
+    personal,
+    subject_key,
+    subject_rows,
+)
 from opmaestro.core.db import Base, IdMixin, TimestampMixin
 
 
@@ -30,6 +38,7 @@ class OutboxMessage(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_outbox_message_to_address_created_at", "to_address", "created_at"),
         Index("ix_outbox_message_user_id", "user_id"),
+        {"info": subject_rows(subject_key("user_id"))},
     )
 
     to_address: Mapped[str] = mapped_column(String(320), info=personal(CONTACT, erase=DELETE))

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opmaestro.core.datamap import CONSENT, not_personal, personal, retain
+from opmaestro.core.datamap import CONSENT, not_personal, personal, retain, subject_key, subject_rows
 from opmaestro.core.db import Base, IdMixin, TimestampMixin
 
 
@@ -33,7 +33,10 @@ class PolicyAcceptance(IdMixin, TimestampMixin, Base):
     """Proof that a user accepted or acknowledged a policy version."""
 
     __tablename__ = "policy_acceptance"
-    __table_args__ = (Index("ix_policy_acceptance_user_id_kind", "user_id", "kind"),)
+    __table_args__ = (
+        Index("ix_policy_acceptance_user_id_kind", "user_id", "kind"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
 
     user_id: Mapped[UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), info=not_personal("pseudonymous id")

@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
+from alembic.operations.ops import CreateTableOp
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -21,12 +22,23 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def drop_table_info(_context: Any, _revision: Any, directives: list[Any]) -> None:
+    """Table info holds the data map's subject keys (Python objects), not schema: keep it out of
+    generated migrations, where it would not even parse."""
+    for script in directives:
+        for upgrade in script.upgrade_ops_list:
+            for operation in upgrade.ops:
+                if isinstance(operation, CreateTableOp):
+                    operation.info = {}
+
+
 def _configure(**options: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        process_revision_directives=drop_table_info,
         **options,
     )
 

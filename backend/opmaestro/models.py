@@ -19,6 +19,7 @@ from opmaestro.consent.models import (
 )
 from opmaestro.core.jobs import Job, PeriodicSchedule
 from opmaestro.core.jwt import SigningKey
+from opmaestro.dsar.models import DataRequest, LegalHold
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
 
@@ -29,8 +30,10 @@ __all__ = [
     "ConsentEvent",
     "ConsentPurpose",
     "ConsentState",
+    "DataRequest",
     "EmailCampaign",
     "Job",
+    "LegalHold",
     "OAuthClient",
     "OutboxMessage",
     "PeriodicSchedule",

@@ -116,6 +116,9 @@ class UserSession(IdMixin, TimestampMixin, Base):
     user_agent: Mapped[str | None] = mapped_column(String(400), info=personal(DEVICE, erase=DELETE))
     mfa_verified: Mapped[bool] = mapped_column(default=False, info=not_personal())
     revoked_at: Mapped[datetime | None] = mapped_column(info=not_personal())
+    # When the password or a second factor was last entered in this session (sign-in or a
+    # re-authentication): sensitive actions ask that it be recent.
+    reauthenticated_at: Mapped[datetime | None] = mapped_column(info=not_personal())
 
 
 class AccountToken(IdMixin, TimestampMixin, Base):

@@ -1,0 +1,1 @@
+"""Data subject requests: access, export, correction and erasure, with their deadlines."""

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opmaestro.core.datamap import (
@@ -91,6 +92,13 @@ class DataRequest(IdMixin, TimestampMixin, Base):
     verification_hash: Mapped[str | None] = mapped_column(
         String(64), unique=True, info=personal(SECURITY, erase=DELETE)
     )
+    # Export: the finished file (a name inside the export directory), until it expires.
+    export_file: Mapped[str | None] = mapped_column(String(200), info=not_personal("random file name"))
+    export_sha256: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    export_size: Mapped[int | None] = mapped_column(BigInteger, info=not_personal())
+    export_expires_at: Mapped[datetime | None] = mapped_column(info=not_personal())
+    # Erasure: the deletion certificate (hashed subject id, rows per table, time; nothing personal).
+    certificate: Mapped[dict[str, Any] | None] = mapped_column(info=not_personal("no personal data"))
     reminded_at: Mapped[datetime | None] = mapped_column(info=not_personal())
     anonymized_at: Mapped[datetime | None] = mapped_column(info=not_personal())
 

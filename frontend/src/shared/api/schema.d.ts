@@ -1418,12 +1418,15 @@ export interface components {
         /** DataRequestCreate */
         DataRequestCreate: {
             /** Details */
-            details?: string | null;
+            details?: string;
             /** Fields */
             fields?: components["schemas"]["CorrectableField"][];
             kind: components["schemas"]["RequestKind"];
-            /** Us State */
-            us_state?: string | null;
+            /**
+             * Us State
+             * @description US state code (USPS), such as CA; only read when the country is US.
+             */
+            us_state?: string;
         };
         /** DataRequestRead */
         DataRequestRead: {
@@ -1889,10 +1892,13 @@ export interface components {
         };
         /** PublicDataRequestCreate */
         PublicDataRequestCreate: {
-            /** Country */
-            country?: string | null;
+            /**
+             * Country
+             * @description ISO 3166-1 alpha-2 code, such as US or DE.
+             */
+            country?: string;
             /** Details */
-            details?: string | null;
+            details?: string;
             /**
              * Email
              * Format: deliverable-email
@@ -1902,8 +1908,11 @@ export interface components {
             /** Fields */
             fields?: components["schemas"]["CorrectableField"][];
             kind: components["schemas"]["RequestKind"];
-            /** Us State */
-            us_state?: string | null;
+            /**
+             * Us State
+             * @description US state code (USPS), such as CA; only read when the country is US.
+             */
+            us_state?: string;
         };
         /** PublicRequestAccepted */
         PublicRequestAccepted: {

@@ -47,12 +47,13 @@ def outbox(session: AsyncSession) -> Callable[..., Awaitable[list[OutboxMessage]
     """The queued mails, optionally of one template and to one address, oldest first."""
 
     async def read(template: str | None = None, to: str | None = None) -> list[OutboxMessage]:
-        statement = select(OutboxMessage).order_by(OutboxMessage.created_at)
+        statement = (
+            select(OutboxMessage).order_by(OutboxMessage.created_at).execution_options(populate_existing=True)
+        )
         if template:
             statement = statement.where(OutboxMessage.template == template)
         if to:
             statement = statement.where(OutboxMessage.to_address == to)
-        session.expire_all()
         return list((await session.scalars(statement)).all())
 
     return read

@@ -176,6 +176,7 @@ async def _received(
         due_at=deadlines.due_at(jurisdiction, now),
         progress_percent=0,
         verification_hash=verification_hash,
+        created_at=now,
     )
     session.add(request)
     await session.flush()

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import Role, User
+from opmaestro.dsar import workflow
+from opmaestro.dsar.models import RequestKind
 from opmaestro.notifications.models import OutboxMessage
 from tests.factories import create_user, sign_in
 
@@ -57,3 +59,12 @@ def outbox(session: AsyncSession) -> Callable[..., Awaitable[list[OutboxMessage]
         return list((await session.scalars(statement)).all())
 
     return read
+
+
+@pytest.fixture
+def no_starters(monkeypatch: pytest.MonkeyPatch) -> dict[RequestKind, workflow.Starter]:
+    """No export or erasure worker registered (a verified request then waits in the staff queue);
+    a test may put its own starters in the returned registry."""
+    starters: dict[RequestKind, workflow.Starter] = {}
+    monkeypatch.setattr(workflow, "_starters", starters)
+    return starters

@@ -1,6 +1,5 @@
 """An account holder's data requests: open (after re-authenticating), list, read, cancel."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -18,12 +17,7 @@ URL = "/api/v1/me/data-requests"
 CORRECTION = {"kind": "correction", "details": "My job title is wrong.", "fields": ["job_title"]}
 
 
-@pytest.fixture(autouse=True)
-def no_starters(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[RequestKind, workflow.Starter]]:
-    """No export or erasure worker: a verified request waits in the staff queue."""
-    starters: dict[RequestKind, workflow.Starter] = {}
-    monkeypatch.setattr(workflow, "_starters", starters)
-    yield starters
+pytestmark = pytest.mark.usefixtures("no_starters")
 
 
 async def stored(session, request_id: str) -> DataRequest:
@@ -96,7 +90,7 @@ class TestOpen:
         assert request.due_at - request.created_at == timedelta(days=45)
 
     async def test_every_step_is_audited(self, member, session) -> None:
-        browser, user = member
+        browser, _ = member
         body = (await browser.post(URL, json={"kind": "export"})).json()
 
         actions = list(

@@ -88,7 +88,11 @@ class TestList:
         overdue = await make_request(session, due_at=now - timedelta(days=1))
         soon = await make_request(session, due_at=now + timedelta(days=3))
         closed = await make_request(
-            session, due_at=now - timedelta(days=5), state=RequestState.COMPLETED, closed_at=now
+            session,
+            due_at=now - timedelta(days=5),
+            state=RequestState.DENIED,
+            closed_at=now,
+            outcome="Ann's case",
         )
 
         items = (await browser.get(URL)).json()["items"]
@@ -101,6 +105,7 @@ class TestList:
             (False, False),
         ]
         assert all("email" not in item and "details" not in item for item in items)
+        assert [item["outcome"] for item in items] == [None] * 4
 
     async def test_filters(self, officer, session) -> None:
         browser, _ = officer

@@ -129,16 +129,19 @@ def _staff_fields(request: DataRequest, holds: list[LegalHold], now: datetime) -
 
 
 async def describe_for_staff(
-    session: AsyncSession, requests: list[DataRequest]
+    session: AsyncSession, requests: list[DataRequest], *, personal: bool
 ) -> list[AdminDataRequestRead]:
-    holds = await _holds_by_user(session, {r.user_id for r in requests if r.user_id})
+    """Requests as staff see them; without `personal` (the queue, read without a reason) the
+    outcome and legal-hold reasons, which can describe the person, are left out."""
+    holds = await _holds_by_user(session, {r.user_id for r in requests if r.user_id}) if personal else {}
     now = utcnow()
-    return [
-        AdminDataRequestRead.model_validate(
-            _staff_fields(r, holds.get(r.user_id, []) if r.user_id else [], now)
-        )
-        for r in requests
-    ]
+    described = []
+    for request in requests:
+        fields = _staff_fields(request, holds.get(request.user_id, []) if request.user_id else [], now)
+        if not personal:
+            fields |= {"outcome": None, "extension_reason": None}
+        described.append(AdminDataRequestRead.model_validate(fields))
+    return described
 
 
 # --- the signed-in requester ---------------------------------------------------------------------

@@ -55,7 +55,8 @@ async def _one(session: SessionDep, request: DataRequest) -> DataRequestRead:
 
 
 async def _one_for_staff(session: SessionDep, request: DataRequest) -> AdminDataRequestRead:
-    return (await data_requests.describe_for_staff(session, [request]))[0]
+    # The caller just acted on this request (audited), so it sees what it wrote.
+    return (await data_requests.describe_for_staff(session, [request], personal=True))[0]
 
 
 @me_router.post(
@@ -161,11 +162,12 @@ async def list_queue(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AdminDataRequestRead]:
-    """The queue, soonest due first, with overdue and due-soon (7 days) badges; no personal data."""
+    """The queue, soonest due first, with overdue and due-soon (7 days) badges; without personal
+    data (outcomes, reasons and legal holds are shown when a request is opened with a reason)."""
     rows, next_cursor = await data_requests.queue(
         session, state=state, kind=kind, due_before=due_before, overdue=overdue, cursor=cursor, limit=limit
     )
-    items = await data_requests.describe_for_staff(session, rows)
+    items = await data_requests.describe_for_staff(session, rows, personal=False)
     return Page[AdminDataRequestRead](items=items, next_cursor=next_cursor)
 
 

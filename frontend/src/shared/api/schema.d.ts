@@ -97,7 +97,8 @@ export interface paths {
         };
         /**
          * List data requests
-         * @description The queue, soonest due first, with overdue and due-soon (7 days) badges; no personal data.
+         * @description The queue, soonest due first, with overdue and due-soon (7 days) badges; without personal
+         *     data (outcomes, reasons and legal holds are shown when a request is opened with a reason).
          */
         get: operations["admin-list_queue"];
         put?: never;

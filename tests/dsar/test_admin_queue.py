@@ -201,7 +201,9 @@ class TestOpenWithAReason:
 
 
 class TestVerify:
-    async def test_staff_verify_a_received_request_and_it_starts(self, officer, session, no_starters) -> None:
+    async def test_staff_verify_a_received_request_and_it_starts(
+        self, officer, session, no_starters, outbox
+    ) -> None:
         started: list[UUID] = []
 
         async def starter(db, request: DataRequest) -> None:
@@ -219,6 +221,7 @@ class TestVerify:
         assert stored.verification_hash is None and stored.verified_at is not None
         verified = [r for r in await audit_of(session, request.id) if r.action == "data_request.verified"]
         assert verified[0].reason == "identity checked by staff" and verified[0].actor_kind == "staff"
+        assert len(await outbox("data_request_received", "someone@example.com")) == 1
 
     async def test_only_a_received_request_can_be_verified(self, officer, session) -> None:
         browser, _ = officer

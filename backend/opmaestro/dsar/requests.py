@@ -387,8 +387,11 @@ async def read_for_staff(
     return AdminDataRequestDetail.model_validate(fields | {"email": address, "details": request.details})
 
 
-async def verify_by_staff(session: AsyncSession, principal: Principal, request_id: UUID) -> DataRequest:
-    """Staff checked the requester's identity: the request is verified and starts."""
+async def verify_by_staff(
+    session: AsyncSession, principal: Principal, request_id: UUID, settings: Settings
+) -> DataRequest:
+    """Staff checked the requester's identity: the request is verified, the requester gets the
+    receipt with the due date, and the work starts."""
     request = await _get(session, request_id, lock=True)
     if request.state != RequestState.RECEIVED:
         raise NotAwaitingVerification(f"The request is {request.state}, not awaiting verification.")
@@ -396,6 +399,7 @@ async def verify_by_staff(session: AsyncSession, principal: Principal, request_i
     await workflow.move(
         session, request, RequestState.VERIFIED, actor=principal, reason="identity checked by staff"
     )
+    await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
     await workflow.start(session, request, actor=principal)
     await session.flush()
     return request

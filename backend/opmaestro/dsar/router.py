@@ -191,10 +191,11 @@ async def get_queued_request(
     responses={**NOT_FOUND, 409: problem(NotAwaitingVerification)},
 )
 async def verify_queued_request(
-    request_id: UUID, principal: PrivacyAdministrator, session: SessionDep
+    request_id: UUID, principal: PrivacyAdministrator, session: SessionDep, settings: SettingsDep
 ) -> AdminDataRequestRead:
-    """You checked who the requester is: the request is verified and its work starts."""
-    return await _one_for_staff(session, await data_requests.verify_by_staff(session, principal, request_id))
+    """You checked who the requester is: the request is verified, the requester told, and its work starts."""
+    request = await data_requests.verify_by_staff(session, principal, request_id, settings)
+    return await _one_for_staff(session, request)
 
 
 @admin_router.post(

@@ -220,7 +220,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a requester's identity
-         * @description You checked who the requester is: the request is verified and its work starts.
+         * @description You checked who the requester is: the request is verified, the requester told, and its work starts.
          */
         post: operations["admin-verify_queued_request"];
         delete?: never;

@@ -1,4 +1,4 @@
-from opmaestro.core.errors import AppError
+from opmaestro.core.errors import AppError, Forbidden
 
 
 class InvalidCredentials(AppError):
@@ -95,3 +95,7 @@ class InvalidScope(AppError):
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail, extra={"error": "invalid_scope"})
+
+
+class ReauthenticationRequired(Forbidden):
+    slug, title = "reauthentication-required", "Re-authentication required"

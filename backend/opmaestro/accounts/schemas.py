@@ -388,3 +388,19 @@ class OAuthToken(ResponseModel):
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
     scope: str
+
+
+class Reauthentication(RequestModel):
+    """The password, or (with two-factor on) a code from the app or an unused recovery code."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    password: Password | SkipJsonSchema[None] = None
+    code: Annotated[str, Field(min_length=6, max_length=20)] | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        sent = self.model_fields_set
+        if len(sent) != 1 or (self.password is None) == (self.code is None):
+            raise ValueError("Send either `password` or `code`.")
+        return self

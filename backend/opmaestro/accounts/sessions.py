@@ -22,8 +22,10 @@ async def start(
     ip: str | None,
     user_agent: str | None,
     mfa_verified: bool,
+    reauthenticated: bool = False,
 ) -> tuple[UserSession, str]:
-    """A new session and its token (the token is only ever in the cookie)."""
+    """A new session and its token (the token is only ever in the cookie); `reauthenticated`
+    when the caller has just checked the password, which counts as a recent re-authentication."""
     now = utcnow()
     token = new_token()
     user_session = UserSession(
@@ -34,6 +36,7 @@ async def start(
         ip_address=ip,
         user_agent=(user_agent or "")[:400] or None,
         mfa_verified=mfa_verified,
+        reauthenticated_at=now if reauthenticated else None,
     )
     session.add(user_session)
     await session.flush()

@@ -189,6 +189,7 @@ async def login(
         ip=client.ip,
         user_agent=client.user_agent,
         mfa_verified=user.mfa_enabled_at is not None,
+        reauthenticated=True,
     )
     sessions.event(session, "login_succeeded", user_id=user.id, ip=client.ip, user_agent=client.user_agent)
     await session.flush()

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     login_attempts_per_ip: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     password_checks_per_user: int = Field(default=10, ge=1)
+    # Sensitive actions (data requests) need the password or a two-factor code this recently.
+    reauthentication_minutes: int = Field(default=10, ge=1, le=1440)
     mail_requests_per_address: int = Field(default=5, ge=1)
     mail_requests_per_ip: int = Field(default=50, ge=1)
     mail_request_window_seconds: int = Field(default=3600, ge=1)

@@ -94,6 +94,7 @@ async def change_password(
         ip=client.ip,
         user_agent=client.user_agent,
         mfa_verified=principal.session is not None and principal.session.mfa_verified,
+        reauthenticated=True,
     )
     csrf = set_session_cookies(response, settings, token, user_session)
     return LoginResult(

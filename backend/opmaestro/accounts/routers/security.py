@@ -4,10 +4,25 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from opmaestro.accounts import sessions, tokens
+from opmaestro.accounts import reauthentication, sessions, tokens
 from opmaestro.accounts.deps import BrowserSession, BrowserSessionUnenrolled, VerifiedBrowserSession
-from opmaestro.accounts.exceptions import ScopeNotAllowed, SessionNotFound, TokenNotFound
-from opmaestro.accounts.schemas import SessionBase, SessionRead, TokenCreate, TokenCreated, TokenRead
+from opmaestro.accounts.exceptions import (
+    InvalidOtp,
+    ScopeNotAllowed,
+    SessionNotFound,
+    TokenNotFound,
+    TooManyAttempts,
+    WrongPassword,
+)
+from opmaestro.accounts.routers.shared import PasswordChecksDep
+from opmaestro.accounts.schemas import (
+    Reauthentication,
+    SessionBase,
+    SessionRead,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+)
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
@@ -90,3 +105,19 @@ async def create_token(
 async def revoke_token(token_id: UUID, principal: BrowserSession, session: SessionDep) -> None:
     """Revoke a personal access token."""
     await tokens.revoke_personal(session, principal, token_id)
+
+
+@router.post(
+    "/reauthenticate",
+    summary="Confirm it is you",
+    status_code=204,
+    responses={400: problem(InvalidOtp), 403: problem(WrongPassword), 429: problem(TooManyAttempts)},
+)
+async def reauthenticate(
+    body: Reauthentication,
+    principal: BrowserSessionUnenrolled,
+    session: SessionDep,
+    checks: PasswordChecksDep,
+) -> None:
+    """Enter the password (or a two-factor or recovery code) again before a sensitive action."""
+    await reauthentication.reauthenticate(session, principal, checks, password=body.password, code=body.code)

@@ -56,6 +56,9 @@ def as_json(value: Any) -> Any:
 def as_csv(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        # Written by the database as `YYYY-MM-DD HH:MM:SS.ffffff+00:00`, always with microseconds.
+        return value.isoformat(sep=" ", timespec="microseconds")
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

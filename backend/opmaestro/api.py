@@ -10,6 +10,7 @@ from opmaestro.consent.router import campaigns_router, stats_router, unsubscribe
 from opmaestro.consent.router import me_router as consent_me_router
 from opmaestro.consent.router import purposes_router as consent_purposes_router
 from opmaestro.consent.router import wellknown_router as consent_wellknown_router
+from opmaestro.dsar import holds_router
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
 
@@ -31,6 +32,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     consent_purposes_router,
     consent_admin_router,
     stats_router,
+    holds_router.router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router]

@@ -73,12 +73,16 @@ class ErasureReport:
     tables: dict[str, TableReport] = field(default_factory=dict)
     retained: list[dict[str, Any]] = field(default_factory=list)
     held: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # Required columns of rows kept for their retained or held data: they cannot be emptied alone.
+    kept_with_row: list[str] = field(default_factory=list)
 
     def left_columns(self) -> set[str]:
-        """`table.column` of every column the erasure left on purpose (retained or held)."""
-        return {f"{item['table']}.{item['column']}" for item in self.retained} | {
-            column for columns in self.held.values() for column in columns
-        }
+        """`table.column` of every column the erasure left on purpose (retained, held, kept)."""
+        return (
+            {f"{item['table']}.{item['column']}" for item in self.retained}
+            | {column for columns in self.held.values() for column in columns}
+            | set(self.kept_with_row)
+        )
 
 
 def subject_hash(settings: Settings, user_id: UUID) -> str:
@@ -201,6 +205,7 @@ async def _erase_table(
         return
     for name in required:
         outcome.columns[name] = "kept: the row holds retained or held data"
+        report.kept_with_row.append(f"{table.name}.{name}")
     clearable = [name for name in deleted if name not in required]
     if clearable:
         result = await session.execute(
@@ -242,6 +247,7 @@ def _certificate(
             {"category": category, "columns": sorted(columns)}
             for category, columns in sorted(report.held.items())
         ],
+        "kept_with_row": sorted(report.kept_with_row),
         "scan": {"columns_searched": result.columns_searched, "traces_found": result.found},
     }
 
@@ -287,15 +293,15 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
             session, request, actor=None, outcome="No account held data for this request."
         )
         return
+    user_id, address = user.id, request.email or user.email
     traces = scan.Traces(email=user.email, phone=user.phone, name=user.name)
-    address = request.email or user.email
-    held = await holds.held_categories(session, user.id)
-    await revocation.revoke_access(session, user.id, settings, actor=None, reason="erasure")
-    await _adopt_unowned_mail(session, user.id, user.email)
-    report = await erase_person(session, user.id, held)
+    held = await holds.held_categories(session, user_id)
+    await revocation.revoke_access(session, user_id, settings, actor=None, reason="erasure")
+    await _adopt_unowned_mail(session, user_id, user.email)
+    report = await erase_person(session, user_id, held)
     await session.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(User.id == user_id)
         .values(status=UserStatus.ERASED, deletion_due_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -307,7 +313,7 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
         actor=None,
         action="user.erased",
         subject_type="user",
-        subject_id=user.id,
+        subject_id=user_id,
         fields=sorted(report.tables),
         reason=f"data request {request.id}",
     )

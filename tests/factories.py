@@ -208,7 +208,7 @@ async def create_person_with_data(
         method=CollectionMethod.SIGNUP,
         actor=None,
         ip="203.0.113.7",
-        user_agent=agent,
+        user_agent="Mozilla/5.0 (X11; Linux x86_64)",
     )
     await audit.record(
         session, actor=None, action="user.updated", subject_type="user", subject_id=user.id, fields=["phone"]

@@ -22,7 +22,7 @@ from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.audit import service as audit
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
-from opmaestro.core.config import Settings, get_settings
+from opmaestro.core.config import Settings
 from opmaestro.core.datamap import (
     Anonymize,
     Category,
@@ -108,8 +108,9 @@ async def schedule(
 
 
 async def _start(session: AsyncSession, request: DataRequest) -> None:
-    # The workflow's starters take no settings; the process's settings are the ones in force.
-    await schedule(session, get_settings(), request)
+    # Starters get no settings: the job, which has them, sets the erasure time on its first run.
+    await jobs.enqueue(session, ERASURE_JOB, {"request_id": str(request.id)}, max_attempts=5)
+    await workflow.begin_work(session, request, actor=None)
 
 
 workflow.register_starter(RequestKind.ERASURE, _start)
@@ -338,7 +339,11 @@ async def _run_erasure(context: jobs.JobContext, payload: dict[str, Any]) -> Non
     # Cancelled (or otherwise closed) during the grace period: nothing to do.
     if request is None or request.kind != RequestKind.ERASURE or request.state != RequestState.IN_PROGRESS:
         return
-    if request.erase_after is not None and request.erase_after > utcnow():
+    if request.erase_after is None:
+        request.erase_after = (request.started_at or utcnow()) + timedelta(
+            days=context.settings.erasure_grace_days
+        )
+    if request.erase_after > utcnow():
         await jobs.enqueue(
             session, ERASURE_JOB, payload, max_attempts=context.max_attempts, run_at=request.erase_after
         )

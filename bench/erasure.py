@@ -21,6 +21,17 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+import opmaestro.tasks  # noqa: F401 - registers every job handler
+from opmaestro.accounts.models import User, UserSession
+from opmaestro.consent.models import ConsentEvent
+from opmaestro.core import jobs, migrations
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.db import create_engine, create_sessionmaker, new_id, table_of
+from opmaestro.dsar import erasure
+from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
+from opmaestro.notifications.models import OutboxMessage
+
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 5000
 
@@ -30,13 +41,9 @@ def _rows(count: int, make: Any) -> Any:
         yield [make(index) for index in range(start, min(count, start + BATCH))]
 
 
-async def seed(sessionmaker: Any, email: str, phone: str, *, messages: int, sessions: int, consent_events: int) -> Any:
-    from opmaestro.accounts.models import User, UserSession
-    from opmaestro.consent.models import ConsentEvent
-    from opmaestro.core.clock import utcnow
-    from opmaestro.core.db import new_id, table_of
-    from opmaestro.notifications.models import OutboxMessage
-
+async def seed(
+    sessionmaker: Any, email: str, phone: str, *, messages: int, sessions: int, consent_events: int
+) -> Any:
     now = utcnow()
     name = f"Bench Person {email.split('@')[0]}"
     async with sessionmaker() as session:
@@ -110,15 +117,6 @@ async def seed(sessionmaker: Any, email: str, phone: str, *, messages: int, sess
 
 
 async def bench(database_url: str, *, messages: int, sessions: int, consent_events: int) -> dict[str, Any]:
-    import opmaestro.tasks  # noqa: F401 - registers every job handler
-    from opmaestro.core import jobs, migrations
-    from opmaestro.core.clock import utcnow
-    from opmaestro.core.config import Settings
-    from opmaestro.core.db import create_engine, create_sessionmaker
-    from opmaestro.dsar import erasure
-    from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
-    from opmaestro.notifications.models import OutboxMessage
-
     await asyncio.to_thread(migrations.upgrade, database_url)
     settings = Settings(database_url=database_url, erasure_grace_days=0, job_lease_seconds=3600)
     engine = create_engine(settings)
@@ -168,7 +166,6 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="opmaestro-bench-erasure-") as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        os.environ["OPMAESTRO_DATABASE_URL"] = url
         result = asyncio.run(
             bench(url, messages=args.messages, sessions=args.sessions, consent_events=args.consent_events)
         )

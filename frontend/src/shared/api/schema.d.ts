@@ -524,6 +524,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * See the data we hold about you
+         * @description What we hold about you by category, with purpose, legal basis, recipients, retention and
+         *     source, how many records, and any legal hold (tokens need `data:read`).
+         */
+        get: operations["dsar-get_my_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/data-requests/{request_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download your export
+         * @description The finished export of one of your requests (browser session only; audited; expires).
+         */
+        get: operations["dsar-download_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/email": {
         parameters: {
             query?: never;
@@ -905,6 +946,27 @@ export interface components {
             /** Text Body */
             text_body: string;
         };
+        /** CategoryRead */
+        CategoryRead: {
+            /** Category */
+            category: string;
+            /** Columns */
+            columns: components["schemas"]["ColumnRead"][];
+            /** Label */
+            label: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Purpose */
+            purpose: string;
+            /** Recipients */
+            recipients: string[];
+            /** Record Count */
+            record_count: number;
+            /** Retention */
+            retention: string;
+            /** Source */
+            source: string;
+        };
         /** ChainVerification */
         ChainVerification: {
             /** Events */
@@ -919,6 +981,15 @@ export interface components {
          * @enum {string}
          */
         CollectionMethod: "signup" | "settings" | "banner" | "api" | "unsubscribe_link" | "gpc" | "staff_on_request";
+        /** ColumnRead */
+        ColumnRead: {
+            /** Column */
+            column: string;
+            /** Erasure */
+            erasure: string;
+            /** Table */
+            table: string;
+        };
         /**
          * ConsentAction
          * @enum {string}
@@ -1001,6 +1072,18 @@ export interface components {
             /** Granted */
             granted: boolean;
         };
+        /** DataSummaryRead */
+        DataSummaryRead: {
+            /** Categories */
+            categories: components["schemas"]["CategoryRead"][];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Legal Holds */
+            legal_holds: components["schemas"]["HoldRead"][];
+        };
         /** DayStats */
         DayStats: {
             /**
@@ -1059,6 +1142,18 @@ export interface components {
             location: string;
             /** Message */
             message: string;
+        };
+        /** HoldRead */
+        HoldRead: {
+            /** Category */
+            category: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
         };
         /** JsonWebKeySet */
         JsonWebKeySet: {
@@ -1164,7 +1259,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
         };
         /** OAuthClientCreated */
         OAuthClientCreated: {
@@ -1618,7 +1713,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
         };
         /** TokenCreated */
         TokenCreated: {
@@ -3601,6 +3696,120 @@ export interface operations {
             };
             /** @description Consent event not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "dsar-get_my_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSummaryRead"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "dsar-download_export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ZIP archive of your data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Data request not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Export not available */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 BATCH = 50_000
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 
 
 async def seed(database_url: str, events: int) -> UUID:
@@ -66,7 +67,7 @@ async def seed(database_url: str, events: int) -> UUID:
                         "policy_version": "2026-01",
                         "jurisdiction": "US",
                         "ip_address": f"203.0.113.{n % 256}",
-                        "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+                        "user_agent": USER_AGENT,
                         "actor_kind": "subject",
                         "created_at": now + timedelta(microseconds=n),
                         "prev_hash": f"{n:064x}",

@@ -47,11 +47,21 @@ JOB = "dsar.export"
 EXPIRE_JOB = "dsar.expire_exports"
 MAX_ATTEMPTS = 5
 # Tables people read as a table (many rows of the same shape): one CSV each, every column.
-TABULAR = ("consent_event", "user_session", "security_event", "outbox_message")
+TABULAR = {
+    "consent_event": "Every consent you gave, refused or withdrew: what for, when, how, and from "
+    "which device and address.",
+    "user_session": "Your sign-ins: when each session started and was last used, from which "
+    "device and address, and when it ended.",
+    "security_event": "Security events on your account (sign-ins, password and two-factor "
+    "changes), with the device and address.",
+    "outbox_message": "The emails we wrote to you, with their subject and text.",
+}
 BATCH_ROWS = 5000
 PARTIAL = ".partial"
 FILE_MODE = 0o600
 COMPRESSION_LEVEL = 6
+NO_ACCOUNT = "We hold no account data for this address, so there is nothing to export."
+FAILED = "The export could not be written after several attempts; our privacy team will follow up."
 
 
 def export_dir(settings: Settings) -> Path:
@@ -74,7 +84,7 @@ class Part:
     table: Table
     columns: tuple[Column[Any], ...]
     withheld: frozenset[str]
-    # CSV parts read ids and times as the database stores them (see `_raw`).
+    # CSV parts have ids and times formatted as text by the database (see `_raw`).
     raw: bool = False
 
 
@@ -140,7 +150,7 @@ def plan(metadata: MetaData = Base.metadata) -> Plan:
         result.members.append(
             Member(
                 f"{name}.csv",
-                f"Your {name.replace('_', ' ')} records, one row each, every column.",
+                f"{TABULAR[name]} One row each, every column.",
                 [Part(table, chosen, _withheld(table, chosen, withheld_columns), raw=True)],
                 "csv",
             )
@@ -469,14 +479,23 @@ def _remove_earlier_attempts(directory: Path, request_id: UUID, keep: str | None
             leftover.unlink(missing_ok=True)
 
 
-@jobs.handler(JOB)
+async def _export_failed(session: AsyncSession, payload: dict[str, Any], _error: str) -> None:
+    request = await session.get(DataRequest, UUID(payload["request_id"]))
+    if request is not None and request.state == RequestState.IN_PROGRESS:
+        await workflow.fail(session, request, actor=None, reason=FAILED)
+
+
+@jobs.handler(JOB, on_dead=_export_failed)
 async def run_export(context: jobs.JobContext, payload: dict[str, Any]) -> None:
     """Write the person's archive, then record it and complete the request."""
     request_id = UUID(payload["request_id"])
     session = context.session
     request = await session.get(DataRequest, request_id)
-    if request is None or request.state != RequestState.IN_PROGRESS or request.user_id is None:
-        logger.info("export %s has nothing to do", request_id)
+    if request is None or request.state != RequestState.IN_PROGRESS:
+        logger.info("export %s is no longer in progress", request_id)
+        return
+    if request.user_id is None:
+        await workflow.complete(session, request, actor=None, outcome=NO_ACCOUNT)
         return
     user_id = request.user_id
     # End this read before the long work: on SQLite it holds the write lock.

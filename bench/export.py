@@ -178,9 +178,8 @@ def main() -> None:
     print(f"export of {args.events:,} consent events: {state[0]} in {seconds:.1f} s")
     print(f"  {rows / seconds:,.0f} rows/s (target >= 100,000)")
     # On a shared machine the wall clock also measures the neighbours; CPU time much less.
-    print(
-        f"  worker CPU {cpu:.1f} s: {rows / cpu:,.0f} rows per CPU-second; load average {os.getloadavg()[0]:.1f}"
-    )
+    load = os.getloadavg()[0]
+    print(f"  worker CPU {cpu:.1f} s: {rows / cpu:,.0f} rows per CPU-second; load average {load:.1f}")
     print(f"  archive {(state[1] or 0) / 2**20:.1f} MiB; worker peak RSS {peak:.0f} MiB (target < 200)")
 
 

@@ -88,26 +88,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/legal-holds/{hold_id}/release": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Release a legal hold
-         * @description End a legal hold; the category is erased by the user's next erasure (audited).
-         */
-        post: operations["admin-release_legal_hold"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/admin/oauth-clients": {
         parameters: {
             query?: never;
@@ -234,30 +214,6 @@ export interface paths {
          * @description Change a user's role or disable them (admins; audited with the stated reason).
          */
         patch: operations["admin-update_user"];
-        trace?: never;
-    };
-    "/api/v1/admin/users/{user_id}/legal-holds": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List a user's legal holds
-         * @description A user's legal holds, current and released, newest first (audited with the stated reason).
-         */
-        get: operations["admin-list_legal_holds"];
-        put?: never;
-        /**
-         * Place a legal hold
-         * @description Keep one category of a user's data through erasure, for a stated legal reason (audited).
-         */
-        post: operations["admin-place_legal_hold"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/api/v1/auth/login": {
@@ -560,6 +516,47 @@ export interface paths {
          * @description A signed consent receipt (Kantara CR 1.1 / ISO/IEC TS 27560) for one of the user's events.
          */
         get: operations["consent-get_consent_receipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * See the data we hold about you
+         * @description What we hold about you by category, with purpose, legal basis, recipients, retention and
+         *     source, how many records, and any legal hold (tokens need `data:read`).
+         */
+        get: operations["dsar-get_my_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/data-requests/{request_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download your export
+         * @description The finished export of one of your requests (browser session only; audited; expires).
+         */
+        get: operations["dsar-download_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -949,11 +946,27 @@ export interface components {
             /** Text Body */
             text_body: string;
         };
-        /**
-         * Category
-         * @enum {string}
-         */
-        Category: "identity" | "contact" | "professional" | "account" | "usage" | "device" | "consent" | "communications" | "integration" | "billing" | "security";
+        /** CategoryRead */
+        CategoryRead: {
+            /** Category */
+            category: string;
+            /** Columns */
+            columns: components["schemas"]["ColumnRead"][];
+            /** Label */
+            label: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Purpose */
+            purpose: string;
+            /** Recipients */
+            recipients: string[];
+            /** Record Count */
+            record_count: number;
+            /** Retention */
+            retention: string;
+            /** Source */
+            source: string;
+        };
         /** ChainVerification */
         ChainVerification: {
             /** Events */
@@ -968,6 +981,15 @@ export interface components {
          * @enum {string}
          */
         CollectionMethod: "signup" | "settings" | "banner" | "api" | "unsubscribe_link" | "gpc" | "staff_on_request";
+        /** ColumnRead */
+        ColumnRead: {
+            /** Column */
+            column: string;
+            /** Erasure */
+            erasure: string;
+            /** Table */
+            table: string;
+        };
         /**
          * ConsentAction
          * @enum {string}
@@ -1050,6 +1072,18 @@ export interface components {
             /** Granted */
             granted: boolean;
         };
+        /** DataSummaryRead */
+        DataSummaryRead: {
+            /** Categories */
+            categories: components["schemas"]["CategoryRead"][];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Legal Holds */
+            legal_holds: components["schemas"]["HoldRead"][];
+        };
         /** DayStats */
         DayStats: {
             /**
@@ -1109,6 +1143,18 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** HoldRead */
+        HoldRead: {
+            /** Category */
+            category: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+        };
         /** JsonWebKeySet */
         JsonWebKeySet: {
             /** Keys */
@@ -1121,50 +1167,6 @@ export interface components {
          * @enum {string}
          */
         LegalBasis: "consent" | "contract" | "legitimate_interest" | "legal_obligation";
-        /** LegalHoldCreate */
-        LegalHoldCreate: {
-            category: components["schemas"]["Category"];
-            /**
-             * Reason
-             * @description The legal obligation; audited.
-             */
-            reason: string;
-        };
-        /** LegalHoldRead */
-        LegalHoldRead: {
-            category: components["schemas"]["Category"];
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Created By */
-            created_by: string | null;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Reason */
-            reason: string;
-            /** Released At */
-            released_at: string | null;
-            /** Released By */
-            released_by: string | null;
-            /**
-             * User Id
-             * Format: uuid
-             */
-            user_id: string;
-        };
-        /** LegalHoldRelease */
-        LegalHoldRelease: {
-            /**
-             * Reason
-             * @description The legal obligation; audited.
-             */
-            reason: string;
-        };
         /** Liveness */
         Liveness: {
             /**
@@ -1257,7 +1259,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
         };
         /** OAuthClientCreated */
         OAuthClientCreated: {
@@ -1339,13 +1341,6 @@ export interface components {
         Page_ConsentEventRead_: {
             /** Items */
             items: components["schemas"]["ConsentEventRead"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-        };
-        /** Page[LegalHoldRead] */
-        Page_LegalHoldRead_: {
-            /** Items */
-            items: components["schemas"]["LegalHoldRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -1718,7 +1713,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
         };
         /** TokenCreated */
         TokenCreated: {
@@ -1807,7 +1802,7 @@ export interface components {
          * UserStatus
          * @enum {string}
          */
-        UserStatus: "active" | "closed" | "disabled" | "erased";
+        UserStatus: "active" | "closed" | "disabled";
     };
     responses: never;
     parameters: never;
@@ -2066,104 +2061,6 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed: `errors` lists each field or unknown query parameter */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    "admin-release_legal_hold": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                hold_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LegalHoldRelease"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LegalHoldRead"];
-                };
-            };
-            /** @description Malformed request body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Legal hold not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Legal hold already released */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported media type: send `application/json` */
-            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2725,177 +2622,6 @@ export interface operations {
                 };
             };
             /** @description Last administrator */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported media type: send `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed: `errors` lists each field or unknown query parameter */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    "admin-list_legal_holds": {
-        parameters: {
-            query: {
-                /** @description `next_cursor` of the previous page. */
-                cursor?: string | null;
-                limit?: number;
-                /** @description Why you need this; audited. */
-                reason: string;
-            };
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_LegalHoldRead_"];
-                };
-            };
-            /** @description Invalid cursor */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description User not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed: `errors` lists each field or unknown query parameter */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    "admin-place_legal_hold": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LegalHoldCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LegalHoldRead"];
-                };
-            };
-            /** @description Malformed request body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description User not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Category already held */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3970,6 +3696,120 @@ export interface operations {
             };
             /** @description Consent event not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "dsar-get_my_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSummaryRead"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "dsar-download_export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ZIP archive of your data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Data request not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Export not available */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

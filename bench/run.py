@@ -57,6 +57,14 @@ SCENARIOS = [
         requests={1: 3000, 16: 10000},
     ),
     Scenario("consents GET (13k events)", "GET", "/api/v1/me/consents", signed_in=True),
+    # A request by email: the request row, its audit record and the verification mail in the outbox.
+    Scenario(
+        "data request (by email)",
+        "POST",
+        "/api/v1/data-requests",
+        body={"email": "requester@example.com", "kind": "export"},
+        requests={1: 2000, 16: 5000},
+    ),
     Scenario(
         "login (Argon2id)",
         "POST",
@@ -208,6 +216,8 @@ def main() -> None:
             "OPMAESTRO_LOG_LEVEL": "WARNING",
             "OPMAESTRO_LOGIN_ATTEMPTS_PER_ACCOUNT": "1000000",
             "OPMAESTRO_LOGIN_ATTEMPTS_PER_IP": "1000000",
+            "OPMAESTRO_MAIL_REQUESTS_PER_ADDRESS": "1000000",
+            "OPMAESTRO_MAIL_REQUESTS_PER_IP": "1000000",
         }
         server = start_server(env, port, tmp_dir / "server.log")
         base = f"http://127.0.0.1:{port}"

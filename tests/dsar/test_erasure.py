@@ -361,7 +361,8 @@ class TestLegalHolds:
         [notice] = (
             await session.scalars(select(OutboxMessage).where(OutboxMessage.template == "erasure_completed"))
         ).all()
-        assert "contact" in notice.text_body
+        assert "- contact: litigation hold, case 22-114" in notice.text_body
+        assert "contact: litigation hold, case 22-114</li>" in notice.html_body
         assert await holds.held_categories(session, person.id) == {CONTACT: "litigation hold, case 22-114"}
 
     async def test_a_released_hold_no_longer_keeps_anything(self, session, settings, person, run_jobs):

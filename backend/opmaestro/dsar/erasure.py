@@ -274,7 +274,11 @@ async def _alert_staff(
 
 
 async def _notify_requester(
-    session: AsyncSession, settings: Settings, address: str | None, report: ErasureReport
+    session: AsyncSession,
+    settings: Settings,
+    address: str | None,
+    report: ErasureReport,
+    held: dict[Category, str],
 ) -> None:
     if not address:
         return
@@ -284,7 +288,12 @@ async def _notify_requester(
         settings,
         address,
         "erasure_completed",
-        {"completed_on": utcnow().date().isoformat(), "retained": retained, "held": sorted(report.held)},
+        {
+            "completed_on": utcnow().date().isoformat(),
+            "retained": retained,
+            # Holds are shown to the person with their reason, not hidden.
+            "held": [f"{category}: {reason}" for category, reason in sorted(held.items())],
+        },
     )
 
 
@@ -331,7 +340,7 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
         await _alert_staff(session, settings, request, result.found)
         return
     await workflow.complete(session, request, actor=None)
-    await _notify_requester(session, settings, address, report)
+    await _notify_requester(session, settings, address, report, held)
 
 
 @jobs.handler(ERASURE_JOB)

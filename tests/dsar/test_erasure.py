@@ -547,5 +547,14 @@ class TestClosedAccounts:
         await session.refresh(person)
         assert person.status == UserStatus.ACTIVE and person.name == NAME
 
+    async def test_a_second_sweep_before_the_erasure_ran_opens_nothing_more(
+        self, client, session, settings, person, clock
+    ):
+        await self.close(client, EMAIL)
+        clock.advance(days=settings.account_deletion_grace_days, seconds=1)
+
+        assert len(await erasure.open_for_closed_accounts(session, settings, limit=10)) == 1
+        assert await erasure.open_for_closed_accounts(session, settings, limit=10) == []
+
     async def test_the_sweep_runs_hourly(self):
         assert jobs.periodic_jobs()[erasure.ERASE_CLOSED_ACCOUNTS_JOB].total_seconds() == 3600

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts.models import User
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
 from opmaestro.dsar import export, workflow
 from opmaestro.dsar.models import DataRequest, RequestState
 
@@ -29,7 +30,7 @@ async def start_export(session: AsyncSession, user: User) -> DataRequest:
     )
     session.add(request)
     await session.flush()
-    await workflow.start(session, request, actor=None)
+    await workflow.start(session, Settings(), request, actor=None)
     await session.commit()
     return request
 

@@ -206,7 +206,7 @@ class TestVerify:
     ) -> None:
         started: list[UUID] = []
 
-        async def starter(db, request: DataRequest) -> None:
+        async def starter(db, _settings, request: DataRequest, _actor) -> None:
             started.append(request.id)
             await workflow.begin_work(db, request, actor=None)
 

@@ -255,7 +255,7 @@ class TestWithoutAccount:
         )
         session.add(request)
         await session.flush()
-        await workflow.start(session, request, actor=None)
+        await workflow.start(session, export_settings, request, actor=None)
         await session.commit()
         job = await export_job(session, request)
         assert await jobs.JobRunner(sessionmaker, export_settings).run_by_id(job.id)

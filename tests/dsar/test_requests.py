@@ -54,7 +54,7 @@ class TestOpen:
     async def test_a_registered_worker_takes_the_request_over(self, member, session, no_starters) -> None:
         started: list[str] = []
 
-        async def starter(db, request: DataRequest) -> None:
+        async def starter(db, _settings, request: DataRequest, _actor) -> None:
             started.append(str(request.id))
             await workflow.begin_work(db, request, actor=None)
 
@@ -65,7 +65,7 @@ class TestOpen:
         assert started == [body["id"]] and body["state"] == "in_progress"
 
     async def test_a_correction_always_waits_for_staff(self, member, no_starters) -> None:
-        async def starter(db, request: DataRequest) -> None:
+        async def starter(db, _settings, request: DataRequest, _actor) -> None:
             raise AssertionError("corrections have no worker")
 
         no_starters[RequestKind.EXPORT] = starter

@@ -98,7 +98,7 @@ class TestVerification:
     async def test_verification_hands_the_request_to_its_worker(self, client, outbox, no_starters) -> None:
         started: list[str] = []
 
-        async def starter(db, request: DataRequest) -> None:
+        async def starter(db, _settings, request: DataRequest, _actor) -> None:
             started.append(request.kind)
 
         no_starters[RequestKind.ERASURE] = starter

@@ -7,10 +7,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from opmaestro.accounts.models import UserStatus
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
 from opmaestro.dsar import workflow
 from opmaestro.dsar.models import CLOSED_STATES, DataRequest, Jurisdiction, RequestKind, RequestState
+from tests.factories import create_user
 
 pytestmark = pytest.mark.usefixtures("no_starters")
 
@@ -41,17 +44,17 @@ async def test_a_closed_request_never_moves_again(session, closed) -> None:
 
 @pytest.mark.parametrize("state", [RequestState.RECEIVED, RequestState.IN_PROGRESS])
 async def test_only_a_verified_request_starts(session, state, no_starters) -> None:
-    async def starter(db, request: DataRequest) -> None:
+    async def starter(db, _settings, request: DataRequest, _actor) -> None:
         raise AssertionError("must not start")
 
     no_starters[RequestKind.EXPORT] = starter
     request = await make_request(session, state=state)
     with pytest.raises(workflow.InvalidTransition):
-        await workflow.start(session, request, actor=None)
+        await workflow.start(session, Settings(), request, actor=None)
 
 
 def test_a_kind_has_one_starter(no_starters) -> None:
-    async def starter(db, request: DataRequest) -> None:
+    async def starter(db, _settings, request: DataRequest, _actor) -> None:
         return None
 
     workflow.register_starter(RequestKind.EXPORT, starter)
@@ -78,3 +81,14 @@ async def test_denial_mails_the_reason_at_once(session, settings, outbox) -> Non
     assert request.state == RequestState.DENIED and request.outcome == "We hold no data about this address."
     [mail] = await outbox("data_request_denied", "someone@example.com")
     assert "We hold no data about this address." in mail.text_body and mail.category == "service"
+
+
+async def test_an_erased_account_gets_no_notice_at_its_anonymized_address(session, settings, outbox) -> None:
+    user = await create_user(session, email="gone@example.com")
+    request = await make_request(session, kind=RequestKind.ERASURE, user_id=user.id, email=None)
+    user.email, user.status = "erased-0123@erased.invalid", UserStatus.ERASED
+    await session.commit()
+
+    assert await workflow.requester(session, request) == (None, None)
+    await workflow.notify(session, settings, request, workflow.Notice.COMPLETED)
+    assert await outbox("data_request_completed", "erased-0123@erased.invalid") == []

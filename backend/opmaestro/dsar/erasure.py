@@ -46,7 +46,6 @@ CERTIFICATE_VERSION = 1
 # Rows per UPDATE batch when each row gets its own replacement value.
 ANONYMIZE_BATCH = 1000
 CLOSED_ACCOUNTS_PER_RUN = 200
-ERASURE_ATTEMPTS = 5
 
 
 @dataclass
@@ -94,10 +93,11 @@ def subject_hash(settings: Settings, user_id: UUID) -> str:
 
 
 async def schedule(
-    session: AsyncSession, settings: Settings, request: DataRequest, *, actor: audit.Actor | None = None
+    session: AsyncSession, settings: Settings, request: DataRequest, actor: audit.Actor | None = None
 ) -> None:
-    """Set the erasure time after the grace period, queue the job for then, mark it in progress."""
-    request.erase_after = utcnow() + timedelta(days=settings.erasure_grace_days)
+    """Mark it in progress, set the erasure time a grace period after that, queue the job for then."""
+    await workflow.begin_work(session, request, actor=actor)
+    request.erase_after = (request.started_at or utcnow()) + timedelta(days=settings.erasure_grace_days)
     await jobs.enqueue(
         session,
         ERASURE_JOB,
@@ -105,16 +105,9 @@ async def schedule(
         max_attempts=settings.job_max_attempts,
         run_at=request.erase_after,
     )
-    await workflow.begin_work(session, request, actor=actor)
 
 
-async def _start(session: AsyncSession, request: DataRequest) -> None:
-    # Starters get no settings: the job, which has them, sets the erasure time on its first run.
-    await jobs.enqueue(session, ERASURE_JOB, {"request_id": str(request.id)}, max_attempts=ERASURE_ATTEMPTS)
-    await workflow.begin_work(session, request, actor=None)
-
-
-workflow.register_starter(RequestKind.ERASURE, _start)
+workflow.register_starter(RequestKind.ERASURE, schedule)
 
 
 async def _adopt_unowned_mail(session: AsyncSession, user_id: UUID, email: str) -> None:

@@ -69,10 +69,12 @@ def export_dir(settings: Settings) -> Path:
     return Path(settings.export_dir)
 
 
-async def start_export(session: AsyncSession, request: DataRequest) -> None:
+async def start_export(
+    session: AsyncSession, _settings: Settings, request: DataRequest, actor: audit.Actor | None
+) -> None:
     """Queue the export of a verified request and move it to in_progress."""
     await jobs.enqueue(session, JOB, {"request_id": str(request.id)}, max_attempts=MAX_ATTEMPTS)
-    await workflow.begin_work(session, request, actor=None)
+    await workflow.begin_work(session, request, actor=actor)
 
 
 workflow.register_starter(RequestKind.EXPORT, start_export)

@@ -216,7 +216,7 @@ async def open_request(
     )
     await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
     await workflow.move(session, request, RequestState.VERIFIED, actor=principal, reason="re-authenticated")
-    await workflow.start(session, request, actor=principal)
+    await workflow.start(session, settings, request, actor=principal)
     await session.flush()
     return request
 
@@ -307,7 +307,7 @@ async def verify_public(session: AsyncSession, token: str, settings: Settings) -
             request.user_id = user.id
     await workflow.move(session, request, RequestState.VERIFIED, actor=None, reason="email link opened")
     await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
-    await workflow.start(session, request, actor=None)
+    await workflow.start(session, settings, request, actor=None)
     await session.flush()
     return request
 
@@ -400,7 +400,7 @@ async def verify_by_staff(
         session, request, RequestState.VERIFIED, actor=principal, reason="identity checked by staff"
     )
     await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
-    await workflow.start(session, request, actor=principal)
+    await workflow.start(session, settings, request, actor=principal)
     await session.flush()
     return request
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts.models import User
+from opmaestro.accounts.models import User, UserStatus
 from opmaestro.audit import service as audit
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
@@ -25,7 +25,7 @@ from opmaestro.core.links import public_url
 from opmaestro.dsar.models import CLOSED_STATES, DataRequest, RequestKind, RequestState
 from opmaestro.notifications import service as notifications
 
-Starter = Callable[[AsyncSession, DataRequest], Awaitable[None]]
+Starter = Callable[[AsyncSession, Settings, DataRequest, audit.Actor | None], Awaitable[None]]
 _starters: dict[RequestKind, Starter] = {}
 NOTIFY_JOB = "dsar.notify"
 NOTIFY_ATTEMPTS = 8
@@ -88,13 +88,15 @@ async def move(
     )
 
 
-async def start(session: AsyncSession, request: DataRequest, *, actor: audit.Actor | None) -> None:
+async def start(
+    session: AsyncSession, settings: Settings, request: DataRequest, *, actor: audit.Actor | None
+) -> None:
     """Hand a verified request to its kind's starter, if one is registered."""
     if request.state != RequestState.VERIFIED:
         raise InvalidTransition(f"only a verified request can start, not a {request.state} one")
     starter = _starters.get(RequestKind(request.kind))
     if starter is not None:
-        await starter(session, request)
+        await starter(session, settings, request, actor)
 
 
 async def begin_work(session: AsyncSession, request: DataRequest, *, actor: audit.Actor | None) -> None:
@@ -143,6 +145,9 @@ async def _notify_later(session: AsyncSession, request: DataRequest, notice: Not
 async def requester(session: AsyncSession, request: DataRequest) -> tuple[str | None, str | None]:
     """Where to write about a request, and whom to greet: the account's address, else the one given."""
     user = await session.get(User, request.user_id) if request.user_id else None
+    if user is not None and user.status == UserStatus.ERASED:
+        # Erasure mails its own notice to the address it captured first; the account's is gone.
+        return None, None
     if user is not None:
         return user.email, user.name
     return request.email, None

@@ -99,3 +99,116 @@ async def sign_in(
 
 def fixed(year: int, month: int, day: int, hour: int = 12) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+async def create_personal_data(session: AsyncSession, user: User, *, rows: int = 2) -> None:
+    """Rows about `user` in every table that holds personal data, `rows` of each where a person
+    can have several, with every personal column filled (committed to the test's transaction).
+
+    The export and access tests check that no table with personal columns is left out here, so
+    a new table fails them until a row of it is added below."""
+    from opmaestro.accounts.models import (
+        AccountToken,
+        PersonalAccessToken,
+        RecoveryCode,
+        SecurityEvent,
+        UserSession,
+    )
+    from opmaestro.audit import service as audit
+    from opmaestro.consent import ledger
+    from opmaestro.consent.models import CollectionMethod, ConsentAction
+    from opmaestro.dsar.models import DataRequest, LegalHold
+    from opmaestro.notifications.models import OutboxMessage
+    from opmaestro.policies.models import PolicyAcceptance
+
+    now = utcnow()
+    user.company, user.job_title, user.phone = "Acme Corp", "Head of Sales", "+14155550132"
+    user.date_of_birth = datetime(1990, 5, 17, tzinfo=UTC).date()
+    user.mfa_secret = pyotp.random_base32()
+    for n in range(rows):
+        suffix = f"{user.id.hex}-{n}"
+        action = ConsentAction.GRANTED if n % 2 == 0 else ConsentAction.WITHDRAWN
+        await ledger.record(
+            session,
+            user_id=user.id,
+            purpose_key=ledger.MARKETING_EMAIL,
+            action=action,
+            method=CollectionMethod.SETTINGS,
+            actor=None,
+            ip=f"203.0.113.{n + 1}",
+            user_agent=f"Firefox/{120 + n}",
+            jurisdiction="US",
+        )
+        session.add_all(
+            [
+                AccountToken(
+                    user_id=user.id,
+                    purpose="email_change",
+                    token_hash=f"account-token-{suffix}",
+                    new_email=f"new-{n}@example.com",
+                    expires_at=now,
+                ),
+                PersonalAccessToken(
+                    user_id=user.id,
+                    name=f"CRM sync {n}",
+                    token_hash=f"pat-{suffix}",
+                    hint="opm_pat_abcd",
+                    scopes=["profile:read"],
+                    expires_at=now,
+                    last_used_at=now,
+                ),
+                RecoveryCode(user_id=user.id, code_hash=f"recovery-{suffix}"),
+                SecurityEvent(
+                    user_id=user.id, kind="login", ip_address=f"198.51.100.{n + 1}", user_agent=f"Chrome/{n}"
+                ),
+                UserSession(
+                    user_id=user.id,
+                    token_hash=f"session-{suffix}",
+                    last_seen_at=now,
+                    expires_at=now,
+                    ip_address=f"192.0.2.{n + 1}",
+                    user_agent=f"Safari/{n}",
+                ),
+                OutboxMessage(
+                    to_address=user.email,
+                    category="service",
+                    user_id=user.id,
+                    template="welcome",
+                    subject=f"Welcome, {user.name} ({n})",
+                    text_body=f"Hello {user.name},\nline two, with a comma",
+                    html_body=f'<p>Hello "{user.name}"</p>',
+                    headers={"X-Message": str(n)},
+                    status="sent",
+                    sent_at=now,
+                ),
+                PolicyAcceptance(
+                    user_id=user.id,
+                    kind="privacy",
+                    version=f"2026-0{n + 1}",
+                    accepted_at=now,
+                    method="signup",
+                ),
+                DataRequest(
+                    kind="correction",
+                    user_id=user.id,
+                    email=user.email,
+                    jurisdiction="other",
+                    details=f"My job title is wrong ({n})",
+                    fields=["job_title"],
+                    due_at=now,
+                    outcome="Corrected",
+                    state="completed",
+                    verification_hash=f"verify-{suffix}",
+                ),
+                LegalHold(user_id=user.id, category="billing", reason=f"Tax audit {n}"),
+            ]
+        )
+        await audit.record(
+            session,
+            actor=None,
+            action="user.updated",
+            subject_type="user",
+            subject_id=user.id,
+            reason=f"Support ticket {n}",
+        )
+    await session.commit()

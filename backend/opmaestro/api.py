@@ -10,6 +10,7 @@ from opmaestro.consent.router import campaigns_router, stats_router, unsubscribe
 from opmaestro.consent.router import me_router as consent_me_router
 from opmaestro.consent.router import purposes_router as consent_purposes_router
 from opmaestro.consent.router import wellknown_router as consent_wellknown_router
+from opmaestro.dsar import access_router as dsar_access
 from opmaestro.dsar.router import admin_router as dsar_admin_router
 from opmaestro.dsar.router import me_router as dsar_me_router
 from opmaestro.dsar.router import public_router as dsar_public_router
@@ -37,6 +38,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     dsar_me_router,
     dsar_public_router,
     dsar_admin_router,
+    dsar_access.router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router]

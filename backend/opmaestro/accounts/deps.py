@@ -45,6 +45,7 @@ SCOPES: dict[str, str] = {
     "profile:write": "Change your profile",
     "consent:read": "Read your consents",
     "consent:write": "Change your consents",
+    "data:read": "Read the summary of the personal data we hold about you",
     "admin:users:read": "Staff: search users",
     "admin:users:write": "Staff: change users' roles and status",
 }
@@ -364,6 +365,7 @@ UserAdministrator = Annotated[
     Principal, Depends(Authorize(scopes=("admin:users:write",), roles=(Role.ADMIN,), allow_clients=False))
 ]
 Administrator = Annotated[Principal, Depends(Authorize(roles=(Role.ADMIN,), session_only=True))]
+DataReader = Annotated[Principal, Depends(Authorize(scopes=("data:read",)))]
 ConsentReader = Annotated[Principal, Depends(Authorize(scopes=("consent:read",)))]
 ConsentWriter = Annotated[Principal, Depends(Authorize(scopes=("consent:write",)))]
 PrivacyAdministrator = Annotated[

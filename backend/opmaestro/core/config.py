@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     job_keep_finished_days: int = Field(default=14, ge=1)
     embedded_worker: bool = True
 
+    export_dir: Path = PROJECT_ROOT / "var" / "exports"
+    export_ttl_days: int = Field(default=7, ge=1, le=90)
+
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS

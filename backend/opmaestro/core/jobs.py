@@ -70,6 +70,8 @@ class JobContext:
     attempt: int
     max_attempts: int
     settings: Settings
+    # For short transactions of their own while the job runs (progress a reader can see).
+    sessionmaker: async_sessionmaker[AsyncSession]
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
@@ -216,7 +218,9 @@ class JobRunner:
             if registration is None:
                 raise LookupError(f"no job handler is registered for {job.name!r}")
             async with self.sessionmaker() as session:
-                context = JobContext(session, job.id, job.attempts, job.max_attempts, self.settings)
+                context = JobContext(
+                    session, job.id, job.attempts, job.max_attempts, self.settings, self.sessionmaker
+                )
                 await registration.run(context, job.payload)
                 if await self._mark_done(session, job.id):
                     await session.commit()

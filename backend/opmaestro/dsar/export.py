@@ -1,0 +1,498 @@
+"""The export job: a ZIP of everything we hold about a person, written streaming in constant memory.
+
+One JSON file per data-map category, one CSV per tabular table, a `manifest.json` with each
+file's SHA-256 and size, and a `README.txt`. The archive is written to `<name>.zip.partial` and
+renamed only once complete, so a crashed run leaves nothing a download could find; a rerun
+removes what an earlier attempt left and starts over.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, Column, MetaData, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from stream_zip import ZIP_64, async_stream_zip
+
+from opmaestro.audit import service as audit
+from opmaestro.core import jobs
+from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
+from opmaestro.core.datamap import Category, PersonalColumn, personal_columns, rows_of
+from opmaestro.core.db import Base
+from opmaestro.core.errors import AppError, NotFound
+from opmaestro.dsar import catalog, workflow
+from opmaestro.dsar.access import columns_by_category, count_rows
+from opmaestro.dsar.models import DataRequest, RequestKind, RequestState
+
+logger = logging.getLogger(__name__)
+
+JOB = "dsar.export"
+EXPIRE_JOB = "dsar.expire_exports"
+MAX_ATTEMPTS = 5
+# Tables people read as a table (many rows of the same shape): one CSV each, every column.
+TABULAR = ("consent_event", "user_session", "security_event", "outbox_message")
+BATCH_ROWS = 5000
+PARTIAL = ".partial"
+FILE_MODE = 0o600
+COMPRESSION_LEVEL = 6
+
+
+def export_dir(settings: Settings) -> Path:
+    return Path(settings.export_dir)
+
+
+async def start_export(session: AsyncSession, request: DataRequest) -> None:
+    """Queue the export of a verified request and move it to in_progress."""
+    await jobs.enqueue(session, JOB, {"request_id": str(request.id)}, max_attempts=MAX_ATTEMPTS)
+    await workflow.begin_work(session, request, actor=None)
+
+
+workflow.register_starter(RequestKind.EXPORT, start_export)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One table's rows inside one file: which columns, read how."""
+
+    table: Table
+    columns: tuple[Column[Any], ...]
+    withheld: frozenset[str]
+
+
+@dataclass
+class Member:
+    """One file of the archive, and what the README says it holds."""
+
+    name: str
+    description: str
+    parts: list[Part]
+    kind: str  # "json", "csv"
+    category: Category | None = None
+    sha256: str = ""
+    size: int = 0
+
+
+@dataclass
+class Plan:
+    members: list[Member] = field(default_factory=list)
+
+    def tables(self) -> list[Table]:
+        return sorted({part.table for member in self.members for part in member.parts}, key=lambda t: t.name)
+
+
+def plan(metadata: MetaData = Base.metadata) -> Plan:
+    """The files of an export, from the data map alone."""
+    grouped = columns_by_category(metadata)
+    tabular = {name for name in TABULAR if name in metadata.tables}
+    withheld_columns = {
+        (column.table, column.column)
+        for column in personal_columns(metadata)
+        if column.category in catalog.WITHHELD_CATEGORIES
+    }
+    result = Plan()
+    for category, columns in grouped.items():
+        by_table: dict[str, list[PersonalColumn]] = {}
+        for column in columns:
+            if column.table not in tabular:
+                by_table.setdefault(column.table, []).append(column)
+        parts = []
+        for name, found in by_table.items():
+            table = metadata.tables[name]
+            keys = [
+                column for column in table.primary_key.columns if column.name not in {c.column for c in found}
+            ]
+            chosen = (*keys, *(table.c[column.column] for column in found))
+            parts.append(Part(table, tuple(chosen), _withheld(table, chosen, withheld_columns)))
+        result.members.append(
+            Member(
+                f"{category.value}.json",
+                f"{catalog.facts_of(category).label}: the {category.value} data of each record, "
+                "with why we hold it, on which basis, who receives it and for how long.",
+                parts,
+                "json",
+                category,
+            )
+        )
+    for name in sorted(tabular):
+        table = metadata.tables[name]
+        if not any(column.table == name for columns in grouped.values() for column in columns):
+            continue
+        chosen = tuple(table.columns)
+        result.members.append(
+            Member(
+                f"{name}.csv",
+                f"Your {name.replace('_', ' ')} records, one row each, every column.",
+                [Part(table, chosen, _withheld(table, chosen, withheld_columns))],
+                "csv",
+            )
+        )
+    return result
+
+
+def _withheld(table: Table, columns: Iterable[Column[Any]], withheld: set[tuple[str, str]]) -> frozenset[str]:
+    return frozenset(column.name for column in columns if (table.name, column.name) in withheld)
+
+
+class Progress:
+    """Counts rows written and commits the percentage in its own short transaction."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], request_id: UUID, total: int) -> None:
+        self.sessionmaker = sessionmaker
+        self.request_id = request_id
+        self.total = max(total, 1)
+        self.done = 0
+        self.percent = 0
+
+    async def advance(self, rows: int) -> None:
+        self.done += rows
+        # 100 is for the finished request only.
+        percent = min(99, self.done * 100 // self.total)
+        if percent > self.percent:
+            self.percent = percent
+            async with self.sessionmaker() as session:
+                await session.execute(
+                    update(DataRequest)
+                    .where(DataRequest.id == self.request_id)
+                    .values(progress_percent=percent)
+                    .execution_options(synchronize_session=False)
+                )
+                await session.commit()
+
+
+def _converter(column: Column[Any], withheld: frozenset[str]) -> Callable[[Any], Any] | None:
+    if column.name in withheld:
+        return lambda value: None if value is None else catalog.WITHHELD
+    if isinstance(column.type, JSON):
+        return lambda value: json.dumps(value, ensure_ascii=False)
+    return None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return str(value)
+
+
+async def _rows(
+    sessionmaker: async_sessionmaker[AsyncSession], part: Part, user_id: UUID
+) -> AsyncIterator[Sequence[Any]]:
+    """The person's rows of one table, in batches, read by the database's server-side cursor."""
+    statement = (
+        select(*part.columns).where(rows_of(part.table, user_id)).execution_options(yield_per=BATCH_ROWS)
+    )
+    async with sessionmaker() as session:
+        result = await session.stream(statement)
+        async for batch in result.partitions():
+            yield batch
+
+
+async def _csv_chunks(
+    sessionmaker: async_sessionmaker[AsyncSession], part: Part, user_id: UUID, progress: Progress
+) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([column.name for column in part.columns])
+    converters = [(index, _converter(c, part.withheld)) for index, c in enumerate(part.columns)]
+    converters = [(index, convert) for index, convert in converters if convert is not None]
+    async for batch in _rows(sessionmaker, part, user_id):
+        if converters:
+            rows: Iterable[Sequence[Any]] = (_convert(row, converters) for row in batch)
+        else:
+            rows = batch
+        writer.writerows(rows)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        await progress.advance(len(batch))
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def _convert(row: Sequence[Any], converters: list[tuple[int, Callable[[Any], Any] | None]]) -> list[Any]:
+    values = list(row)
+    for index, convert in converters:
+        if convert is not None:
+            values[index] = convert(values[index])
+    return values
+
+
+async def _json_chunks(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    member: Member,
+    user_id: UUID,
+    progress: Progress,
+    everything: list[PersonalColumn],
+    files: dict[str, str],
+) -> AsyncIterator[bytes]:
+    category = member.category
+    if category is None:
+        raise ValueError("a JSON member describes one category")
+    facts = catalog.facts_of(category)
+    header = {
+        "category": category.value,
+        "label": facts.label,
+        "purpose": facts.purpose,
+        "legal_basis": facts.legal_basis,
+        "recipients": [recipient.describe() for recipient in facts.recipients],
+        "retention": catalog.retention(category, everything),
+        "source": ", ".join(source.value for source in facts.sources),
+        # Tables of this category kept as CSV files, named here so nothing seems missing.
+        "in_csv_files": {
+            table: files[table]
+            for table in sorted({c.table for c in everything if c.category is category})
+            if table in files
+        },
+    }
+    yield (json.dumps(header, indent=2, ensure_ascii=False)[:-2] + ',\n  "records": {').encode()
+    for index, part in enumerate(member.parts):
+        names = [column.name for column in part.columns]
+        yield f"{',' if index else ''}\n    {json.dumps(part.table.name)}: [".encode()
+        first = True
+        async for batch in _rows(sessionmaker, part, user_id):
+            lines = []
+            for row in batch:
+                record = {
+                    name: (catalog.WITHHELD if value is not None and name in part.withheld else value)
+                    for name, value in zip(names, row, strict=True)
+                }
+                lines.append(json.dumps(record, default=_json_value, ensure_ascii=False))
+            yield (("" if first else ",") + "\n      " + ",\n      ".join(lines)).encode()
+            first = False
+            await progress.advance(len(batch))
+        yield b"\n    ]"
+    yield b"\n  }\n}\n"
+
+
+async def _hashed(member: Member, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    digest = hashlib.sha256()
+    async for chunk in chunks:
+        digest.update(chunk)
+        member.size += len(chunk)
+        yield chunk
+    member.sha256 = digest.hexdigest()
+
+
+async def _single(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _readme(members: list[Member], generated_at: datetime) -> bytes:
+    lines = [
+        "Your data from OpMaestro",
+        "",
+        f"This archive holds the personal data we kept about you on {generated_at:%Y-%m-%d %H:%M} UTC.",
+        "Each file is described below. JSON files open in any text editor; CSV files open in a",
+        "spreadsheet. Sign-in secrets (password and token hashes, two-factor secrets) are named but",
+        "their values are withheld, because a copy could be used to sign in as you.",
+        "",
+    ]
+    for member in members:
+        lines += [f"{member.name}", f"    {member.description}", ""]
+    lines += [
+        "manifest.json",
+        "    The size and SHA-256 checksum of every other file, to check that none was changed.",
+        "",
+        "README.txt",
+        "    This file.",
+        "",
+    ]
+    return "\n".join(lines).encode()
+
+
+async def write_archive(
+    path: Path,
+    export_plan: Plan,
+    reader: async_sessionmaker[AsyncSession],
+    user_id: UUID,
+    progress: Progress,
+    generated_at: datetime,
+    metadata: MetaData = Base.metadata,
+) -> tuple[str, int]:
+    """Stream the archive to `path`; returns its SHA-256 and size."""
+    everything = personal_columns(metadata)
+    files = {part.table.name: m.name for m in export_plan.members if m.kind == "csv" for part in m.parts}
+
+    async def members() -> AsyncIterator[Any]:
+        for member in export_plan.members:
+            if member.kind == "csv":
+                chunks = _csv_chunks(reader, member.parts[0], user_id, progress)
+            else:
+                chunks = _json_chunks(reader, member, user_id, progress, everything, files)
+            yield member.name, generated_at, FILE_MODE, ZIP_64, _hashed(member, chunks)
+        readme = _readme(export_plan.members, generated_at)
+        manifest = {
+            "generated_at": generated_at.isoformat(),
+            "files": [
+                {"name": m.name, "size": m.size, "sha256": m.sha256}
+                for m in [
+                    *export_plan.members,
+                    Member(
+                        "README.txt",
+                        "",
+                        [],
+                        "txt",
+                        size=len(readme),
+                        sha256=hashlib.sha256(readme).hexdigest(),
+                    ),
+                ]
+            ],
+        }
+        yield "README.txt", generated_at, FILE_MODE, ZIP_64, _single(readme)
+        yield (
+            "manifest.json",
+            generated_at,
+            FILE_MODE,
+            ZIP_64,
+            _single(json.dumps(manifest, indent=2).encode()),
+        )
+
+    digest = hashlib.sha256()
+    size = 0
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(descriptor, "wb") as output:
+        async for chunk in async_stream_zip(
+            members(),
+            get_compressobj=lambda: zlib.compressobj(level=COMPRESSION_LEVEL, wbits=-zlib.MAX_WBITS),
+        ):
+            output.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+        output.flush()
+        os.fsync(output.fileno())
+    return digest.hexdigest(), size
+
+
+@asynccontextmanager
+async def _reader(context: jobs.JobContext) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions to read the person's rows with, long-running and without the write lock."""
+    bind = context.session.bind
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite":
+        # Our SQLite transactions begin with the write lock and the pool holds one connection, so a
+        # long read through them would stall every writer (and this job's progress) until the
+        # export ends. A connection of its own reads in autocommit: WAL gives it a snapshot
+        # without blocking anyone.
+        engine = create_async_engine(bind.url, poolclass=NullPool)
+        try:
+            yield async_sessionmaker(engine)
+        finally:
+            await engine.dispose()
+    else:
+        yield context.sessionmaker
+
+
+def _remove_earlier_attempts(directory: Path, request_id: UUID, keep: str | None) -> None:
+    for leftover in directory.glob(f"{request_id.hex}-*"):
+        if leftover.name != keep:
+            leftover.unlink(missing_ok=True)
+
+
+@jobs.handler(JOB)
+async def run_export(context: jobs.JobContext, payload: dict[str, Any]) -> None:
+    """Write the person's archive, then record it and complete the request."""
+    request_id = UUID(payload["request_id"])
+    session = context.session
+    request = await session.get(DataRequest, request_id)
+    if request is None or request.state != RequestState.IN_PROGRESS or request.user_id is None:
+        logger.info("export %s has nothing to do", request_id)
+        return
+    user_id = request.user_id
+    # End this read before the long work: on SQLite it holds the write lock.
+    await session.commit()
+    directory = export_dir(context.settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_earlier_attempts(directory, request_id, keep=None)
+    name = f"{request_id.hex}-{secrets.token_hex(16)}.zip"
+    partial = directory / (name + PARTIAL)
+    export_plan = plan()
+    generated_at = utcnow()
+    try:
+        async with _reader(context) as reader:
+            async with reader() as counting:
+                counts = await count_rows(counting, export_plan.tables(), user_id)
+            total = sum(counts[part.table.name] for member in export_plan.members for part in member.parts)
+            progress = Progress(context.sessionmaker, request_id, total)
+            sha256, size = await write_archive(partial, export_plan, reader, user_id, progress, generated_at)
+        os.replace(partial, directory / name)
+    finally:
+        partial.unlink(missing_ok=True)
+    request = await session.get(DataRequest, request_id, populate_existing=True)
+    if request is None or request.state != RequestState.IN_PROGRESS:
+        (directory / name).unlink(missing_ok=True)
+        return
+    request.export_file = name
+    request.export_sha256 = sha256
+    request.export_size = size
+    request.export_expires_at = utcnow() + timedelta(days=context.settings.export_ttl_days)
+    await workflow.complete(session, request, actor=None)
+
+
+@jobs.handler(EXPIRE_JOB)
+async def expire_exports(context: jobs.JobContext, _payload: dict[str, Any]) -> None:
+    """Delete export files past their expiry, and the leftovers of crashed runs."""
+    session = context.session
+    directory = export_dir(context.settings)
+    expired = await session.scalars(
+        select(DataRequest).where(
+            DataRequest.export_file.is_not(None), DataRequest.export_expires_at <= utcnow()
+        )
+    )
+    for request in expired:
+        if request.export_file:
+            (directory / request.export_file).unlink(missing_ok=True)
+        request.export_file = None
+    await session.flush()
+    if directory.is_dir():
+        stale_before = (utcnow() - timedelta(days=1)).timestamp()
+        for leftover in directory.glob(f"*.zip{PARTIAL}"):
+            if leftover.stat().st_mtime < stale_before:
+                leftover.unlink(missing_ok=True)
+
+
+jobs.periodic(EXPIRE_JOB, every=timedelta(hours=1))
+
+
+class ExportNotFound(NotFound):
+    slug, title = "data-request-not-found", "Data request not found"
+
+
+class ExportGone(AppError):
+    status, slug, title = 410, "export-gone", "Export not available"
+
+
+async def download(
+    session: AsyncSession, principal: audit.Actor, user_id: UUID, request_id: UUID, settings: Settings
+) -> tuple[Path, str]:
+    """The owner's finished export file and the name to save it as; the download is audited."""
+    request = await session.scalar(
+        select(DataRequest).where(DataRequest.id == request_id, DataRequest.user_id == user_id)
+    )
+    if request is None or request.kind != RequestKind.EXPORT:
+        raise ExportNotFound("No export request of yours has this id.")
+    expires_at = request.export_expires_at
+    path = export_dir(settings) / request.export_file if request.export_file else None
+    if path is None or expires_at is None or expires_at <= utcnow() or not path.is_file():
+        raise ExportGone("This export is not ready, or it has expired and was deleted. Request a new one.")
+    await audit.record(
+        session,
+        actor=principal,
+        action="data_request.export_downloaded",
+        subject_type="data_request",
+        subject_id=request.id,
+    )
+    return path, f"opmaestro-data-{request.created_at:%Y-%m-%d}.zip"

@@ -212,3 +212,119 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
             reason=f"Support ticket {n}",
         )
     await session.commit()
+
+
+async def create_person_with_data(
+    session: AsyncSession, email: str, *, name: str, phone: str, **fields: Any
+) -> "User":
+    """A user with rows in every table that holds a person's data (erasure), their email, phone
+    and name copied into free text where the product copies them (mail, token names, agents)."""
+    import secrets
+    from datetime import date, timedelta
+
+    from opmaestro.accounts.models import (
+        AccountToken,
+        PersonalAccessToken,
+        RecoveryCode,
+        SecurityEvent,
+        TokenPurpose,
+        UserSession,
+    )
+    from opmaestro.audit import service as audit
+    from opmaestro.consent import ledger
+    from opmaestro.consent.models import CollectionMethod, ConsentAction
+    from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
+    from opmaestro.notifications.models import OutboxMessage
+    from opmaestro.policies.models import PolicyAcceptance
+
+    def token() -> str:
+        return secrets.token_hex(32)
+
+    values = {
+        "name": name,
+        "phone": phone,
+        "company": "Acme Corp",
+        "job_title": "Head of Sales",
+        "date_of_birth": date(1990, 1, 2),
+        "mfa_secret": pyotp.random_base32(),
+    } | fields
+    user = await create_user(session, email, **values)
+    now = utcnow()
+    agent = f"Mozilla/5.0 ({name}'s laptop)"
+    session.add_all(
+        [
+            UserSession(
+                user_id=user.id,
+                token_hash=token(),
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=12),
+                ip_address="203.0.113.7",
+                user_agent=agent,
+            ),
+            AccountToken(
+                user_id=user.id,
+                purpose=TokenPurpose.CHANGE_EMAIL,
+                token_hash=token(),
+                new_email=f"new.{email}",
+                expires_at=now + timedelta(days=1),
+            ),
+            PersonalAccessToken(
+                user_id=user.id,
+                name=f"{name} CRM sync",
+                token_hash=token(),
+                hint="a1b2",
+                scopes=["profile:read"],
+                expires_at=now + timedelta(days=30),
+                last_used_at=now,
+            ),
+            RecoveryCode(user_id=user.id, code_hash=token()),
+            SecurityEvent(user_id=user.id, kind="signed_in", ip_address="203.0.113.7", user_agent=agent),
+            PolicyAcceptance(
+                user_id=user.id, kind="terms", version=POLICY_VERSION, accepted_at=now, method="registration"
+            ),
+            LegalHold(
+                user_id=user.id,
+                category="billing",
+                reason="invoice dispute, settled",
+                released_at=now,
+            ),
+            DataRequest(
+                kind=RequestKind.EXPORT,
+                state=RequestState.COMPLETED,
+                user_id=user.id,
+                jurisdiction=Jurisdiction.OTHER,
+                details="Please send me everything",
+                due_at=now,
+                closed_at=now,
+            ),
+        ]
+    )
+    for owner in (user.id, None):
+        session.add(
+            OutboxMessage(
+                to_address=email,
+                category="service",
+                user_id=owner,
+                template="verify_email",
+                subject=f"Welcome, {name}",
+                text_body=f"Hello {name}, we will call you at {phone}.",
+                html_body=f"<p>Hello {name}, we will call you at {phone}.</p>",
+                headers={"Message-ID": f"<{token()}@example.test>", "X-To": email},
+                status="sent",
+            )
+        )
+    await ledger.record(
+        session,
+        user_id=user.id,
+        purpose_key="product_updates",
+        action=ConsentAction.GRANTED,
+        method=CollectionMethod.SIGNUP,
+        actor=None,
+        ip="203.0.113.7",
+        user_agent="Mozilla/5.0 (X11; Linux x86_64)",
+    )
+    await audit.record(
+        session, actor=None, action="user.updated", subject_type="user", subject_id=user.id, fields=["phone"]
+    )
+    await session.commit()
+    return user

@@ -14,6 +14,7 @@ from opmaestro.dsar import access_router as dsar_access
 from opmaestro.dsar.router import admin_router as dsar_admin_router
 from opmaestro.dsar.router import me_router as dsar_me_router
 from opmaestro.dsar.router import public_router as dsar_public_router
+from opmaestro.dsar import holds_router
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
 
@@ -39,6 +40,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     dsar_public_router,
     dsar_admin_router,
     dsar_access.router,
+    holds_router.router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router]

@@ -41,6 +41,8 @@ class UserStatus(StrEnum):
     ACTIVE = "active"
     CLOSED = "closed"
     DISABLED = "disabled"
+    # Personal data deleted or anonymized (DSAR erasure); the row stays so references hold.
+    ERASED = "erased"
 
 
 class TokenPurpose(StrEnum):

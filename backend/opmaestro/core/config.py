@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     account_deletion_grace_days: int = Field(default=30, ge=0)
+    # Days between an erasure request and the erasure itself, while the person can still cancel.
+    erasure_grace_days: int = Field(default=14, ge=0, le=365)
     rate_limit_backend: RateLimitBackend = RateLimitBackend.MEMORY
     login_attempts_per_account: int = Field(default=10, ge=1)
     login_attempts_per_account_global: int = Field(default=100, ge=1)

@@ -86,6 +86,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=NORMAL",
+    # Deleted and overwritten values are zeroed in the file, not left in free space: an erased
+    # person must not be recoverable from the database file's bytes.
+    "PRAGMA secure_delete=ON",
 )
 
 

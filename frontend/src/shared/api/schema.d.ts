@@ -228,6 +228,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/legal-holds/{hold_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a legal hold
+         * @description End a legal hold; the category is erased by the user's next erasure (audited).
+         */
+        post: operations["admin-release_legal_hold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/oauth-clients": {
         parameters: {
             query?: never;
@@ -354,6 +374,30 @@ export interface paths {
          * @description Change a user's role or disable them (admins; audited with the stated reason).
          */
         patch: operations["admin-update_user"];
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/legal-holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user's legal holds
+         * @description A user's legal holds, current and released, newest first (audited with the stated reason).
+         */
+        get: operations["admin-list_legal_holds"];
+        put?: never;
+        /**
+         * Place a legal hold
+         * @description Keep one category of a user's data through erasure, for a stated legal reason (audited).
+         */
+        post: operations["admin-place_legal_hold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/auth/login": {
@@ -705,6 +749,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * See the data we hold about you
+         * @description What we hold about you by category, with purpose, legal basis, recipients, retention and
+         *     source, how many records, and any legal hold (tokens need `data:read`).
+         */
+        get: operations["dsar-get_my_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/data-requests": {
         parameters: {
             query?: never;
@@ -763,6 +828,26 @@ export interface paths {
          * @description Withdraw an open request (an erasure only before its grace period ends).
          */
         post: operations["dsar-cancel_data_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/data-requests/{request_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download your export
+         * @description The finished export of one of your requests (browser session only; audited; expires).
+         */
+        get: operations["dsar-download_export"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1313,6 +1398,32 @@ export interface components {
             /** Text Body */
             text_body: string;
         };
+        /**
+         * Category
+         * @enum {string}
+         */
+        Category: "identity" | "contact" | "professional" | "account" | "usage" | "device" | "consent" | "communications" | "integration" | "billing" | "security";
+        /** CategoryRead */
+        CategoryRead: {
+            /** Category */
+            category: string;
+            /** Columns */
+            columns: components["schemas"]["ColumnRead"][];
+            /** Label */
+            label: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Purpose */
+            purpose: string;
+            /** Recipients */
+            recipients: string[];
+            /** Record Count */
+            record_count: number;
+            /** Retention */
+            retention: string;
+            /** Source */
+            source: string;
+        };
         /** ChainVerification */
         ChainVerification: {
             /** Events */
@@ -1327,6 +1438,15 @@ export interface components {
          * @enum {string}
          */
         CollectionMethod: "signup" | "settings" | "banner" | "api" | "unsubscribe_link" | "gpc" | "staff_on_request";
+        /** ColumnRead */
+        ColumnRead: {
+            /** Column */
+            column: string;
+            /** Erasure */
+            erasure: string;
+            /** Table */
+            table: string;
+        };
         /**
          * ConsentAction
          * @enum {string}
@@ -1474,6 +1594,18 @@ export interface components {
              */
             token: string;
         };
+        /** DataSummaryRead */
+        DataSummaryRead: {
+            /** Categories */
+            categories: components["schemas"]["CategoryRead"][];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Legal Holds */
+            legal_holds: components["schemas"]["HoldRead"][];
+        };
         /** DayStats */
         DayStats: {
             /**
@@ -1545,6 +1677,18 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** HoldRead */
+        HoldRead: {
+            /** Category */
+            category: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+        };
         /** JsonWebKeySet */
         JsonWebKeySet: {
             /** Keys */
@@ -1557,6 +1701,15 @@ export interface components {
          * @enum {string}
          */
         LegalBasis: "consent" | "contract" | "legitimate_interest" | "legal_obligation";
+        /** LegalHoldCreate */
+        LegalHoldCreate: {
+            category: components["schemas"]["Category"];
+            /**
+             * Reason
+             * @description The legal obligation; audited.
+             */
+            reason: string;
+        };
         /** LegalHoldNotice */
         LegalHoldNotice: {
             /** Category */
@@ -1568,6 +1721,41 @@ export interface components {
              * Format: date-time
              */
             since: string;
+        };
+        /** LegalHoldRead */
+        LegalHoldRead: {
+            category: components["schemas"]["Category"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Reason */
+            reason: string;
+            /** Released At */
+            released_at: string | null;
+            /** Released By */
+            released_by: string | null;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** LegalHoldRelease */
+        LegalHoldRelease: {
+            /**
+             * Reason
+             * @description The legal obligation; audited.
+             */
+            reason: string;
         };
         /** Liveness */
         Liveness: {
@@ -1661,7 +1849,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
         };
         /** OAuthClientCreated */
         OAuthClientCreated: {
@@ -1764,6 +1952,13 @@ export interface components {
         Page_DataRequestRead_: {
             /** Items */
             items: components["schemas"]["DataRequestRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[LegalHoldRead] */
+        Page_LegalHoldRead_: {
+            /** Items */
+            items: components["schemas"]["LegalHoldRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2195,7 +2390,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
         };
         /** TokenCreated */
         TokenCreated: {
@@ -2284,7 +2479,7 @@ export interface components {
          * UserStatus
          * @enum {string}
          */
-        UserStatus: "active" | "closed" | "disabled";
+        UserStatus: "active" | "closed" | "disabled" | "erased";
     };
     responses: never;
     parameters: never;
@@ -3118,6 +3313,104 @@ export interface operations {
             };
         };
     };
+    "admin-release_legal_hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LegalHoldRelease"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHoldRead"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Legal hold not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Legal hold already released */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "admin-list_oauth_clients": {
         parameters: {
             query?: {
@@ -3661,6 +3954,177 @@ export interface operations {
                 };
             };
             /** @description Last administrator */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list_legal_holds": {
+        parameters: {
+            query: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                limit?: number;
+                /** @description Why you need this; audited. */
+                reason: string;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LegalHoldRead_"];
+                };
+            };
+            /** @description Invalid cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-place_legal_hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LegalHoldCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHoldRead"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description User not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Category already held */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4891,6 +5355,53 @@ export interface operations {
             };
         };
     };
+    "dsar-get_my_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSummaryRead"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "dsar-list_data_requests": {
         parameters: {
             query?: {
@@ -5145,6 +5656,73 @@ export interface operations {
             };
             /** @description The request can no longer be cancelled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "dsar-download_export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ZIP archive of your data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Data request not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Export not available */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,7 +18,9 @@ function ExportProgress({ request }: { request: DataRequest }) {
       <Text size="sm" id="export-progress-label">
         {request.state === "in_progress" ? `Preparing your copy: ${percent}%` : "Your copy is queued."}
       </Text>
-      <Progress value={percent} aria-labelledby="export-progress-label" animated striped />
+      <Progress.Root size="lg">
+        <Progress.Section value={percent} aria-labelledby="export-progress-label" animated striped />
+      </Progress.Root>
       <Text size="xs" c="gray.7">
         You can leave this page; we also email you when it is ready.
       </Text>

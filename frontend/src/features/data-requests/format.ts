@@ -29,13 +29,13 @@ export const STATE_LABELS: Record<RequestState, string> = {
 };
 
 export const STATE_COLORS: Record<RequestState, string> = {
-  received: "gray",
-  verified: "blue",
-  in_progress: "blue",
-  completed: "green",
-  denied: "red",
-  cancelled: "gray",
-  failed: "red",
+  received: "gray.7",
+  verified: "blue.8",
+  in_progress: "blue.8",
+  completed: "teal.9",
+  denied: "red.9",
+  cancelled: "gray.7",
+  failed: "red.9",
 };
 
 export const FIELD_LABELS: Record<CorrectableField, string> = {

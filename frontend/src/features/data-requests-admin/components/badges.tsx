@@ -7,16 +7,16 @@ import { stateLabel } from "@/features/data-requests-admin/format";
 export function RequestBadges({ request }: { request: QueuedRequest }) {
   return (
     <Group gap={4} wrap="nowrap">
-      <Badge variant="light" color="gray.8">
+      <Badge variant="outline" color="dark">
         {stateLabel(request.state)}
       </Badge>
       {request.overdue && (
-        <Badge variant="filled" color="red.8">
+        <Badge variant="filled" color="red.9" autoContrast>
           Overdue
         </Badge>
       )}
       {!request.overdue && request.due_soon && (
-        <Badge variant="filled" color="orange.9">
+        <Badge variant="filled" color="yellow" autoContrast>
           Due soon
         </Badge>
       )}

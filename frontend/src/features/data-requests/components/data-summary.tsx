@@ -25,7 +25,7 @@ function CategoryCard({ category }: { category: CategorySummary }) {
         <Title order={3} size="h4" id={headingId}>
           {category.label}
         </Title>
-        <Badge variant="light" color="gray.8">
+        <Badge variant="outline" color="dark">
           {category.record_count} {category.record_count === 1 ? "record" : "records"}
         </Badge>
       </Group>

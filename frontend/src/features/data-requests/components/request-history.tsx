@@ -56,7 +56,7 @@ export function RequestHistory({ requests, hasMore, loadingMore, onLoadMore }: R
                 <Table.Td>{KIND_LABELS[request.kind] ?? request.kind}</Table.Td>
                 <Table.Td>{formatDate(request.created_at)}</Table.Td>
                 <Table.Td>
-                  <Badge variant="light" color={STATE_COLORS[request.state] ?? "gray"}>
+                  <Badge variant="filled" color={STATE_COLORS[request.state] ?? "gray.7"} autoContrast>
                     {STATE_LABELS[request.state] ?? request.state}
                   </Badge>
                 </Table.Td>

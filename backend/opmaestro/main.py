@@ -36,6 +36,10 @@ OPENAPI_TAGS = [
     },
     {"name": "policies", "description": "The privacy policy, terms and notices in effect."},
     {"name": "oauth", "description": "OAuth 2.0 client credentials: access tokens for registered clients."},
+    {
+        "name": "dsar",
+        "description": "Data subject requests: export, erasure and correction, by account or by email.",
+    },
     {"name": "admin", "description": "Staff: users, OAuth clients, purposes, campaigns, consent statistics."},
     {"name": "health", "description": "Liveness and readiness probes for load balancers and orchestrators."},
 ]

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import Role, User
+from opmaestro.dsar import workflow
+from opmaestro.dsar.models import RequestKind
 from opmaestro.notifications.models import OutboxMessage
 from tests.factories import create_user, sign_in
 
@@ -47,12 +49,22 @@ def outbox(session: AsyncSession) -> Callable[..., Awaitable[list[OutboxMessage]
     """The queued mails, optionally of one template and to one address, oldest first."""
 
     async def read(template: str | None = None, to: str | None = None) -> list[OutboxMessage]:
-        statement = select(OutboxMessage).order_by(OutboxMessage.created_at)
+        statement = (
+            select(OutboxMessage).order_by(OutboxMessage.created_at).execution_options(populate_existing=True)
+        )
         if template:
             statement = statement.where(OutboxMessage.template == template)
         if to:
             statement = statement.where(OutboxMessage.to_address == to)
-        session.expire_all()
         return list((await session.scalars(statement)).all())
 
     return read
+
+
+@pytest.fixture
+def no_starters(monkeypatch: pytest.MonkeyPatch) -> dict[RequestKind, workflow.Starter]:
+    """No export or erasure worker registered (a verified request then waits in the staff queue);
+    a test may put its own starters in the returned registry."""
+    starters: dict[RequestKind, workflow.Starter] = {}
+    monkeypatch.setattr(workflow, "_starters", starters)
+    return starters

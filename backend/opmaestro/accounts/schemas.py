@@ -400,6 +400,7 @@ class Reauthentication(RequestModel):
 
     @model_validator(mode="after")
     def _one_of(self) -> Self:
-        if (self.password is None) == (self.code is None):
+        sent = self.model_fields_set
+        if len(sent) != 1 or (self.password is None) == (self.code is None):
             raise ValueError("Send either `password` or `code`.")
         return self

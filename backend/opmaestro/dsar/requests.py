@@ -129,16 +129,19 @@ def _staff_fields(request: DataRequest, holds: list[LegalHold], now: datetime) -
 
 
 async def describe_for_staff(
-    session: AsyncSession, requests: list[DataRequest]
+    session: AsyncSession, requests: list[DataRequest], *, personal: bool
 ) -> list[AdminDataRequestRead]:
-    holds = await _holds_by_user(session, {r.user_id for r in requests if r.user_id})
+    """Requests as staff see them; without `personal` (the queue, read without a reason) the
+    outcome and legal-hold reasons, which can describe the person, are left out."""
+    holds = await _holds_by_user(session, {r.user_id for r in requests if r.user_id}) if personal else {}
     now = utcnow()
-    return [
-        AdminDataRequestRead.model_validate(
-            _staff_fields(r, holds.get(r.user_id, []) if r.user_id else [], now)
-        )
-        for r in requests
-    ]
+    described = []
+    for request in requests:
+        fields = _staff_fields(request, holds.get(request.user_id, []) if request.user_id else [], now)
+        if not personal:
+            fields |= {"outcome": None, "extension_reason": None}
+        described.append(AdminDataRequestRead.model_validate(fields))
+    return described
 
 
 # --- the signed-in requester ---------------------------------------------------------------------
@@ -176,6 +179,7 @@ async def _received(
         due_at=deadlines.due_at(jurisdiction, now),
         progress_percent=0,
         verification_hash=verification_hash,
+        created_at=now,
     )
     session.add(request)
     await session.flush()
@@ -383,8 +387,11 @@ async def read_for_staff(
     return AdminDataRequestDetail.model_validate(fields | {"email": address, "details": request.details})
 
 
-async def verify_by_staff(session: AsyncSession, principal: Principal, request_id: UUID) -> DataRequest:
-    """Staff checked the requester's identity: the request is verified and starts."""
+async def verify_by_staff(
+    session: AsyncSession, principal: Principal, request_id: UUID, settings: Settings
+) -> DataRequest:
+    """Staff checked the requester's identity: the request is verified, the requester gets the
+    receipt with the due date, and the work starts."""
     request = await _get(session, request_id, lock=True)
     if request.state != RequestState.RECEIVED:
         raise NotAwaitingVerification(f"The request is {request.state}, not awaiting verification.")
@@ -392,6 +399,7 @@ async def verify_by_staff(session: AsyncSession, principal: Principal, request_i
     await workflow.move(
         session, request, RequestState.VERIFIED, actor=principal, reason="identity checked by staff"
     )
+    await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
     await workflow.start(session, request, actor=principal)
     await session.flush()
     return request

@@ -55,7 +55,8 @@ async def _one(session: SessionDep, request: DataRequest) -> DataRequestRead:
 
 
 async def _one_for_staff(session: SessionDep, request: DataRequest) -> AdminDataRequestRead:
-    return (await data_requests.describe_for_staff(session, [request]))[0]
+    # The caller just acted on this request (audited), so it sees what it wrote.
+    return (await data_requests.describe_for_staff(session, [request], personal=True))[0]
 
 
 @me_router.post(
@@ -161,11 +162,12 @@ async def list_queue(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AdminDataRequestRead]:
-    """The queue, soonest due first, with overdue and due-soon (7 days) badges; no personal data."""
+    """The queue, soonest due first, with overdue and due-soon (7 days) badges; without personal
+    data (outcomes, reasons and legal holds are shown when a request is opened with a reason)."""
     rows, next_cursor = await data_requests.queue(
         session, state=state, kind=kind, due_before=due_before, overdue=overdue, cursor=cursor, limit=limit
     )
-    items = await data_requests.describe_for_staff(session, rows)
+    items = await data_requests.describe_for_staff(session, rows, personal=False)
     return Page[AdminDataRequestRead](items=items, next_cursor=next_cursor)
 
 
@@ -189,10 +191,11 @@ async def get_queued_request(
     responses={**NOT_FOUND, 409: problem(NotAwaitingVerification)},
 )
 async def verify_queued_request(
-    request_id: UUID, principal: PrivacyAdministrator, session: SessionDep
+    request_id: UUID, principal: PrivacyAdministrator, session: SessionDep, settings: SettingsDep
 ) -> AdminDataRequestRead:
-    """You checked who the requester is: the request is verified and its work starts."""
-    return await _one_for_staff(session, await data_requests.verify_by_staff(session, principal, request_id))
+    """You checked who the requester is: the request is verified, the requester told, and its work starts."""
+    request = await data_requests.verify_by_staff(session, principal, request_id, settings)
+    return await _one_for_staff(session, request)
 
 
 @admin_router.post(

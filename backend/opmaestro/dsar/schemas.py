@@ -5,7 +5,8 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from opmaestro.accounts.schemas import Country, Email, Token
 from opmaestro.core.schemas import RequestModel, ResponseModel
@@ -41,7 +42,23 @@ UsState = Annotated[
 ]
 
 
-def _correction_rules(kind: RequestKind, details: str | None, fields: list[CorrectableField]) -> None:
+# The rule `_correction_rules` checks, stated in the schema so clients (and the contract test) know it.
+CORRECTION_RULE: dict[str, Any] = {
+    "if": {"properties": {"kind": {"const": RequestKind.CORRECTION.value}}, "required": ["kind"]},
+    "then": {"required": ["details", "fields"], "properties": {"fields": {"minItems": 1}}},
+    "else": {"properties": {"fields": {"maxItems": 0}}},
+}
+
+
+def _correction_rules(
+    sent: set[str],
+    kind: RequestKind,
+    details: str | None,
+    fields: list[CorrectableField],
+    values: dict[str, Any],
+) -> None:
+    if nulls := sorted(name for name in sent if values.get(name) is None):
+        raise ValueError(f"Leave out, rather than send null for: {', '.join(nulls)}.")
     if kind is RequestKind.CORRECTION and (not details or not fields):
         raise ValueError("A correction request needs `details` and at least one entry in `fields`.")
     if kind is not RequestKind.CORRECTION and fields:
@@ -49,28 +66,32 @@ def _correction_rules(kind: RequestKind, details: str | None, fields: list[Corre
 
 
 class DataRequestCreate(RequestModel):
+    model_config = ConfigDict(json_schema_extra=CORRECTION_RULE)
+
     kind: RequestKind
-    details: Details | None = None
+    details: Details | SkipJsonSchema[None] = None
     fields: Annotated[list[CorrectableField], Field(default_factory=list, max_length=len(CorrectableField))]
-    us_state: UsState | None = None
+    us_state: UsState | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _correction(self) -> Self:
-        _correction_rules(self.kind, self.details, self.fields)
+        _correction_rules(self.model_fields_set, self.kind, self.details, self.fields, dict(self))
         return self
 
 
 class PublicDataRequestCreate(RequestModel):
+    model_config = ConfigDict(json_schema_extra=CORRECTION_RULE)
+
     email: Email
     kind: RequestKind
-    details: Details | None = None
+    details: Details | SkipJsonSchema[None] = None
     fields: Annotated[list[CorrectableField], Field(default_factory=list, max_length=len(CorrectableField))]
-    country: Country | None = None
-    us_state: UsState | None = None
+    country: Country | SkipJsonSchema[None] = None
+    us_state: UsState | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _correction(self) -> Self:
-        _correction_rules(self.kind, self.details, self.fields)
+        _correction_rules(self.model_fields_set, self.kind, self.details, self.fields, dict(self))
         return self
 
 

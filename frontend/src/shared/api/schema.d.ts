@@ -97,7 +97,8 @@ export interface paths {
         };
         /**
          * List data requests
-         * @description The queue, soonest due first, with overdue and due-soon (7 days) badges; no personal data.
+         * @description The queue, soonest due first, with overdue and due-soon (7 days) badges; without personal
+         *     data (outcomes, reasons and legal holds are shown when a request is opened with a reason).
          */
         get: operations["admin-list_queue"];
         put?: never;
@@ -219,7 +220,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a requester's identity
-         * @description You checked who the requester is: the request is verified and its work starts.
+         * @description You checked who the requester is: the request is verified, the requester told, and its work starts.
          */
         post: operations["admin-verify_queued_request"];
         delete?: never;
@@ -1538,12 +1539,15 @@ export interface components {
         /** DataRequestCreate */
         DataRequestCreate: {
             /** Details */
-            details?: string | null;
+            details?: string;
             /** Fields */
             fields?: components["schemas"]["CorrectableField"][];
             kind: components["schemas"]["RequestKind"];
-            /** Us State */
-            us_state?: string | null;
+            /**
+             * Us State
+             * @description US state code (USPS), such as CA; only read when the country is US.
+             */
+            us_state?: string;
         };
         /** DataRequestRead */
         DataRequestRead: {
@@ -2084,10 +2088,13 @@ export interface components {
         };
         /** PublicDataRequestCreate */
         PublicDataRequestCreate: {
-            /** Country */
-            country?: string | null;
+            /**
+             * Country
+             * @description ISO 3166-1 alpha-2 code, such as US or DE.
+             */
+            country?: string;
             /** Details */
-            details?: string | null;
+            details?: string;
             /**
              * Email
              * Format: deliverable-email
@@ -2097,8 +2104,11 @@ export interface components {
             /** Fields */
             fields?: components["schemas"]["CorrectableField"][];
             kind: components["schemas"]["RequestKind"];
-            /** Us State */
-            us_state?: string | null;
+            /**
+             * Us State
+             * @description US state code (USPS), such as CA; only read when the country is US.
+             */
+            us_state?: string;
         };
         /** PublicRequestAccepted */
         PublicRequestAccepted: {

@@ -35,6 +35,10 @@ OPENAPI_TAGS = [
         "description": "Purposes, your consents and their signed receipts, unsubscribe links.",
     },
     {"name": "policies", "description": "The privacy policy, terms and notices in effect."},
+    {
+        "name": "dsar",
+        "description": "Data subject requests: what we hold about you, exports, corrections and erasure.",
+    },
     {"name": "oauth", "description": "OAuth 2.0 client credentials: access tokens for registered clients."},
     {
         "name": "dsar",

@@ -12,7 +12,7 @@ from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.datamap import personal_columns, rows_of
 from opmaestro.core.db import Base, unit_of_work
-from opmaestro.dsar import catalog, export
+from opmaestro.dsar import catalog, export, workflow
 from opmaestro.dsar.models import DataRequest, RequestState
 from tests.dsar.export_helpers import export_job, exported_cells, read_archive, start_export
 from tests.factories import create_personal_data, create_user
@@ -56,6 +56,9 @@ def as_json(value: Any) -> Any:
 def as_csv(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        # Written by the database as `YYYY-MM-DD HH:MM:SS.ffffff+00:00`, always with microseconds.
+        return value.isoformat(sep=" ", timespec="microseconds")
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -221,6 +224,47 @@ class TestCrash:
         assert await jobs.JobRunner(sessionmaker, export_settings).run_by_id(job.id)
         await session.refresh(request)
         assert [p.name for p in export_settings.export_dir.iterdir()] == [request.export_file]
+
+    async def test_an_export_that_keeps_failing_fails_the_request(
+        self, session, sessionmaker, export_settings, member, monkeypatch
+    ):
+        async def broken(*_args: Any, **_kwargs: Any) -> tuple[str, int]:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(export, "write_archive", broken)
+        request = await start_export(session, member)
+        job = await export_job(session, request)
+        runner = jobs.JobRunner(sessionmaker, export_settings)
+        for _ in range(job.max_attempts):
+            assert await runner.run_by_id(job.id)
+        await session.refresh(request)
+        assert (request.state, request.outcome) == (RequestState.FAILED, export.FAILED)
+        assert list(export_settings.export_dir.iterdir()) == []
+
+
+class TestWithoutAccount:
+    async def test_a_request_without_an_account_completes_with_nothing_to_export(
+        self, session, sessionmaker, export_settings
+    ):
+        request = DataRequest(
+            kind="export",
+            email="nobody@example.com",
+            jurisdiction="other",
+            due_at=utcnow() + timedelta(days=30),
+            state=RequestState.VERIFIED,
+        )
+        session.add(request)
+        await session.flush()
+        await workflow.start(session, request, actor=None)
+        await session.commit()
+        job = await export_job(session, request)
+        assert await jobs.JobRunner(sessionmaker, export_settings).run_by_id(job.id)
+        await session.refresh(request)
+        assert (request.state, request.outcome, request.export_file) == (
+            RequestState.COMPLETED,
+            export.NO_ACCOUNT,
+            None,
+        )
 
 
 class TestProgress:

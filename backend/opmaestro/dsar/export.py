@@ -6,6 +6,7 @@ renamed only once complete, so a crashed run leaves nothing a download could fin
 removes what an earlier attempt left and starts over.
 """
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -22,9 +23,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, MetaData, Table, select, update
+from sqlalchemy import JSON, Column, ColumnElement, MetaData, String, Table, Uuid, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
 from stream_zip import ZIP_64, async_stream_zip
 
 from opmaestro.audit import service as audit
@@ -44,11 +48,21 @@ JOB = "dsar.export"
 EXPIRE_JOB = "dsar.expire_exports"
 MAX_ATTEMPTS = 5
 # Tables people read as a table (many rows of the same shape): one CSV each, every column.
-TABULAR = ("consent_event", "user_session", "security_event", "outbox_message")
+TABULAR = {
+    "consent_event": "Every consent you gave, refused or withdrew: what for, when, how, and from "
+    "which device and address.",
+    "user_session": "Your sign-ins: when each session started and was last used, from which "
+    "device and address, and when it ended.",
+    "security_event": "Security events on your account (sign-ins, password and two-factor "
+    "changes), with the device and address.",
+    "outbox_message": "The emails we wrote to you, with their subject and text.",
+}
 BATCH_ROWS = 5000
 PARTIAL = ".partial"
 FILE_MODE = 0o600
 COMPRESSION_LEVEL = 6
+NO_ACCOUNT = "We hold no account data for this address, so there is nothing to export."
+FAILED = "The export could not be written after several attempts; our privacy team will follow up."
 
 
 def export_dir(settings: Settings) -> Path:
@@ -71,6 +85,8 @@ class Part:
     table: Table
     columns: tuple[Column[Any], ...]
     withheld: frozenset[str]
+    # CSV parts have ids and times formatted as text by the database (see `_raw`).
+    raw: bool = False
 
 
 @dataclass
@@ -135,8 +151,8 @@ def plan(metadata: MetaData = Base.metadata) -> Plan:
         result.members.append(
             Member(
                 f"{name}.csv",
-                f"Your {name.replace('_', ' ')} records, one row each, every column.",
-                [Part(table, chosen, _withheld(table, chosen, withheld_columns))],
+                f"{TABULAR[name]} One row each, every column.",
+                [Part(table, chosen, _withheld(table, chosen, withheld_columns), raw=True)],
                 "csv",
             )
         )
@@ -173,6 +189,69 @@ class Progress:
                 await session.commit()
 
 
+class _UuidText(FunctionElement[str]):
+    """A UUID column as its dashed text, formatted by the database."""
+
+    type = String()
+    inherit_cache = True
+
+
+class _UtcText(FunctionElement[str]):
+    """A UTC timestamp column as ISO 8601 text (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_UuidText)
+def _uuid_text(element: _UuidText, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(next(iter(element.clauses)), **kw)} AS VARCHAR)"
+
+
+@compiles(_UuidText, "sqlite")
+def _uuid_text_sqlite(element: _UuidText, compiler: Any, **kw: Any) -> str:
+    # Stored as 32 hex digits.
+    value = compiler.process(next(iter(element.clauses)), **kw)
+    parts = [
+        f"substr({value}, {start}, {length})"
+        for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    ]
+    return " || '-' || ".join(parts)
+
+
+@compiles(_UtcText)
+def _utc_text(element: _UtcText, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(next(iter(element.clauses)), **kw)
+    return f"to_char({value} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00:00'"
+
+
+@compiles(_UtcText, "sqlite")
+def _utc_text_sqlite(element: _UtcText, compiler: Any, **kw: Any) -> str:
+    # Stored as naive UTC text with microseconds.
+    return f"{compiler.process(next(iter(element.clauses)), **kw)} || '+00:00'"
+
+
+def _raw(column: Column[Any]) -> ColumnElement[Any]:
+    """The column as the text the CSV holds, formatted by the database.
+
+    A million consent events spent most of their export time building UUID and timezone-aware
+    datetime objects in Python only to print them again."""
+    if isinstance(column.type, Uuid):
+        return _UuidText(column).label(column.name)
+    if _python_type(column) is datetime:
+        return _UtcText(column).label(column.name)
+    return column
+
+
+def _python_type(column: Column[Any]) -> type | None:
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    try:
+        python_type = kind.python_type
+    except NotImplementedError:
+        return None
+    return python_type if isinstance(python_type, type) else None
+
+
 def _converter(column: Column[Any], withheld: frozenset[str]) -> Callable[[Any], Any] | None:
     if column.name in withheld:
         return lambda value: None if value is None else catalog.WITHHELD
@@ -193,9 +272,8 @@ async def _rows(
     sessionmaker: async_sessionmaker[AsyncSession], part: Part, user_id: UUID
 ) -> AsyncIterator[Sequence[Any]]:
     """The person's rows of one table, in batches, read by the database's server-side cursor."""
-    statement = (
-        select(*part.columns).where(rows_of(part.table, user_id)).execution_options(yield_per=BATCH_ROWS)
-    )
+    columns = [_raw(column) for column in part.columns] if part.raw else part.columns
+    statement = select(*columns).where(rows_of(part.table, user_id)).execution_options(yield_per=BATCH_ROWS)
     async with sessionmaker() as session:
         result = await session.stream(statement)
         async for batch in result.partitions():
@@ -288,6 +366,39 @@ async def _hashed(member: Member, chunks: AsyncIterator[bytes]) -> AsyncIterator
     member.sha256 = digest.hexdigest()
 
 
+class _Ahead:
+    """Runs each file's producer (database reads, CSV/JSON text) a few chunks ahead of the
+    archive, which compresses in a thread: reading, formatting and compressing then overlap
+    instead of taking turns. Producers left running when the archive stops are cancelled."""
+
+    def __init__(self, depth: int = 4) -> None:
+        self.depth = depth
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def __call__(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        queue: asyncio.Queue[bytes | Exception | None] = asyncio.Queue(self.depth)
+
+        async def produce() -> None:
+            try:
+                async for chunk in chunks:
+                    await queue.put(chunk)
+            except Exception as error:
+                await queue.put(error)
+            else:
+                await queue.put(None)
+
+        self.tasks.append(asyncio.create_task(produce()))
+        while (item := await queue.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    async def cancel(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
 async def _single(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
@@ -327,6 +438,7 @@ async def write_archive(
     """Stream the archive to `path`; returns its SHA-256 and size."""
     everything = personal_columns(metadata)
     files = {part.table.name: m.name for m in export_plan.members if m.kind == "csv" for part in m.parts}
+    ahead = _Ahead()
 
     async def members() -> AsyncIterator[Any]:
         for member in export_plan.members:
@@ -334,7 +446,7 @@ async def write_archive(
                 chunks = _csv_chunks(reader, member.parts[0], user_id, progress)
             else:
                 chunks = _json_chunks(reader, member, user_id, progress, everything, files)
-            yield member.name, generated_at, FILE_MODE, ZIP_64, _hashed(member, chunks)
+            yield member.name, generated_at, FILE_MODE, ZIP_64, _hashed(member, ahead(chunks))
         readme = _readme(export_plan.members, generated_at)
         manifest = {
             "generated_at": generated_at.isoformat(),
@@ -365,16 +477,19 @@ async def write_archive(
     digest = hashlib.sha256()
     size = 0
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    with os.fdopen(descriptor, "wb") as output:
-        async for chunk in async_stream_zip(
-            members(),
-            get_compressobj=lambda: zlib.compressobj(level=COMPRESSION_LEVEL, wbits=-zlib.MAX_WBITS),
-        ):
-            output.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-        output.flush()
-        os.fsync(output.fileno())
+    try:
+        with os.fdopen(descriptor, "wb") as output:
+            async for chunk in async_stream_zip(
+                members(),
+                get_compressobj=lambda: zlib.compressobj(level=COMPRESSION_LEVEL, wbits=-zlib.MAX_WBITS),
+            ):
+                output.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+            output.flush()
+            os.fsync(output.fileno())
+    finally:
+        await ahead.cancel()
     return digest.hexdigest(), size
 
 
@@ -402,14 +517,23 @@ def _remove_earlier_attempts(directory: Path, request_id: UUID, keep: str | None
             leftover.unlink(missing_ok=True)
 
 
-@jobs.handler(JOB)
+async def _export_failed(session: AsyncSession, payload: dict[str, Any], _error: str) -> None:
+    request = await session.get(DataRequest, UUID(payload["request_id"]))
+    if request is not None and request.state == RequestState.IN_PROGRESS:
+        await workflow.fail(session, request, actor=None, reason=FAILED)
+
+
+@jobs.handler(JOB, on_dead=_export_failed)
 async def run_export(context: jobs.JobContext, payload: dict[str, Any]) -> None:
     """Write the person's archive, then record it and complete the request."""
     request_id = UUID(payload["request_id"])
     session = context.session
     request = await session.get(DataRequest, request_id)
-    if request is None or request.state != RequestState.IN_PROGRESS or request.user_id is None:
-        logger.info("export %s has nothing to do", request_id)
+    if request is None or request.state != RequestState.IN_PROGRESS:
+        logger.info("export %s is no longer in progress", request_id)
+        return
+    if request.user_id is None:
+        await workflow.complete(session, request, actor=None, outcome=NO_ACCOUNT)
         return
     user_id = request.user_id
     # End this read before the long work: on SQLite it holds the write lock.

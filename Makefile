@@ -86,6 +86,7 @@ test: lint typecheck openapi-check client-check frontend-test spa pytest
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/erasure.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist test-artifacts

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import pyotp
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import JSON, String, Text, cast, func, select
@@ -21,7 +22,8 @@ from opmaestro.core.db import Base
 from opmaestro.dsar import erasure, holds, scan, workflow
 from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
 from opmaestro.notifications.models import OutboxMessage
-from tests.factories import create_person_with_data, create_user
+from tests.factories import create_person_with_data, create_user, sign_in
+from tests.problems import assert_problem
 
 EMAIL = "ann.erasable@example.com"
 NAME = "Annabel Quist"
@@ -250,6 +252,20 @@ class TestErasure:
         )
         assert response.status_code == 401
 
+    async def test_staff_cannot_change_an_erased_account(self, client, session, settings, person, run_jobs):
+        await erase_now(session, settings, person, run_jobs)
+        secret = pyotp.random_base32()
+        await create_user(session, "admin@example.com", role=Role.ADMIN, mfa_secret=secret)
+        await sign_in(client, "admin@example.com", otp_secret=secret)
+
+        for change in ({"disabled": True}, {"role": "support"}):
+            response = await client.patch(
+                f"/api/v1/admin/users/{person.id}", json=change | {"reason": "ticket 4711: tidy up"}
+            )
+            assert_problem(response, 409, "account-erased")
+        await session.refresh(person)
+        assert person.status == UserStatus.ERASED and person.role == Role.MEMBER
+
 
 class TestScan:
     async def test_a_trace_left_in_any_text_column_fails_the_request_and_alerts_staff(
@@ -345,7 +361,8 @@ class TestLegalHolds:
         [notice] = (
             await session.scalars(select(OutboxMessage).where(OutboxMessage.template == "erasure_completed"))
         ).all()
-        assert "contact" in notice.text_body
+        assert "- contact: litigation hold, case 22-114" in notice.text_body
+        assert "contact: litigation hold, case 22-114</li>" in notice.html_body
         assert await holds.held_categories(session, person.id) == {CONTACT: "litigation hold, case 22-114"}
 
     async def test_a_released_hold_no_longer_keeps_anything(self, session, settings, person, run_jobs):
@@ -473,7 +490,6 @@ class TestClosedAccounts:
         return await create_person_with_data(session, EMAIL, name=NAME, phone=PHONE, mfa_secret=None)
 
     async def close(self, client, email: str) -> None:
-        from tests.factories import sign_in
 
         await sign_in(client, email)
         response = await client.request(
@@ -523,7 +539,6 @@ class TestClosedAccounts:
     ):
         await self.close(client, EMAIL)
         clock.advance(days=settings.account_deletion_grace_days - 1)
-        from tests.factories import sign_in
 
         await sign_in(make_client(), EMAIL)
         clock.advance(days=2)
@@ -531,6 +546,15 @@ class TestClosedAccounts:
         assert await erasure.open_for_closed_accounts(session, settings, limit=10) == []
         await session.refresh(person)
         assert person.status == UserStatus.ACTIVE and person.name == NAME
+
+    async def test_a_second_sweep_before_the_erasure_ran_opens_nothing_more(
+        self, client, session, settings, person, clock
+    ):
+        await self.close(client, EMAIL)
+        clock.advance(days=settings.account_deletion_grace_days, seconds=1)
+
+        assert len(await erasure.open_for_closed_accounts(session, settings, limit=10)) == 1
+        assert await erasure.open_for_closed_accounts(session, settings, limit=10) == []
 
     async def test_the_sweep_runs_hourly(self):
         assert jobs.periodic_jobs()[erasure.ERASE_CLOSED_ACCOUNTS_JOB].total_seconds() == 3600

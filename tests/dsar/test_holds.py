@@ -68,6 +68,8 @@ class TestPlace:
             record.actor_id == officer.id and record.subject_id == str(member.id) and record.reason == REASON
         )
         assert await holds.held_categories(session, member.id) == {CONTACT: REASON}
+        [current] = await holds.current_holds(session, member.id)
+        assert str(current.id) == body["id"] and current.created_at is not None
 
     async def test_an_admin_may_place_one(self, client, session, member):
         await sign_in_as(client, session, "admin@example.com", Role.ADMIN)

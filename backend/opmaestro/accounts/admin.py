@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts import service as accounts
 from opmaestro.accounts import sessions
 from opmaestro.accounts.deps import Principal
-from opmaestro.accounts.exceptions import LastAdmin, UserNotFound
+from opmaestro.accounts.exceptions import AccountErased, LastAdmin, UserNotFound
 from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.accounts.schemas import AdminUserUpdate
 from opmaestro.audit import service as audit
@@ -63,6 +63,8 @@ async def update_user(
     user = await session.get(User, user_id)
     if user is None:
         raise UserNotFound("No such user.")
+    if user.status == UserStatus.ERASED:
+        raise AccountErased("This account's data was erased; it can no longer be changed.")
     changed = []
     removing_admin = (
         user.role == Role.ADMIN

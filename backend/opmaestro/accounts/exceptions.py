@@ -54,6 +54,10 @@ class LastAdmin(AppError):
     status, slug, title = 409, "last-admin", "Last administrator"
 
 
+class AccountErased(AppError):
+    status, slug, title = 409, "account-erased", "Account erased"
+
+
 class MfaAlreadyEnabled(AppError):
     status, slug, title = 409, "mfa-already-enabled", "Two-factor already enabled"
 

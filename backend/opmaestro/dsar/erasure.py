@@ -46,6 +46,7 @@ CERTIFICATE_VERSION = 1
 # Rows per UPDATE batch when each row gets its own replacement value.
 ANONYMIZE_BATCH = 1000
 CLOSED_ACCOUNTS_PER_RUN = 200
+ERASURE_ATTEMPTS = 5
 
 
 @dataclass
@@ -109,7 +110,7 @@ async def schedule(
 
 async def _start(session: AsyncSession, request: DataRequest) -> None:
     # Starters get no settings: the job, which has them, sets the erasure time on its first run.
-    await jobs.enqueue(session, ERASURE_JOB, {"request_id": str(request.id)}, max_attempts=5)
+    await jobs.enqueue(session, ERASURE_JOB, {"request_id": str(request.id)}, max_attempts=ERASURE_ATTEMPTS)
     await workflow.begin_work(session, request, actor=None)
 
 
@@ -237,6 +238,7 @@ def _certificate(
         raise ValueError("an erasure certificate names an account")
     return {
         "version": CERTIFICATE_VERSION,
+        "request_id": str(request.id),
         "subject_sha256": subject_hash(settings, request.user_id),
         "subject_hash": "HMAC-SHA256 of the account id under a server-side key",
         "requested_at": request.created_at.isoformat(),
@@ -272,7 +274,11 @@ async def _alert_staff(
 
 
 async def _notify_requester(
-    session: AsyncSession, settings: Settings, address: str | None, report: ErasureReport
+    session: AsyncSession,
+    settings: Settings,
+    address: str | None,
+    report: ErasureReport,
+    held: dict[Category, str],
 ) -> None:
     if not address:
         return
@@ -282,7 +288,12 @@ async def _notify_requester(
         settings,
         address,
         "erasure_completed",
-        {"completed_on": utcnow().date().isoformat(), "retained": retained, "held": sorted(report.held)},
+        {
+            "completed_on": utcnow().date().isoformat(),
+            "retained": retained,
+            # Holds are shown to the person with their reason, not hidden.
+            "held": [f"{category}: {reason}" for category, reason in sorted(held.items())],
+        },
     )
 
 
@@ -329,7 +340,7 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
         await _alert_staff(session, settings, request, result.found)
         return
     await workflow.complete(session, request, actor=None)
-    await _notify_requester(session, settings, address, report)
+    await _notify_requester(session, settings, address, report, held)
 
 
 @jobs.handler(ERASURE_JOB)

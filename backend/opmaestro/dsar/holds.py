@@ -104,11 +104,19 @@ async def release(session: AsyncSession, principal: Principal, hold_id: UUID, re
     return hold
 
 
+async def current_holds(session: AsyncSession, user_id: UUID) -> list[LegalHold]:
+    """The person's holds not yet released, oldest first (the access report shows each with its date)."""
+    return list(
+        (
+            await session.scalars(
+                select(LegalHold)
+                .where(LegalHold.user_id == user_id, LegalHold.released_at.is_(None))
+                .order_by(LegalHold.created_at)
+            )
+        ).all()
+    )
+
+
 async def held_categories(session: AsyncSession, user_id: UUID) -> dict[Category, str]:
     """The categories under a current hold, each with its reason (erasure and the access report)."""
-    rows = await session.execute(
-        select(LegalHold.category, LegalHold.reason)
-        .where(LegalHold.user_id == user_id, LegalHold.released_at.is_(None))
-        .order_by(LegalHold.created_at)
-    )
-    return {Category(category): reason for category, reason in rows.all()}
+    return {Category(hold.category): hold.reason for hold in await current_holds(session, user_id)}

@@ -6,8 +6,22 @@ a feature that copied an address into a free-text column is caught too.
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import JSON, Column, MetaData, String, Text, case, cast, func, or_, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    MetaData,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Shorter values (a one-letter name, say) match everywhere and prove nothing.
@@ -40,7 +54,7 @@ class ScanResult:
     found: list[str]
 
 
-def _text_columns(metadata: MetaData, skip: Collection[str]) -> Iterable[tuple[str, list[Column[object]]]]:
+def _text_columns(metadata: MetaData, skip: Collection[str]) -> Iterable[tuple[str, list[Column[Any]]]]:
     for table in metadata.sorted_tables:
         columns = [
             column
@@ -51,24 +65,38 @@ def _text_columns(metadata: MetaData, skip: Collection[str]) -> Iterable[tuple[s
             yield table.name, columns
 
 
+def _text(column: Column[Any]) -> ColumnElement[Any]:
+    return cast(column, Text) if isinstance(column.type, JSON) else column
+
+
+def _matches(session: AsyncSession, column: Column[Any], needles: list[str]) -> ColumnElement[bool]:
+    # SQLite's LIKE ignores ASCII case (as its lower() does); PostgreSQL needs ILIKE. Wildcards in
+    # a needle (`_` in an address) are left unescaped: they can only widen the match, never miss.
+    text = _text(column)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return or_(*((text.like if sqlite else text.ilike)(f"%{needle}%") for needle in needles))
+
+
 async def scan(
     session: AsyncSession, metadata: MetaData, traces: Traces, *, skip: Collection[str] = ()
 ) -> ScanResult:
-    """Search every text column (except `skip`, as `table.column`) for the person, case-insensitively;
-    one full pass over each table."""
+    """Search every text column (except `skip`, as `table.column`) for the person, case-insensitively:
+    one pass over each table, and a second, naming the columns, only where the first found one."""
     needles = traces.needles()
     searched, found = 0, list[str]()
     for table_name, columns in _text_columns(metadata, skip):
+        table = metadata.tables[table_name]
         searched += len(columns)
         if not needles:
             continue
-        texts = [
-            func.lower(cast(column, Text) if isinstance(column.type, JSON) else column) for column in columns
-        ]
-        hits = [
-            func.max(case((or_(*(text.contains(needle, autoescape=True) for needle in needles)), 1), else_=0))
-            for text in texts
-        ]
-        row = (await session.execute(select(*hits).select_from(metadata.tables[table_name]))).one()
+        matches = [_matches(session, column, needles) for column in columns]
+        first = select(literal(1)).select_from(table).where(or_(*matches)).limit(1)
+        if await session.scalar(first) is None:
+            continue
+        row = (
+            await session.execute(
+                select(*(func.max(case((match, 1), else_=0)) for match in matches)).select_from(table)
+            )
+        ).one()
         found.extend(f"{table_name}.{column.name}" for column, hit in zip(columns, row, strict=True) if hit)
     return ScanResult(searched, found)

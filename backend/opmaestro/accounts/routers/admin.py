@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from opmaestro.accounts import admin, tokens
 from opmaestro.accounts.deps import Administrator, UserAdministrator, UserDirectoryReader
-from opmaestro.accounts.exceptions import ClientNotFound, LastAdmin, UserNotFound
+from opmaestro.accounts.exceptions import AccountErased, ClientNotFound, LastAdmin, UserNotFound
 from opmaestro.accounts.models import Role, UserStatus
 from opmaestro.accounts.schemas import (
     AdminUserRead,
@@ -53,7 +53,7 @@ async def list_users(
     "/users/{user_id}",
     summary="Change a user's role or status",
     response_model=AdminUserRead,
-    responses={404: problem(UserNotFound), 409: problem(LastAdmin)},
+    responses={404: problem(UserNotFound), 409: problem(LastAdmin, AccountErased)},
 )
 async def update_user(
     user_id: UUID, body: AdminUserUpdate, principal: UserAdministrator, session: SessionDep

@@ -6,7 +6,12 @@ import { notifyError } from "@/shared/api/problem";
 
 import { type AdminUser, type AdminUserUpdate, type Role, ROLES, useUpdateUser } from "@/features/admin/api/users";
 
-const STATUS_LABELS: Record<string, string> = { active: "Active", disabled: "Disabled", closed: "Closed" };
+const STATUS_LABELS: Record<string, string> = {
+  active: "Active",
+  disabled: "Disabled",
+  closed: "Closed",
+  erased: "Erased",
+};
 
 export function roleLabel(role: string): string {
   return ROLES.find((option) => option.value === role)?.label ?? role;
@@ -76,7 +81,7 @@ export function UserRow({ user, canEdit, takeReason }: UserRowProps) {
       </Table.Td>
       {canEdit && (
         <Table.Td>
-          {user.status !== "closed" && (
+          {user.status !== "closed" && user.status !== "erased" && (
             <Button
               size="xs"
               variant="default"

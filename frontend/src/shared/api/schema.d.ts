@@ -3963,7 +3963,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Last administrator */
+            /** @description Last administrator / Account erased */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -148,6 +148,38 @@ describe("YourDataPage", () => {
     expect(screen.queryByRole("progressbar")).not.toBeInTheDocument();
   });
 
+  it("takes a two-factor code instead of the password, and drops the request when the dialog is cancelled", async () => {
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(aUser({ mfa_enabled: true }))),
+      route("GET", "/api/v1/me/data", () => json(aSummary())),
+      route("GET", "/api/v1/me/data-requests", () => json(page([]))),
+      route("POST", "/api/v1/me/data-requests", () => json(reauthenticationRequired, 403)),
+      route("POST", "/api/v1/me/reauthenticate", () => json(null, 204)),
+    );
+    const user = userEvent.setup();
+    renderPage(<YourDataPage />);
+
+    await user.click(await screen.findByRole("button", { name: "Request a copy" }));
+    let dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    await user.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(calls.filter((call) => call.method === "POST")).toHaveLength(1);
+
+    await user.click(screen.getByRole("button", { name: "Request a copy" }));
+    dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    await user.click(within(dialog).getByRole("button", { name: "Use a two-factor code instead" }));
+    await fillIn(within(dialog).getByLabelText(/^Two-factor code/), "123456");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+    await waitFor(() =>
+      expect(calls.find((call) => call.path === "/api/v1/me/reauthenticate")?.body).toEqual({ code: "123456" }),
+    );
+    await waitFor(() =>
+      expect(calls.filter((call) => call.path === "/api/v1/me/data-requests" && call.method === "POST")).toHaveLength(
+        3,
+      ),
+    );
+  });
+
   it("erases only after a confirmation, counts down the grace period and cancels", async () => {
     const eraseAfter = new Date(Date.now() + 14 * DAY_MS - 60_000).toISOString();
     let state: "none" | "scheduled" | "cancelled" = "none";

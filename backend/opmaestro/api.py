@@ -11,10 +11,10 @@ from opmaestro.consent.router import me_router as consent_me_router
 from opmaestro.consent.router import purposes_router as consent_purposes_router
 from opmaestro.consent.router import wellknown_router as consent_wellknown_router
 from opmaestro.dsar import access_router as dsar_access
+from opmaestro.dsar import holds_router
 from opmaestro.dsar.router import admin_router as dsar_admin_router
 from opmaestro.dsar.router import me_router as dsar_me_router
 from opmaestro.dsar.router import public_router as dsar_public_router
-from opmaestro.dsar import holds_router
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
 

@@ -51,6 +51,16 @@ describe("routes", () => {
     expect(calls.some((call) => call.method === "POST")).toBe(false);
   });
 
+  it("shows the privacy request page without a session or navigation", async () => {
+    const calls = mockApi(route("GET", "/api/v1/me", () => json(notSignedIn, 401)));
+    const router = renderAt("/privacy-request");
+    expect(await screen.findByRole("heading", { level: 1, name: "Privacy request" })).toBeInTheDocument();
+    expect(router.state.location.pathname).toBe("/privacy-request");
+    expect(screen.queryByRole("navigation")).not.toBeInTheDocument();
+    expect(calls.some((call) => call.method === "POST")).toBe(false);
+    expect(isPublicPath("/privacy-request/verify")).toBe(true);
+  });
+
   it("treats sub-paths of public paths as public", () => {
     expect(isPublicPath("/unsubscribe/1.token.marketing_email.sig")).toBe(true);
     expect(isPublicPath("/sign-in")).toBe(true);

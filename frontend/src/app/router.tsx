@@ -28,6 +28,20 @@ const ConsentsPage = lazy(() => import("@/features/consent/consents-page").then(
 const UnsubscribePage = lazy(() =>
   import("@/features/consent/unsubscribe-page").then((m) => ({ default: m.UnsubscribePage })),
 );
+const YourDataPage = lazy(() =>
+  import("@/features/data-requests/your-data-page").then((m) => ({ default: m.YourDataPage })),
+);
+const PrivacyRequestPage = lazy(() =>
+  import("@/features/data-requests/privacy-request-page").then((m) => ({ default: m.PrivacyRequestPage })),
+);
+const PrivacyRequestVerifyPage = lazy(() =>
+  import("@/features/data-requests/privacy-request-verify-page").then((m) => ({ default: m.PrivacyRequestVerifyPage })),
+);
+const DataRequestsAdminPage = lazy(() =>
+  import("@/features/data-requests-admin/data-requests-admin-page").then((m) => ({
+    default: m.DataRequestsAdminPage,
+  })),
+);
 const AdminUsersPage = lazy(() =>
   import("@/features/admin/admin-users-page").then((m) => ({ default: m.AdminUsersPage })),
 );
@@ -46,6 +60,7 @@ export const PUBLIC_PATHS = [
   "/forgot-password",
   "/reset-password",
   "/unsubscribe",
+  "/privacy-request",
 ];
 
 export function isPublicPath(pathname: string): boolean {
@@ -66,6 +81,8 @@ export const routes: RouteObject[] = [
           { path: "forgot-password", element: <ForgotPasswordPage /> },
           { path: "reset-password", element: <ResetPasswordPage /> },
           { path: "unsubscribe/:token", element: <UnsubscribePage /> },
+          { path: "privacy-request", element: <PrivacyRequestPage /> },
+          { path: "privacy-request/verify", element: <PrivacyRequestVerifyPage /> },
         ],
       },
       {
@@ -75,12 +92,14 @@ export const routes: RouteObject[] = [
           { path: "security", element: <SecurityPage /> },
           { path: "close-account", element: <CloseAccountPage /> },
           { path: "privacy/consents", element: <ConsentsPage /> },
+          { path: "privacy/data", element: <YourDataPage /> },
           {
             element: <StaffOnly />,
             children: [
               { path: "admin/users", element: <AdminUsersPage /> },
               { path: "admin/purposes", element: <PurposesPage /> },
               { path: "admin/consent", element: <ConsentDashboardPage /> },
+              { path: "admin/data-requests", element: <DataRequestsAdminPage /> },
             ],
           },
         ],

@@ -15,12 +15,16 @@ const NAV = [
   { to: "/security", label: "Security" },
   { to: "/close-account", label: "Close account" },
 ];
-const PRIVACY_NAV = [{ to: "/privacy/consents", label: "Consents" }];
+const PRIVACY_NAV = [
+  { to: "/privacy/consents", label: "Consents" },
+  { to: "/privacy/data", label: "Your data" },
+];
 const ADMIN_NAV = [{ to: "/admin/users", label: "Users" }];
 // Admins and privacy officers only, as the API allows.
 const PRIVACY_ADMIN_NAV = [
   { to: "/admin/purposes", label: "Purposes" },
   { to: "/admin/consent", label: "Consent dashboard" },
+  { to: "/admin/data-requests", label: "Data requests" },
 ];
 
 function SkipLink() {

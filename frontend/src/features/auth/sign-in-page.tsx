@@ -130,6 +130,7 @@ export function SignInPage() {
         links={[
           { to: "/forgot-password", label: "Forgot your password?" },
           { to: "/sign-up", label: "Create an account" },
+          { to: "/privacy-request", label: "Privacy request" },
         ]}
       />
     </>

@@ -1,0 +1,103 @@
+import { Anchor, Button, Group, Modal, Stack, Text, TextInput } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { useState } from "react";
+
+import { ProblemError, showFormError } from "@/shared/api/problem";
+import { PasswordField } from "@/shared/components/form-fields";
+
+import { useReauthenticate } from "@/features/data-requests/api/data-requests";
+
+interface ReauthenticateModalProps {
+  opened: boolean;
+  /** Two-factor is on: a code from the app (or a recovery code) may replace the password. */
+  mfaEnabled: boolean;
+  onCancel: () => void;
+  onConfirmed: () => void;
+}
+
+/** "Confirm it is you": the password, or a two-factor code, entered again before a data request. */
+export function ReauthenticateModal({ opened, mfaEnabled, onCancel, onConfirmed }: ReauthenticateModalProps) {
+  const [useCode, setUseCode] = useState(false);
+  const reauthenticate = useReauthenticate();
+  const form = useForm({
+    initialValues: { password: "", code: "" },
+    validate: {
+      password: (value) => (useCode || value ? null : "Enter your password."),
+      code: (value) =>
+        !useCode || value.trim().length >= 6 ? null : "Enter the code from your app or a recovery code.",
+    },
+  });
+
+  const close = () => {
+    form.reset();
+    onCancel();
+  };
+
+  const submit = form.onSubmit((values) => {
+    const body = useCode ? { code: values.code.trim() } : { password: values.password };
+    reauthenticate.mutate(body, {
+      onSuccess: () => {
+        form.reset();
+        onConfirmed();
+      },
+      onError: (error) => {
+        if (error instanceof ProblemError && (error.is("wrong-password") || error.is("invalid-otp"))) {
+          form.setFieldError(useCode ? "code" : "password", error.problem.detail ?? error.problem.title);
+          return;
+        }
+        showFormError(error, form);
+      },
+    });
+  });
+
+  return (
+    <Modal
+      opened={opened}
+      onClose={close}
+      title="Confirm it is you"
+      centered
+      closeButtonProps={{ "aria-label": "Dismiss" }}
+    >
+      <form noValidate onSubmit={submit} aria-label="Confirm it is you">
+        <Stack gap="md">
+          <Text size="sm">
+            Requests about your data need your {useCode ? "two-factor code" : "password"} again, so that nobody else can
+            make them from a browser you left signed in.
+          </Text>
+          {useCode ? (
+            <TextInput
+              label="Two-factor code"
+              description="From your authenticator app, or an unused recovery code."
+              required
+              autoComplete="one-time-code"
+              maxLength={20}
+              data-autofocus
+              {...form.getInputProps("code")}
+            />
+          ) : (
+            <PasswordField
+              label="Password"
+              required
+              autoComplete="current-password"
+              data-autofocus
+              {...form.getInputProps("password")}
+            />
+          )}
+          {mfaEnabled && (
+            <Anchor component="button" type="button" size="sm" onClick={() => setUseCode((value) => !value)}>
+              {useCode ? "Use your password instead" : "Use a two-factor code instead"}
+            </Anchor>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={reauthenticate.isPending}>
+              Confirm
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}

@@ -101,7 +101,7 @@ async def queue_export(database_url: str, user_id: UUID) -> UUID:
         )
         session.add(request)
         await session.flush()
-        await workflow.start(session, request, actor=None)
+        await workflow.start(session, Settings(database_url=database_url), request, actor=None)
         await session.commit()
         request_id = request.id
     await engine.dispose()

@@ -60,7 +60,9 @@ TABULAR = {
 BATCH_ROWS = 5000
 PARTIAL = ".partial"
 FILE_MODE = 0o600
-COMPRESSION_LEVEL = 6
+# Deflate's fastest level: 200,000 consent events in 4.5 s instead of 6.3 s at level 6, for an
+# archive 15 % larger (9.1 MB instead of 7.9 MB); the archive is downloaded once.
+COMPRESSION_LEVEL = 1
 NO_ACCOUNT = "We hold no account data for this address, so there is nothing to export."
 FAILED = "The export could not be written after several attempts; our privacy team will follow up."
 

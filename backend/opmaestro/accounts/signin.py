@@ -43,6 +43,14 @@ async def _record_throttled(sessionmaker: async_sessionmaker[AsyncSession], clie
     )
 
 
+async def _release(session: AsyncSession) -> None:
+    """End the request's transaction before a refusal is recorded on a session of its own.
+
+    The request is about to fail and be rolled back anyway; on SQLite its session holds the only
+    pooled connection, and the event's session would wait for it until the pool timed out."""
+    await session.rollback()
+
+
 async def _proven_owner(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], email: str, body: LoginRequest
 ) -> User | None:
@@ -114,6 +122,7 @@ async def _check_credentials(
         or user.password_hash != stored[1]  # changed while we were hashing
         or not (user.status == UserStatus.ACTIVE or reopenable)
     ):
+        await _release(session)
         await sessions.event_now(
             sessionmaker,
             "login_failed",
@@ -126,6 +135,7 @@ async def _check_credentials(
         if not body.otp:
             raise MfaRequired("Enter the code from your authenticator app.")
         if not await mfa.verify(session, user, body.otp):
+            await _release(session)
             await sessions.event_now(
                 sessionmaker, "login_failed_mfa", user_id=user.id, ip=client.ip, user_agent=client.user_agent
             )
@@ -158,6 +168,7 @@ async def login(
     if over_account_quota is not None:
         proven = await _proven_owner(session, sessionmaker, email, body)
         if proven is None:
+            await _release(session)
             await _record_throttled(sessionmaker, client)
             raise TooManyAttempts(
                 "Too many sign-in attempts; try again later.",

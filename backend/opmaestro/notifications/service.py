@@ -131,8 +131,18 @@ def build_mime(message: OutboxMessage, mail_from: str) -> EmailMessage:
     return mime
 
 
-async def deliver(session: AsyncSession, message_id: UUID, settings: Settings) -> OutboxMessage | None:
-    """Send one outbox message over SMTP; transient failures raise so the job retries."""
+async def deliver(
+    session: AsyncSession,
+    message_id: UUID,
+    settings: Settings,
+    *,
+    before_smtp: Callable[[], Awaitable[None]] | None = None,
+) -> OutboxMessage | None:
+    """Send one outbox message over SMTP; transient failures raise so the job retries.
+
+    `before_smtp` runs once the message is ready and before the SMTP conversation, which can
+    take seconds: the delivery job ends its transaction there, so that it holds neither a pooled
+    connection nor (on SQLite) the write lock while it waits on the mail server."""
     message = await session.get(OutboxMessage, message_id)
     if message is None or message.status in _SETTLED:
         return message
@@ -146,15 +156,20 @@ async def deliver(session: AsyncSession, message_id: UUID, settings: Settings) -
         message.last_error = "no SMTP server is configured; the message is kept in the outbox"
         await session.flush()
         return message
+    mime = build_mime(message, settings.mail_from)
+    if before_smtp is not None:
+        await before_smtp()
+    last_error: str | None = None
     try:
-        await _smtp_send(build_mime(message, settings.mail_from), settings)
+        await _smtp_send(mime, settings)
     except PermanentDeliveryError as error:
-        message.status = OutboxStatus.FAILED
-        message.last_error = redact(str(error))[:2000]
+        status, sent_at, last_error = OutboxStatus.FAILED, None, redact(str(error))[:2000]
     else:
-        message.status = OutboxStatus.SENT
-        message.sent_at = utcnow()
-        message.last_error = None
+        status, sent_at = OutboxStatus.SENT, utcnow()
+    message = await session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None:
+        return None
+    message.status, message.sent_at, message.last_error = status, sent_at or message.sent_at, last_error
     await session.flush()
     return message
 

@@ -15,4 +15,6 @@ async def _give_up(session: AsyncSession, payload: dict[str, Any], reason: str) 
 
 @jobs.handler(service.DELIVER_JOB, on_dead=_give_up)
 async def deliver_message(context: jobs.JobContext, payload: dict[str, Any]) -> None:
-    await service.deliver(context.session, UUID(payload["message_id"]), context.settings)
+    await service.deliver(
+        context.session, UUID(payload["message_id"]), context.settings, before_smtp=context.session.commit
+    )

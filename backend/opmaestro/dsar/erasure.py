@@ -33,10 +33,9 @@ from opmaestro.core.datamap import (
     subject_keys,
 )
 from opmaestro.core.db import Base
-from opmaestro.dsar import holds, scan, workflow
+from opmaestro.dsar import holds, ownership, scan, workflow
 from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
 from opmaestro.notifications import service as notifications
-from opmaestro.notifications.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -108,16 +107,6 @@ async def schedule(
 
 
 workflow.register_starter(RequestKind.ERASURE, schedule)
-
-
-async def _adopt_unowned_mail(session: AsyncSession, user_id: UUID, email: str) -> None:
-    # Account mail (verification links, notices) is written without a user id; it is theirs too.
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.user_id.is_(None), func.lower(OutboxMessage.to_address) == email.lower())
-        .values(user_id=user_id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def _count(session: AsyncSession, table: Table, user_id: UUID) -> int:
@@ -302,7 +291,7 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
     traces = scan.Traces(email=user.email, phone=user.phone, name=user.name)
     held = await holds.held_categories(session, user_id)
     await revocation.revoke_access(session, user_id, settings, actor=None, reason="erasure")
-    await _adopt_unowned_mail(session, user_id, user.email)
+    await ownership.adopt_unowned_mail(session, user_id, user.email)
     report = await erase_person(session, user_id, held)
     await session.execute(
         update(User)

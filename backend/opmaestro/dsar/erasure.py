@@ -33,7 +33,7 @@ from opmaestro.core.datamap import (
     rows_of,
     subject_keys,
 )
-from opmaestro.core.db import Base
+from opmaestro.core.db import Base, table_of
 from opmaestro.dsar import holds, ownership, scan, workflow
 from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
 from opmaestro.notifications import service as notifications
@@ -300,16 +300,18 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
             session, request, actor=None, outcome="No account held data for this request."
         )
         return
-    user_id, address = user.id, request.email or user.email
+    user_id = user.id
+    address: str | None = request.email or user.email
     # A second erasure of an erased account (a hold released since) looks for what the holds
     # kept, not for the placeholders the first one wrote; nor is there anyone left to mail.
     rerun = user.status == UserStatus.ERASED
+    accounts_table = table_of(User)
     if rerun:
         address = None
     traces = scan.Traces(
-        email=_trace(User.__table__.c.email, user.email, rerun),
-        phone=_trace(User.__table__.c.phone, user.phone, rerun),
-        name=_trace(User.__table__.c.name, user.name, rerun),
+        email=_trace(accounts_table.c.email, user.email, rerun),
+        phone=_trace(accounts_table.c.phone, user.phone, rerun),
+        name=_trace(accounts_table.c.name, user.name, rerun),
     )
     held = await holds.held_categories(session, user_id)
     await revocation.revoke_access(session, user_id, settings, actor=None, reason="erasure")

@@ -20,10 +20,24 @@ from opmaestro.core.datamap import (
 from opmaestro.core.db import Base
 from opmaestro.dsar import access, catalog
 from opmaestro.dsar.models import LegalHold
+from opmaestro.notifications.models import OutboxMessage
 from tests.factories import create_personal_data, create_user, sign_in
 from tests.problems import assert_problem
 
 URL = "/api/v1/me/data"
+
+
+def unowned_mail(address: str) -> OutboxMessage:
+    return OutboxMessage(
+        to_address=address,
+        category="service",
+        template="verify_email",
+        subject="Confirm your email address",
+        text_body="Confirm your email address",
+        html_body="<p>Confirm your email address</p>",
+        headers={},
+        status="sent",
+    )
 
 
 @pytest.fixture
@@ -95,6 +109,16 @@ class TestSummary:
         assert categories["contact"]["record_count"] == 7
         # Two events, one current state, one chain head, two policy acceptances.
         assert categories["consent"]["record_count"] == 6
+
+    async def test_mail_to_the_persons_address_without_their_id_is_counted(self, browser, session, member):
+        # The sign-up confirmation is written before the mail carries the account id; erasure
+        # deletes it as the person's, so the access report counts it as theirs too.
+        session.add(unowned_mail("ANN@example.com"))
+        session.add(unowned_mail("someone.else@example.com"))
+        await session.commit()
+        categories = {entry["category"]: entry for entry in (await browser.get(URL)).json()["categories"]}
+        # user_account, account_token x2, data_request x2, outbox_message x2 + the unowned one.
+        assert categories["contact"]["record_count"] == 8
 
     async def test_active_legal_holds_are_shown_with_their_reason(self, browser, session, member):
         released = await session.scalar(select(LegalHold).where(LegalHold.reason == "Tax audit 1"))

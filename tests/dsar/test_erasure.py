@@ -376,6 +376,70 @@ class TestLegalHolds:
         assert request.certificate["held"] == []
         assert (await rows_by_table(session, person.id))["user_account"][0]["name"] == "Erased user"
 
+    @pytest.mark.parametrize(("category", "kept"), [("identity", NAME), ("contact", PHONE)])
+    async def test_releasing_a_hold_after_the_erasure_erases_what_it_kept(
+        self, client, session, settings, person, run_jobs, category, kept
+    ):
+        secret = pyotp.random_base32()
+        await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER, mfa_secret=secret)
+        await sign_in(client, "officer@example.com", otp_secret=secret)
+        placed = await client.post(
+            f"/api/v1/admin/users/{person.id}/legal-holds",
+            json={"category": category, "reason": "identity check for case 22-114"},
+        )
+        assert placed.status_code == 201, placed.text
+        first = await erase_now(session, settings, person, run_jobs)
+        assert first.state == RequestState.COMPLETED, first.outcome
+        [account] = (await rows_by_table(session, person.id))["user_account"]
+        assert kept in (account["name"], account["phone"])
+
+        released = await client.post(
+            f"/api/v1/admin/legal-holds/{placed.json()['id']}/release", json={"reason": "case 22-114 closed"}
+        )
+        assert released.status_code == 200, released.text
+        assert await run_jobs() == 1
+
+        second = await session.scalar(
+            select(DataRequest).where(DataRequest.user_id == person.id, DataRequest.id != first.id)
+        )
+        assert second is not None and second.kind == RequestKind.ERASURE, second
+        assert second.state == RequestState.COMPLETED, second.outcome
+        assert second.certificate["held"] == [] and second.certificate["scan"]["traces_found"] == []
+        assert second.certificate["request_id"] == str(second.id)
+        [account] = (await rows_by_table(session, person.id))["user_account"]
+        assert account["name"] == "Erased user" and account["phone"] is None
+        # The second erasure mails no one (the account's address is gone or held). The first's
+        # notice to the address is the one mail allowed to name it, unless the contact hold kept
+        # the address: then it was the person's mail, and the second erasure took it too.
+        notices = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.template == "erasure_completed"))
+        ).all()
+        assert len(notices) == (1 if category == "identity" else 0)
+        for notice in notices:
+            assert notice.to_address == EMAIL and NAME not in notice.text_body
+            await session.delete(notice)
+        await session.flush()
+        retained = {f"{item['table']}.{item['column']}" for item in second.certificate["retained"]}
+        assert [
+            found for found in await texts_holding(session, NAME, EMAIL, PHONE) if found not in retained
+        ] == []
+
+    async def test_releasing_a_hold_of_a_person_not_yet_erased_opens_nothing(
+        self, client, session, settings, person, run_jobs
+    ):
+        secret = pyotp.random_base32()
+        await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER, mfa_secret=secret)
+        await sign_in(client, "officer@example.com", otp_secret=secret)
+        placed = await client.post(
+            f"/api/v1/admin/users/{person.id}/legal-holds",
+            json={"category": "identity", "reason": "identity check for case 22-114"},
+        )
+        released = await client.post(
+            f"/api/v1/admin/legal-holds/{placed.json()['id']}/release", json={"reason": "case 22-114 closed"}
+        )
+        assert released.status_code == 200, released.text
+        assert await run_jobs() == 0
+
 
 class TestGracePeriod:
     async def test_the_job_waits_for_the_grace_period(self, session, settings, person, run_jobs, clock):

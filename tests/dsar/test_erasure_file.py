@@ -1,15 +1,19 @@
 """Erasure leaves no trace in the database file itself: not in free pages, indexes or the WAL."""
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from opmaestro.core import jobs
+from opmaestro.core import jobs, migrations
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
+from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.dsar import erasure
 from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
 from opmaestro.notifications.models import OutboxMessage
@@ -34,10 +38,27 @@ def database_bytes(database_url: str) -> bytes:
     return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
+@pytest.fixture
+def own_settings(settings: Settings, tmp_dir: Path) -> Settings:
+    """A database file of this test's own. Reading the shared file with `open()` would drop this
+    process's POSIX locks on it (closing any descriptor of a file does), and the next process to
+    close a connection (a worker in another test) would then delete the WAL from under the suite."""
+    return settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_dir / 'erasure.db'}"})
+
+
+@pytest.fixture
+async def committed_sessionmaker(own_settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    await asyncio.to_thread(migrations.upgrade, own_settings.database_url)
+    engine = create_engine(own_settings)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
 @only_on_sqlite
 async def test_the_database_file_holds_no_trace_after_erasure(
-    committed_sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, database_url: str
+    committed_sessionmaker: async_sessionmaker[AsyncSession], own_settings: Settings
 ) -> None:
+    settings, database_url = own_settings, own_settings.database_url
     async with committed_sessionmaker() as session:
         person = await create_person_with_data(session, EMAIL, name=NAME, phone=PHONE)
         request = DataRequest(

@@ -1,6 +1,8 @@
 """The export job: every personal column of every row, checksummed, crash-safe, with progress."""
 
+import csv
 import hashlib
+import io
 import json
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,6 +16,7 @@ from opmaestro.core.datamap import personal_columns, rows_of
 from opmaestro.core.db import Base, unit_of_work
 from opmaestro.dsar import catalog, export, workflow
 from opmaestro.dsar.models import DataRequest, RequestState
+from opmaestro.notifications.models import OutboxMessage
 from tests.dsar.export_helpers import export_job, exported_cells, read_archive, start_export
 from tests.factories import create_personal_data, create_user
 
@@ -116,6 +119,37 @@ class TestCompleteness:
         assert b"ann@example.com" in everything
         assert b"bob@example.com" not in everything and other.id.hex.encode() not in everything
         assert str(other.id).encode() not in everything
+
+    async def test_mail_to_the_persons_address_without_their_id_is_exported(
+        self, session, sessionmaker, export_settings, member, other
+    ):
+        # Erasure deletes these as the person's (sign-up and request confirmations are written
+        # before the mail carries an account id), so the export must hand them over too.
+        for address, subject in (
+            ("Ann@Example.com", "Confirm your email address"),
+            ("ann@example.com", "Confirm your privacy request"),
+            ("bob@example.com", "Bob's own confirmation"),
+        ):
+            session.add(
+                OutboxMessage(
+                    to_address=address,
+                    category="service",
+                    template="verify_email",
+                    subject=subject,
+                    text_body=subject,
+                    html_body=f"<p>{subject}</p>",
+                    headers={},
+                    status="sent",
+                )
+            )
+        await session.commit()
+        request = await run_export(session, sessionmaker, export_settings, member)
+        files = read_archive(export_settings.export_dir / request.export_file)
+        subjects = [
+            row["subject"] for row in csv.DictReader(io.StringIO(files["outbox_message.csv"].decode()))
+        ]
+        assert "Confirm your email address" in subjects and "Confirm your privacy request" in subjects
+        assert "Bob's own confirmation" not in subjects and len(subjects) == 3 + 2
 
     async def test_sign_in_secrets_are_named_but_withheld(
         self, session, sessionmaker, export_settings, member

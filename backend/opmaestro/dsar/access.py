@@ -11,9 +11,9 @@ from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.core.clock import utcnow
-from opmaestro.core.datamap import Category, PersonalColumn, personal_columns, rows_of
+from opmaestro.core.datamap import Category, PersonalColumn, personal_columns
 from opmaestro.core.db import Base
-from opmaestro.dsar import catalog
+from opmaestro.dsar import catalog, ownership
 from opmaestro.dsar.access_schemas import CategoryRead, ColumnRead, DataSummaryRead, HoldRead
 from opmaestro.dsar.models import LegalHold
 
@@ -26,14 +26,16 @@ def columns_by_category(metadata: MetaData) -> dict[Category, list[PersonalColum
     return {category: grouped[category] for category in Category if grouped[category]}
 
 
-async def count_rows(session: AsyncSession, tables: list[Table], user_id: UUID) -> dict[str, int]:
-    """The person's rows in each table, in one round trip."""
+async def count_rows(
+    session: AsyncSession, tables: list[Table], user_id: UUID, email: str | None = None
+) -> dict[str, int]:
+    """The person's rows in each table, in one round trip (with their unowned mail, given `email`)."""
     if not tables:
         return {}
     counts = [
         select(func.count())
         .select_from(table)
-        .where(rows_of(table, user_id))
+        .where(ownership.rows_of(table, user_id, email))
         .scalar_subquery()
         .label(table.name)
         for table in tables
@@ -48,7 +50,8 @@ async def summary(
     """Every category we hold about the person: why, on which basis, who receives it, how long, how many."""
     grouped = columns_by_category(metadata)
     tables = sorted({column.table for columns in grouped.values() for column in columns})
-    counts = await count_rows(session, [metadata.tables[name] for name in tables], user_id)
+    email = await ownership.email_of(session, user_id)
+    counts = await count_rows(session, [metadata.tables[name] for name in tables], user_id, email)
     everything = [column for columns in grouped.values() for column in columns]
     categories = []
     for category, columns in grouped.items():

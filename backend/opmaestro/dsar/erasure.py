@@ -14,10 +14,11 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, delete, func, null, select, update
+from sqlalchemy import Column, Table, bindparam, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import revocation
+from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.audit import service as audit
 from opmaestro.core import jobs
@@ -32,11 +33,10 @@ from opmaestro.core.datamap import (
     rows_of,
     subject_keys,
 )
-from opmaestro.core.db import Base
-from opmaestro.dsar import holds, scan, workflow
-from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
+from opmaestro.core.db import Base, table_of
+from opmaestro.dsar import holds, ownership, scan, workflow
+from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
 from opmaestro.notifications import service as notifications
-from opmaestro.notifications.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -108,16 +108,6 @@ async def schedule(
 
 
 workflow.register_starter(RequestKind.ERASURE, schedule)
-
-
-async def _adopt_unowned_mail(session: AsyncSession, user_id: UUID, email: str) -> None:
-    # Account mail (verification links, notices) is written without a user id; it is theirs too.
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.user_id.is_(None), func.lower(OutboxMessage.to_address) == email.lower())
-        .values(user_id=user_id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def _count(session: AsyncSession, table: Table, user_id: UUID) -> int:
@@ -290,6 +280,18 @@ async def _notify_requester(
     )
 
 
+def _trace(column: Column[Any], value: str | None, erased: bool) -> str | None:
+    """The value to look for after erasure; None when an earlier erasure already wrote it."""
+    if value is None or not erased:
+        return value
+    classification = classification_of(column.info)
+    strategy = classification.erasure if classification else None
+    # A constant replacement ("Erased user") maps onto itself.
+    if isinstance(strategy, Anonymize) and strategy.replacement(value) == value:
+        return None
+    return value
+
+
 async def erase(session: AsyncSession, settings: Settings, request: DataRequest) -> None:
     """Run one in-progress erasure request to its end: erase, certify, scan, complete or fail."""
     user = await session.get(User, request.user_id) if request.user_id else None
@@ -298,11 +300,22 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
             session, request, actor=None, outcome="No account held data for this request."
         )
         return
-    user_id, address = user.id, request.email or user.email
-    traces = scan.Traces(email=user.email, phone=user.phone, name=user.name)
+    user_id = user.id
+    address: str | None = request.email or user.email
+    # A second erasure of an erased account (a hold released since) looks for what the holds
+    # kept, not for the placeholders the first one wrote; nor is there anyone left to mail.
+    rerun = user.status == UserStatus.ERASED
+    accounts_table = table_of(User)
+    if rerun:
+        address = None
+    traces = scan.Traces(
+        email=_trace(accounts_table.c.email, user.email, rerun),
+        phone=_trace(accounts_table.c.phone, user.phone, rerun),
+        name=_trace(accounts_table.c.name, user.name, rerun),
+    )
     held = await holds.held_categories(session, user_id)
     await revocation.revoke_access(session, user_id, settings, actor=None, reason="erasure")
-    await _adopt_unowned_mail(session, user_id, user.email)
+    await ownership.adopt_unowned_mail(session, user_id, user.email)
     report = await erase_person(session, user_id, held)
     await session.execute(
         update(User)
@@ -359,11 +372,10 @@ async def open_for_closed_accounts(
     session: AsyncSession, settings: Settings, *, limit: int
 ) -> list[DataRequest]:
     """An erasure request, due now, for each closed account whose deletion date has passed."""
-    now = utcnow()
     users = list(
         await session.scalars(
             select(User)
-            .where(User.status == UserStatus.CLOSED, User.deletion_due_at <= now)
+            .where(User.status == UserStatus.CLOSED, User.deletion_due_at <= utcnow())
             .order_by(User.deletion_due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -371,32 +383,51 @@ async def open_for_closed_accounts(
     )
     opened = []
     for user in users:
-        pending = await session.scalar(
-            select(DataRequest.id).where(
-                DataRequest.user_id == user.id,
-                DataRequest.kind == RequestKind.ERASURE,
-                DataRequest.state == RequestState.IN_PROGRESS,
-            )
-        )
-        if pending is not None:
-            continue
-        request = DataRequest(
-            kind=RequestKind.ERASURE,
-            state=RequestState.VERIFIED,
-            user_id=user.id,
-            jurisdiction=Jurisdiction.OTHER,
-            due_at=now,
-            verified_at=now,
-            erase_after=now,
-        )
-        session.add(request)
-        await session.flush()
-        await jobs.enqueue(
-            session, ERASURE_JOB, {"request_id": str(request.id)}, max_attempts=settings.job_max_attempts
-        )
-        await workflow.begin_work(session, request, actor=None)
-        opened.append(request)
+        request = await open_system_erasure(session, settings, user.id)
+        if request is not None:
+            opened.append(request)
     return opened
+
+
+async def open_system_erasure(session: AsyncSession, settings: Settings, user_id: UUID) -> DataRequest | None:
+    """An erasure request of our own, due and run now; None when one is already in progress."""
+    pending = await session.scalar(
+        select(DataRequest.id).where(
+            DataRequest.user_id == user_id,
+            DataRequest.kind == RequestKind.ERASURE,
+            DataRequest.state == RequestState.IN_PROGRESS,
+        )
+    )
+    if pending is not None:
+        return None
+    now = utcnow()
+    request = DataRequest(
+        kind=RequestKind.ERASURE,
+        state=RequestState.VERIFIED,
+        user_id=user_id,
+        jurisdiction=Jurisdiction.OTHER,
+        due_at=now,
+        verified_at=now,
+        erase_after=now,
+    )
+    session.add(request)
+    await session.flush()
+    await jobs.enqueue(
+        session, ERASURE_JOB, {"request_id": str(request.id)}, max_attempts=settings.job_max_attempts
+    )
+    await workflow.begin_work(session, request, actor=None)
+    return request
+
+
+async def release_hold(
+    session: AsyncSession, settings: Settings, principal: Principal, hold_id: UUID, reason: str
+) -> LegalHold:
+    """End a hold; if the person was already erased, what it kept is erased now (own certificate)."""
+    hold = await holds.release(session, principal, hold_id, reason)
+    status = await session.scalar(select(User.status).where(User.id == hold.user_id))
+    if status == UserStatus.ERASED:
+        await open_system_erasure(session, settings, hold.user_id)
+    return hold
 
 
 @jobs.handler(ERASE_CLOSED_ACCOUNTS_JOB)

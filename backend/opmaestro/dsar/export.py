@@ -38,7 +38,7 @@ from opmaestro.core.config import Settings
 from opmaestro.core.datamap import Category, PersonalColumn, personal_columns, rows_of
 from opmaestro.core.db import Base
 from opmaestro.core.errors import AppError, NotFound
-from opmaestro.dsar import catalog, workflow
+from opmaestro.dsar import catalog, ownership, workflow
 from opmaestro.dsar.access import columns_by_category, count_rows
 from opmaestro.dsar.models import DataRequest, RequestKind, RequestState
 
@@ -540,6 +540,8 @@ async def run_export(context: jobs.JobContext, payload: dict[str, Any]) -> None:
         await workflow.complete(session, request, actor=None, outcome=NO_ACCOUNT)
         return
     user_id = request.user_id
+    # The same rows erasure would take: mail to their address stored without their id is theirs.
+    await ownership.adopt_unowned_mail(session, user_id)
     # End this read before the long work: on SQLite it holds the write lock.
     await session.commit()
     directory = export_dir(context.settings)

@@ -83,7 +83,7 @@ async def list_for_user(
 
 
 async def release(session: AsyncSession, principal: Principal, hold_id: UUID, reason: str) -> LegalHold:
-    """End a hold; the category is erased by the person's next erasure."""
+    """End a hold; the category is erased by the person's next erasure (see `erasure.release_hold`)."""
     hold = await session.get(LegalHold, hold_id)
     if hold is None:
         raise HoldNotFound("No such legal hold.")

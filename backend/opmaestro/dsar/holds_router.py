@@ -7,10 +7,11 @@ from fastapi import APIRouter, Query
 
 from opmaestro.accounts.deps import PrivacyAdministrator
 from opmaestro.core.db import SessionDep
+from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
-from opmaestro.dsar import holds
+from opmaestro.dsar import erasure, holds
 from opmaestro.dsar.holds_schemas import LegalHoldCreate, LegalHoldRead, LegalHoldRelease
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ERRORS)
@@ -61,7 +62,13 @@ async def list_legal_holds(
     responses={404: problem(holds.HoldNotFound), 409: problem(holds.HoldAlreadyReleased)},
 )
 async def release_legal_hold(
-    hold_id: UUID, body: LegalHoldRelease, principal: PrivacyAdministrator, session: SessionDep
+    hold_id: UUID,
+    body: LegalHoldRelease,
+    principal: PrivacyAdministrator,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> LegalHoldRead:
-    """End a legal hold; the category is erased by the user's next erasure (audited)."""
-    return LegalHoldRead.model_validate(await holds.release(session, principal, hold_id, body.reason))
+    """End a legal hold (audited); the category is erased by the user's next erasure, or at once
+    when the user was already erased."""
+    hold = await erasure.release_hold(session, settings, principal, hold_id, body.reason)
+    return LegalHoldRead.model_validate(hold)

@@ -240,7 +240,8 @@ export interface paths {
         put?: never;
         /**
          * Release a legal hold
-         * @description End a legal hold; the category is erased by the user's next erasure (audited).
+         * @description End a legal hold (audited); the category is erased by the user's next erasure, or at once
+         *     when the user was already erased.
          */
         post: operations["admin-release_legal_hold"];
         delete?: never;

@@ -92,7 +92,9 @@ export function PrivacyRequestVerifyPage() {
         </Text>
         <List size="sm" spacing={4}>
           <List.Item>Confirming starts the request and its legal deadline; we answer by email.</List.Item>
-          <List.Item>For an erasure, the data of the account with this address is erased after a grace period.</List.Item>
+          <List.Item>
+            For an erasure, the data of the account with this address is erased after a grace period.
+          </List.Item>
           <List.Item>If you did not ask for this, close this page: nothing happens and the link expires.</List.Item>
         </List>
         <Group>

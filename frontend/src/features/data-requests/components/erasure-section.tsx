@@ -1,4 +1,4 @@
-import { Alert, Button, Group, List, Modal, Stack, Text } from "@mantine/core";
+import { Alert, Button, Group, List, Stack, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useEffect, useState } from "react";
 
@@ -6,6 +6,7 @@ import { notifyError } from "@/shared/api/problem";
 
 import { type DataRequest, isOpen, useCancelRequest, useDataRequest } from "@/features/data-requests/api/data-requests";
 import { formatDateTime, timeLeft } from "@/features/data-requests/format";
+import { Dialog } from "./dialog";
 
 const MINUTE_MS = 60_000;
 
@@ -104,13 +105,7 @@ export function ErasureSection({ latest, requesting, onRequest }: ErasureSection
           Erase my data
         </Button>
       </Group>
-      <Modal
-        opened={confirming}
-        onClose={() => setConfirming(false)}
-        title="Erase your data?"
-        centered
-        closeButtonProps={{ "aria-label": "Dismiss" }}
-      >
+      <Dialog opened={confirming} onClose={() => setConfirming(false)} title="Erase your data?" centered>
         <Stack gap="md">
           <List size="sm" spacing="xs">
             <List.Item>Your account, profile, consents, sessions and API tokens are deleted or anonymized.</List.Item>
@@ -126,7 +121,7 @@ export function ErasureSection({ latest, requesting, onRequest }: ErasureSection
             </Button>
           </Group>
         </Stack>
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }

@@ -4,7 +4,13 @@ import { useEffect, useState } from "react";
 
 import { notifyError } from "@/shared/api/problem";
 
-import { type DataRequest, isOpen, useCancelRequest, useDataRequest } from "@/features/data-requests/api/data-requests";
+import {
+  type DataRequest,
+  isOpen,
+  useCancelRequest,
+  useDataRequest,
+  useMyData,
+} from "@/features/data-requests/api/data-requests";
 import { formatDateTime, timeLeft } from "@/features/data-requests/format";
 import { Dialog } from "./dialog";
 
@@ -33,6 +39,10 @@ const waitingForSchedule = (request: DataRequest) => isOpen(request) && request.
 function Scheduled({ request }: { request: DataRequest }) {
   const now = useNow();
   const cancel = useCancelRequest();
+  // The access report labels each category ("Billing", "How to reach you"); holds carry only its key.
+  const summary = useMyData();
+  const categoryLabel = (category: string) =>
+    summary.data?.categories.find((item) => item.category === category)?.label ?? category;
   const eraseAfter = request.erase_after;
   const begun = eraseAfter !== null && new Date(eraseAfter).getTime() <= now;
 
@@ -61,7 +71,7 @@ function Scheduled({ request }: { request: DataRequest }) {
             <List size="sm">
               {request.legal_holds.map((hold) => (
                 <List.Item key={`${hold.category}-${hold.since}`}>
-                  {hold.category}: {hold.reason}
+                  {categoryLabel(hold.category)}: {hold.reason}
                 </List.Item>
               ))}
             </List>

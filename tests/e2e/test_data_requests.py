@@ -55,6 +55,17 @@ async def assert_landmarks_clean(page: Page) -> None:
     assert not landmarks, "\n".join(landmarks)
 
 
+async def assert_badges_whole(page: Page) -> None:
+    """At 1280 px wide no badge shows its word cut off ("COMPLE…")."""
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    cut = await page.evaluate(
+        "[...document.querySelectorAll('.mantine-Badge-label')]"
+        ".filter((label) => label.scrollWidth > label.clientWidth + 1).map((label) => label.textContent)"
+    )
+    assert await page.locator(".mantine-Badge-label").count() > 0
+    assert not cut, cut
+
+
 def read_zip(path: str) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(Path(path).read_bytes())) as archive:
         return archive.namelist()
@@ -90,6 +101,7 @@ async def test_member_exports_after_reauthenticating_then_schedules_and_cancels_
     await expect(page.get_by_role("progressbar")).to_have_count(0)
     history = page.get_by_role("table", name="Your requests")
     await expect(history.get_by_role("row").filter(has_text="Copy of your data")).to_contain_text("Completed")
+    await assert_badges_whole(page)
     await assert_accessible(page)
     async with page.expect_download() as download_info:
         await download_link.click()
@@ -203,3 +215,4 @@ async def test_visitor_files_a_request_and_a_privacy_officer_handles_it(page: Pa
     await panel.get_by_role("button", name="Resolve correction").click()
     await expect(panel.get_by_text("This request is closed; nothing more can be done.")).to_be_visible()
     await expect(row).to_contain_text("Completed")
+    await assert_badges_whole(page)

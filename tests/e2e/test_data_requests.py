@@ -39,6 +39,33 @@ def forget_reauthentication(live_server: LiveServer, email: str) -> None:
     assert updated >= 1
 
 
+async def assert_landmarks_clean(page: Page) -> None:
+    """No landmark violation of any impact (assert_accessible counts serious ones only): a dialog's
+    header must not be a second banner."""
+    await assert_accessible(page)  # loads axe
+    results = await page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['best-practice', 'wcag2a']},"
+        " resultTypes: ['violations']})"
+    )
+    landmarks = [
+        f"{violation['id']}: {[node['html'][:120] for node in violation['nodes'][:3]]}"
+        for violation in results["violations"]
+        if violation["id"].startswith("landmark")
+    ]
+    assert not landmarks, "\n".join(landmarks)
+
+
+async def assert_badges_whole(page: Page) -> None:
+    """At 1280 px wide no badge shows its word cut off ("COMPLE…")."""
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    cut = await page.evaluate(
+        "[...document.querySelectorAll('.mantine-Badge-label')]"
+        ".filter((label) => label.scrollWidth > label.clientWidth + 1).map((label) => label.textContent)"
+    )
+    assert await page.locator(".mantine-Badge-label").count() > 0
+    assert not cut, cut
+
+
 def read_zip(path: str) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(Path(path).read_bytes())) as archive:
         return archive.namelist()
@@ -64,6 +91,7 @@ async def test_member_exports_after_reauthenticating_then_schedules_and_cancels_
     dialog = page.get_by_role("dialog", name="Confirm it is you")
     await expect(dialog).to_be_visible()
     await assert_accessible(page)
+    await assert_landmarks_clean(page)
     await dialog.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
     await dialog.get_by_role("button", name="Confirm").click()
     await expect(dialog).to_be_hidden()
@@ -73,6 +101,7 @@ async def test_member_exports_after_reauthenticating_then_schedules_and_cancels_
     await expect(page.get_by_role("progressbar")).to_have_count(0)
     history = page.get_by_role("table", name="Your requests")
     await expect(history.get_by_role("row").filter(has_text="Copy of your data")).to_contain_text("Completed")
+    await assert_badges_whole(page)
     await assert_accessible(page)
     async with page.expect_download() as download_info:
         await download_link.click()
@@ -83,6 +112,8 @@ async def test_member_exports_after_reauthenticating_then_schedules_and_cancels_
 
     await page.get_by_role("button", name="Erase my data").click()
     confirm = page.get_by_role("dialog", name="Erase your data?")
+    await expect(confirm).to_be_visible()
+    await assert_landmarks_clean(page)
     await confirm.get_by_role("button", name="Yes, erase my data").click()
     await expect(confirm).to_be_hidden()
     await expect(page.get_by_text(re.compile(r"^in 1[34] days$"))).to_be_visible()
@@ -141,11 +172,18 @@ async def test_visitor_files_a_request_and_a_privacy_officer_handles_it(page: Pa
     await expect(page.get_by_role("status")).to_contain_text("If the address can receive mail")
     await assert_accessible(page)
 
-    await page.goto(
-        live_server.mail_link(visitor, "Confirm your privacy request", contains="/privacy-request/verify")
-    )
+    link = live_server.mail_link(visitor, "Confirm your privacy request", contains="/privacy-request/verify")
+    await page.goto(link)
+    confirm = page.get_by_role("button", name="Confirm this request")
+    await expect(confirm).to_be_visible()
+    await assert_accessible(page)
+    await confirm.click()
     await expect(page.get_by_role("heading", name="Request confirmed", level=1)).to_be_visible()
     await assert_accessible(page)
+    await page.reload()
+    await page.get_by_role("button", name="Confirm this request").click()
+    await expect(page.get_by_role("heading", name="Link already used or expired", level=1)).to_be_visible()
+    await expect(page.get_by_text("Confirmation failed")).to_have_count(0)
 
     officer = "officer@example.com"
     secret, step = make_privacy_officer(live_server, officer)
@@ -177,3 +215,4 @@ async def test_visitor_files_a_request_and_a_privacy_officer_handles_it(page: Pa
     await panel.get_by_role("button", name="Resolve correction").click()
     await expect(panel.get_by_text("This request is closed; nothing more can be done.")).to_be_visible()
     await expect(row).to_contain_text("Completed")
+    await assert_badges_whole(page)

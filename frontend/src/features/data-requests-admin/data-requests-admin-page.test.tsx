@@ -37,7 +37,7 @@ function queued(overrides: Partial<QueuedRequest> = {}): QueuedRequest {
     certificate: null,
     legal_holds: [],
     user_id: USER_ID,
-    jurisdiction: "EU",
+    jurisdiction: "europe",
     verified_at: null,
     started_at: null,
     extended_at: null,
@@ -79,7 +79,7 @@ describe("DataRequestsAdminPage", () => {
           page(
             [
               queued({ overdue: true, due_soon: false }),
-              queued({ id: "soon", kind: "export", user_id: null, jurisdiction: "US-CA" }),
+              queued({ id: "5eed0000-soon", kind: "export", user_id: null, jurisdiction: "california" }),
             ],
             "next",
           ),
@@ -94,7 +94,17 @@ describe("DataRequestsAdminPage", () => {
     const rows = within(table).getAllByRole("row");
     expect(within(rows[1] as HTMLElement).getByText("Overdue")).toBeInTheDocument();
     expect(within(rows[2] as HTMLElement).getByText("Due soon")).toBeInTheDocument();
-    expect(within(rows[2] as HTMLElement).getByText(/By email · US-CA/)).toBeInTheDocument();
+    expect(within(rows[1] as HTMLElement).getByText(/Account · EU\/EEA, UK or Switzerland/)).toBeInTheDocument();
+    expect(within(rows[2] as HTMLElement).getByText(/By email · California/)).toBeInTheDocument();
+    // Each row's button names its request: the short reference and the time received.
+    const names = within(table)
+      .getAllByRole("button", { name: /^Open / })
+      .map((button) => button.getAttribute("aria-label"));
+    expect(names).toEqual([
+      expect.stringMatching(new RegExp(`^Open correction request ${REQUEST_ID.slice(0, 8)}, received `)),
+      expect.stringMatching(/^Open export request 5eed0000, received /),
+    ]);
+    expect(new Set(names).size).toBe(names.length);
 
     await user.click(screen.getByRole("button", { name: "Load more" }));
     expect(await within(table).findAllByRole("row")).toHaveLength(4);
@@ -204,7 +214,15 @@ describe("DataRequestsAdminPage", () => {
         json(page([queued({ kind: "erasure", state: "in_progress" })])),
       ),
       route("GET", `/api/v1/admin/data-requests/${REQUEST_ID}`, () =>
-        json(detail({ kind: "erasure", state: "in_progress", fields: [], details: null })),
+        json(
+          detail({
+            kind: "erasure",
+            state: "in_progress",
+            fields: [],
+            details: null,
+            erase_after: "2026-12-14T10:00:00Z",
+          }),
+        ),
       ),
       route("GET", `/api/v1/admin/data-requests/${REQUEST_ID}/audit`, () => json(page([]))),
       route("POST", `/api/v1/admin/data-requests/${REQUEST_ID}/extend`, () =>
@@ -232,6 +250,8 @@ describe("DataRequestsAdminPage", () => {
     await user.click(await screen.findByRole("button", { name: /^Open erasure request/ }));
     const panel = within(await screen.findByRole("region", { name: "Erasure request" }));
 
+    expect(panel.getByText("Erase after (end of the grace period)")).toBeInTheDocument();
+    expect(panel.getByText(/Dec 14, 2026|14 Dec 2026/)).toBeInTheDocument();
     const holdsTable = within(await panel.findByRole("table", { name: "Legal holds" }));
     expect(holdsTable.getByText("Tax records kept 10 years")).toBeInTheDocument();
     await user.click(holdsTable.getByRole("button", { name: "Release Billing" }));

@@ -24,7 +24,7 @@ import { isPrivacyStaff, useMe } from "@/shared/hooks/use-me";
 import { type Opened, type QueueFilters, useQueue } from "./api/queue";
 import { RequestBadges } from "./components/badges";
 import { RequestDetail } from "./components/request-detail";
-import { formatDate, KINDS, kindLabel, STATES } from "./format";
+import { formatDate, formatDateTime, jurisdictionLabel, KINDS, kindLabel, shortId, STATES } from "./format";
 
 const REASON_MIN = 5;
 const NO_FILTERS: QueueFilters = { state: "", kind: "", dueBefore: "", overdue: "" };
@@ -163,11 +163,16 @@ export function DataRequestsAdminPage() {
                         {request.extended && " (extended)"}
                       </Table.Td>
                       <Table.Td>
-                        {request.user_id ? "Account" : "By email"} · {request.jurisdiction}
+                        {request.user_id ? "Account" : "By email"} · {jurisdictionLabel(request.jurisdiction)}
                       </Table.Td>
                       <Table.Td>
-                        <Button size="xs" variant="default" onClick={() => open(request.id)}>
-                          Open {kindLabel(request.kind).toLowerCase()} request of {formatDate(request.created_at)}
+                        <Button
+                          size="xs"
+                          variant="default"
+                          onClick={() => open(request.id)}
+                          aria-label={`Open ${kindLabel(request.kind).toLowerCase()} request ${shortId(request.id)}, received ${formatDateTime(request.created_at)}`}
+                        >
+                          Open
                         </Button>
                       </Table.Td>
                     </Table.Tr>

@@ -41,6 +41,12 @@ export const CATEGORIES: { value: Category; label: string }[] = [
   { value: "security", label: "Security" },
 ];
 
+export const JURISDICTIONS: Record<string, string> = {
+  europe: "EU/EEA, UK or Switzerland",
+  california: "California",
+  other: "Elsewhere",
+};
+
 export const OPEN: ReadonlyArray<RequestState> = ["received", "verified", "in_progress"];
 
 export function kindLabel(kind: string): string {
@@ -49,6 +55,15 @@ export function kindLabel(kind: string): string {
 
 export function stateLabel(state: string): string {
   return STATES.find((option) => option.value === state)?.label ?? state;
+}
+
+export function jurisdictionLabel(jurisdiction: string): string {
+  return JURISDICTIONS[jurisdiction] ?? jurisdiction;
+}
+
+/** The first 8 characters of a request id: the reference the requester's emails quote in full. */
+export function shortId(id: string): string {
+  return id.slice(0, 8);
 }
 
 export function categoryLabel(category: string): string {

@@ -190,6 +190,7 @@ describe("YourDataPage", () => {
         state: state === "cancelled" ? "cancelled" : "in_progress",
         erase_after: eraseAfter,
         closed_at: state === "cancelled" ? "2026-11-30T11:00:00Z" : null,
+        legal_holds: [{ category: "consent", reason: "Pending litigation", since: "2026-11-01T00:00:00Z" }],
       });
     const calls = mockApi(
       me(),
@@ -217,6 +218,8 @@ describe("YourDataPage", () => {
     await user.click(screen.getByRole("button", { name: "Erase my data" }));
     await user.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Yes, erase my data" }));
     expect(await screen.findByText("in 13 days")).toBeInTheDocument();
+    // The hold names its category as the access report labels it, not by its key.
+    expect(screen.getByText("Consent records: Pending litigation")).toBeInTheDocument();
     expect(calls.find((call) => call.method === "POST")?.body).toEqual({ kind: "erasure" });
 
     await user.click(screen.getByRole("button", { name: "Cancel erasure" }));

@@ -24,7 +24,7 @@ import {
   useQueuedRequest,
   useStaffAction,
 } from "@/features/data-requests-admin/api/queue";
-import { formatDate, formatDateTime, kindLabel, OPEN } from "@/features/data-requests-admin/format";
+import { formatDate, formatDateTime, jurisdictionLabel, kindLabel, OPEN } from "@/features/data-requests-admin/format";
 import { AuditTrail } from "./audit-trail";
 import { RequestBadges } from "./badges";
 import { LegalHolds } from "./legal-holds";
@@ -166,10 +166,16 @@ export function RequestDetail({ opened, onClose }: RequestDetailProps) {
             {formatDate(request.due_at)}
             {request.extended && ` (extended: ${request.extension_reason ?? "no reason given"})`}
           </Fact>
-          <Fact term="Jurisdiction">{request.jurisdiction}</Fact>
+          <Fact term="Jurisdiction">{jurisdictionLabel(request.jurisdiction)}</Fact>
+          <Fact term="Reference">{request.id}</Fact>
           <Fact term="Verified">{request.verified_at ? formatDateTime(request.verified_at) : "Not yet"}</Fact>
           {request.fields.length > 0 && <Fact term="Fields">{request.fields.join(", ")}</Fact>}
           <Fact term="Details">{request.details ?? "—"}</Fact>
+          {request.kind === "erasure" && (
+            <Fact term="Erase after (end of the grace period)">
+              {request.erase_after ? formatDateTime(request.erase_after) : "Not scheduled"}
+            </Fact>
+          )}
           {request.outcome && <Fact term="Outcome">{request.outcome}</Fact>}
         </SimpleGrid>
         <section aria-labelledby="request-actions">

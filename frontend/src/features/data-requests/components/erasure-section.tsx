@@ -1,11 +1,18 @@
-import { Alert, Button, Group, List, Modal, Stack, Text } from "@mantine/core";
+import { Alert, Button, Group, List, Stack, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useEffect, useState } from "react";
 
 import { notifyError } from "@/shared/api/problem";
 
-import { type DataRequest, isOpen, useCancelRequest, useDataRequest } from "@/features/data-requests/api/data-requests";
+import {
+  type DataRequest,
+  isOpen,
+  useCancelRequest,
+  useDataRequest,
+  useMyData,
+} from "@/features/data-requests/api/data-requests";
 import { formatDateTime, timeLeft } from "@/features/data-requests/format";
+import { Dialog } from "./dialog";
 
 const MINUTE_MS = 60_000;
 
@@ -32,6 +39,10 @@ const waitingForSchedule = (request: DataRequest) => isOpen(request) && request.
 function Scheduled({ request }: { request: DataRequest }) {
   const now = useNow();
   const cancel = useCancelRequest();
+  // The access report labels each category ("Billing", "How to reach you"); holds carry only its key.
+  const summary = useMyData();
+  const categoryLabel = (category: string) =>
+    summary.data?.categories.find((item) => item.category === category)?.label ?? category;
   const eraseAfter = request.erase_after;
   const begun = eraseAfter !== null && new Date(eraseAfter).getTime() <= now;
 
@@ -60,7 +71,7 @@ function Scheduled({ request }: { request: DataRequest }) {
             <List size="sm">
               {request.legal_holds.map((hold) => (
                 <List.Item key={`${hold.category}-${hold.since}`}>
-                  {hold.category}: {hold.reason}
+                  {categoryLabel(hold.category)}: {hold.reason}
                 </List.Item>
               ))}
             </List>
@@ -104,13 +115,7 @@ export function ErasureSection({ latest, requesting, onRequest }: ErasureSection
           Erase my data
         </Button>
       </Group>
-      <Modal
-        opened={confirming}
-        onClose={() => setConfirming(false)}
-        title="Erase your data?"
-        centered
-        closeButtonProps={{ "aria-label": "Dismiss" }}
-      >
+      <Dialog opened={confirming} onClose={() => setConfirming(false)} title="Erase your data?" centered>
         <Stack gap="md">
           <List size="sm" spacing="xs">
             <List.Item>Your account, profile, consents, sessions and API tokens are deleted or anonymized.</List.Item>
@@ -126,7 +131,7 @@ export function ErasureSection({ latest, requesting, onRequest }: ErasureSection
             </Button>
           </Group>
         </Stack>
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }

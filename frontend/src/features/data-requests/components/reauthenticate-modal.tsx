@@ -1,4 +1,4 @@
-import { Anchor, Button, Group, Modal, Stack, Text, TextInput } from "@mantine/core";
+import { Anchor, Button, Group, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useState } from "react";
 
@@ -6,6 +6,8 @@ import { ProblemError, showFormError } from "@/shared/api/problem";
 import { PasswordField } from "@/shared/components/form-fields";
 
 import { useReauthenticate } from "@/features/data-requests/api/data-requests";
+
+import { Dialog } from "./dialog";
 
 interface ReauthenticateModalProps {
   opened: boolean;
@@ -51,13 +53,7 @@ export function ReauthenticateModal({ opened, mfaEnabled, onCancel, onConfirmed 
   });
 
   return (
-    <Modal
-      opened={opened}
-      onClose={close}
-      title="Confirm it is you"
-      centered
-      closeButtonProps={{ "aria-label": "Dismiss" }}
-    >
+    <Dialog opened={opened} onClose={close} title="Confirm it is you" centered>
       <form noValidate onSubmit={submit} aria-label="Confirm it is you">
         <Stack gap="md">
           <Text size="sm">
@@ -98,6 +94,6 @@ export function ReauthenticateModal({ opened, mfaEnabled, onCancel, onConfirmed 
           </Group>
         </Stack>
       </form>
-    </Modal>
+    </Dialog>
   );
 }

@@ -9,6 +9,9 @@ import {
   STATE_LABELS,
 } from "@/features/data-requests/format";
 
+// Mantine cuts a badge's label with an ellipsis when its cell is narrow; show the whole word instead.
+const WHOLE = { root: { flexShrink: 0, maxWidth: "none" }, label: { overflow: "visible" } };
+
 interface RequestHistoryProps {
   requests: DataRequest[];
   hasMore: boolean;
@@ -56,7 +59,7 @@ export function RequestHistory({ requests, hasMore, loadingMore, onLoadMore }: R
                 <Table.Td>{KIND_LABELS[request.kind] ?? request.kind}</Table.Td>
                 <Table.Td>{formatDate(request.created_at)}</Table.Td>
                 <Table.Td>
-                  <Badge variant="filled" color={STATE_COLORS[request.state] ?? "gray.7"} autoContrast>
+                  <Badge styles={WHOLE} variant="filled" color={STATE_COLORS[request.state] ?? "gray.7"} autoContrast>
                     {STATE_LABELS[request.state] ?? request.state}
                   </Badge>
                 </Table.Td>

@@ -70,7 +70,7 @@ class TestOpen:
         [mail] = await outbox("data_request_received", "ann@example.com")
         assert "erased" not in mail.text_body
 
-    async def test_a_territory_in_lower_case_and_newlines_and_tabs_are_accepted(self, member, session) -> None:
+    async def test_a_territory_in_lower_case_and_newlines_and_tabs_are_accepted(self, member) -> None:
         browser, _ = member
         body = (
             await browser.post(

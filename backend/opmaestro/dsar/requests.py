@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import reauthentication
@@ -129,6 +129,12 @@ def _staff_fields(request: DataRequest, holds: list[LegalHold], now: datetime) -
         "due_soon": request.state in OPEN_STATES and deadlines.is_due_soon(request.due_at, now),
         "awaiting_confirmation": _awaiting_confirmation(request),
     }
+
+
+def confirmed() -> ColumnElement[bool]:
+    """Not a request by email whose link is still unopened (anyone can file those: until the
+    requester confirms there is nothing to do, so they stay out of the queue and reminders)."""
+    return or_(DataRequest.state != RequestState.RECEIVED, DataRequest.verification_hash.is_(None))
 
 
 def _awaiting_confirmation(request: DataRequest) -> bool:
@@ -385,9 +391,7 @@ async def queue(
     if state is not None:
         statement = statement.where(DataRequest.state == state)
     else:
-        statement = statement.where(
-            or_(DataRequest.state != RequestState.RECEIVED, DataRequest.verification_hash.is_(None))
-        )
+        statement = statement.where(confirmed())
     if kind is not None:
         statement = statement.where(DataRequest.kind == kind)
     if due_before is not None:

@@ -107,8 +107,10 @@ UsState = Annotated[
         min_length=2,
         max_length=2,
         pattern=r"^[A-Za-z]{2}$",
-        description="US state or territory code (USPS), such as CA; only read when the country is US.",
-        json_schema_extra={"enum": sorted(US_STATES)},
+        description=(
+            "USPS code of a US state, DC or a territory (AS, GU, MP, PR, VI, UM), such as CA; "
+            "only read when the country is US."
+        ),
     ),
     AfterValidator(_us_state),
 ]

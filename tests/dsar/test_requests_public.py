@@ -110,7 +110,9 @@ class TestVerification:
         await client.post(URL, json={"email": "ann@example.com", "kind": "erasure"})
         token = token_in((await outbox("data_request_verify"))[0])
 
-        assert (await client.post(VERIFY, json={"token": token})).status_code == 200
+        response = await client.post(VERIFY, json={"token": token})
+
+        assert response.status_code == 200 and "already" in response.json()["detail"]
 
         [request] = await requests_for(session, "ann@example.com")
         assert request.state == RequestState.DENIED and request.user_id == user_id

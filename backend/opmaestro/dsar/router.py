@@ -141,7 +141,15 @@ async def verify_data_request(
     body: DataRequestVerification, session: SessionDep, settings: SettingsDep
 ) -> PublicRequestAccepted:
     """Open the emailed link: the request is verified and its deadline runs; answers come by email."""
-    await data_requests.verify_public(session, body.token, settings)
+    request = await data_requests.verify_public(session, body.token, settings)
+    if request.state == RequestState.DENIED:
+        # Only the mailbox's owner has the link, and the mail they get says the same.
+        return PublicRequestAccepted(
+            detail=(
+                "Your address already has a request of this kind being handled; "
+                "we have emailed you its reference."
+            )
+        )
     return PublicRequestAccepted(
         detail="Your request is confirmed; we will answer by email before the due date."
     )

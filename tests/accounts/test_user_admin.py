@@ -115,11 +115,13 @@ class TestSearch:
     async def test_a_limit_outside_one_to_two_hundred_is_invalid(self, client, admin, limit):
         problem_of(await search(client, limit=limit), 422, "validation")
 
-    @pytest.mark.parametrize("reason", [None, "", "why"])
-    async def test_a_reason_is_required(self, client, admin, reason):
+    @pytest.mark.parametrize("reason", [None, "", "why", "     ", "  why  ", "Court\x00order", "x" * 501])
+    async def test_a_reason_is_required(self, client, admin, session, reason):
         params = {} if reason is None else {"reason": reason}
 
         problem_of(await client.get(USERS, params=params), 422, "validation")
+        searches = select(AuditRecord).where(AuditRecord.action == "admin.users.searched")
+        assert (await session.scalars(searches)).all() == []
 
     async def test_every_search_is_audited_with_its_reason(self, client, admin, people, session):
         await search(client, q="acme", role="member")
@@ -247,6 +249,7 @@ class TestUpdate:
             pytest.param({"role": "superuser", "reason": REASON}, id="unknown-role"),
             pytest.param({"disabled": "yes", "reason": REASON}, id="non-boolean-disabled"),
             pytest.param({"role": "support"}, id="no-reason"),
+            pytest.param({"role": "support", "reason": "       "}, id="blank-reason"),
             pytest.param({"reason": REASON}, id="nothing-to-change"),
         ],
     )

@@ -107,6 +107,26 @@ class TestList:
         assert all("email" not in item and "details" not in item for item in items)
         assert [item["outcome"] for item in items] == [None] * 4
 
+    async def test_unconfirmed_requests_by_email_are_listed_only_when_asked_for(
+        self, officer, session
+    ) -> None:
+        browser, _ = officer
+        now = utcnow()
+        unconfirmed = await make_request(
+            session, state=RequestState.RECEIVED, due_at=now - timedelta(days=1), verification_hash="c" * 64
+        )
+        confirmed = await make_request(session, due_at=now + timedelta(days=3))
+
+        async def listed(**params: Any) -> list[tuple[str, bool]]:
+            response = await browser.get(URL, params=params)
+            assert response.status_code == 200, response.text
+            return [(item["id"], item["awaiting_confirmation"]) for item in response.json()["items"]]
+
+        assert await listed() == [(str(confirmed.id), False)]
+        assert await listed(overdue="true") == []
+        assert await listed(kind="export") == [(str(confirmed.id), False)]
+        assert await listed(state="received") == [(str(unconfirmed.id), True)]
+
     async def test_filters(self, officer, session) -> None:
         browser, _ = officer
         now = utcnow()
@@ -182,11 +202,33 @@ class TestOpenWithAReason:
 
         assert body["email"] == "bob@example.com" and body["user_id"] == str(user.id)
 
-    @pytest.mark.parametrize("params", [{}, {"reason": "why"}, {"reason": "x" * 501}])
-    async def test_a_missing_or_bad_reason_is_a_problem(self, officer, session, params) -> None:
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {},
+            {"reason": "why"},
+            {"reason": "x" * 501},
+            {"reason": "     "},
+            {"reason": " \t why \n "},
+            {"reason": "Court\x00order"},
+            {"reason": "Court\x1border"},
+        ],
+    )
+    @pytest.mark.parametrize("path", ["", "/audit"])
+    async def test_a_missing_or_bad_reason_is_a_problem_and_nothing_is_audited(
+        self, officer, session, params, path
+    ) -> None:
         browser, _ = officer
         request = await make_request(session)
-        assert_problem(await browser.get(f"{URL}/{request.id}", params=params), 422, "validation")
+        assert_problem(await browser.get(f"{URL}/{request.id}{path}", params=params), 422, "validation")
+        assert await audit_of(session, request.id) == []
+
+    async def test_a_reason_is_stored_without_surrounding_space(self, officer, session) -> None:
+        browser, _ = officer
+        request = await make_request(session)
+        await browser.get(f"{URL}/{request.id}", params={"reason": f"  {REASON}\n"})
+        [record] = await audit_of(session, request.id)
+        assert record.reason == REASON
 
     async def test_an_unknown_request_is_not_found(self, officer) -> None:
         browser, _ = officer
@@ -194,10 +236,14 @@ class TestOpenWithAReason:
         assert_problem(
             await browser.get(f"{URL}/{missing}", params={"reason": REASON}), 404, "data-request-not-found"
         )
+        bodies = {"verify": {"note": REASON}, "resolve": {"resolution": "Done it."}}
         for action in ("verify", "deny", "extend", "resolve"):
-            body = {"resolution": "Done it."} if action == "resolve" else {"reason": REASON}
-            response = await browser.post(f"{URL}/{missing}/{action}", json=body)
+            response = await browser.post(
+                f"{URL}/{missing}/{action}", json=bodies.get(action, {"reason": REASON})
+            )
             assert_problem(response, 404, "data-request-not-found")
+        response = await browser.get(f"{URL}/{missing}/audit", params={"reason": REASON})
+        assert_problem(response, 404, "data-request-not-found")
 
 
 class TestVerify:
@@ -222,6 +268,89 @@ class TestVerify:
         verified = [r for r in await audit_of(session, request.id) if r.action == "data_request.verified"]
         assert verified[0].reason == "identity checked by staff" and verified[0].actor_kind == "staff"
         assert len(await outbox("data_request_received", "someone@example.com")) == 1
+
+    async def test_a_note_says_how_identity_was_checked(self, officer, session) -> None:
+        browser, _ = officer
+        request = await make_request(session, state=RequestState.RECEIVED)
+
+        response = await browser.post(
+            f"{URL}/{request.id}/verify", json={"note": "  Called back on file number "}
+        )
+
+        assert response.status_code == 200, response.text
+        verified = [r for r in await audit_of(session, request.id) if r.action == "data_request.verified"]
+        assert verified[0].reason == "identity checked by staff: Called back on file number"
+
+    @pytest.mark.parametrize(
+        "body", [{"note": "    "}, {"note": "x" * 501}, {"note": "ok\x00ok ok"}, {"reason": REASON}]
+    )
+    async def test_a_bad_note_is_a_problem(self, officer, session, body) -> None:
+        browser, _ = officer
+        request = await make_request(session, state=RequestState.RECEIVED)
+        assert_problem(await browser.post(f"{URL}/{request.id}/verify", json=body), 422, "validation")
+        assert (await fresh(session, request.id)).state == RequestState.RECEIVED
+
+    async def test_a_request_by_email_is_linked_to_the_account_with_that_address(
+        self, officer, session, outbox
+    ) -> None:
+        user = await create_user(session, "bob@example.com")
+        user_id = user.id
+        request = await make_request(
+            session,
+            kind=RequestKind.ERASURE,
+            state=RequestState.RECEIVED,
+            email="bob@example.com",
+            verification_hash="b" * 64,
+        )
+        browser, _ = officer
+
+        body = (await browser.post(f"{URL}/{request.id}/verify")).json()
+
+        assert body["user_id"] == str(user_id)
+        assert (await fresh(session, request.id)).user_id == user_id
+        assert len(await outbox("data_request_received", "bob@example.com")) == 1
+
+    @pytest.mark.parametrize("open_state", [RequestState.VERIFIED, RequestState.IN_PROGRESS])
+    async def test_an_account_with_an_open_request_of_the_kind_gets_no_second_one(
+        self, officer, session, outbox, no_starters, open_state
+    ) -> None:
+        async def starter(db, _settings, request: DataRequest, _actor) -> None:
+            raise AssertionError("a second erasure must not start")
+
+        user = await create_user(session, "bob@example.com")
+        user_id = user.id
+        mine = await make_request(
+            session, kind=RequestKind.ERASURE, state=open_state, user_id=user_id, email=None
+        )
+        emailed = await make_request(
+            session,
+            kind=RequestKind.ERASURE,
+            state=RequestState.RECEIVED,
+            email="bob@example.com",
+            verification_hash="b" * 64,
+        )
+        no_starters[RequestKind.ERASURE] = starter
+        browser, _ = officer
+
+        body = (await browser.post(f"{URL}/{emailed.id}/verify")).json()
+
+        assert body["state"] == "denied" and body["user_id"] == str(user_id)
+        stored = await fresh(session, emailed.id)
+        assert stored.outcome == f"This request is already being handled as request {mine.id}."
+        [mail] = await outbox("data_request_denied", "bob@example.com")
+        assert str(mine.id) in mail.text_body
+        assert await outbox("data_request_received") == []
+        assert (await fresh(session, mine.id)).state == open_state
+
+    async def test_an_open_request_of_another_kind_does_not_stop_it(self, officer, session) -> None:
+        user = await create_user(session, "bob@example.com")
+        await make_request(session, kind=RequestKind.EXPORT, user_id=user.id, email=None)
+        emailed = await make_request(
+            session, kind=RequestKind.ERASURE, state=RequestState.RECEIVED, email="bob@example.com"
+        )
+        browser, _ = officer
+
+        assert (await browser.post(f"{URL}/{emailed.id}/verify")).json()["state"] == "verified"
 
     async def test_only_a_received_request_can_be_verified(self, officer, session) -> None:
         browser, _ = officer
@@ -340,16 +469,22 @@ class TestAuditTrail:
         await browser.post(f"{URL}/{request.id}/verify")
         await browser.post(f"{URL}/{request.id}/deny", json={"reason": "Duplicate request."})
 
-        items = (await browser.get(f"{URL}/{request.id}/audit")).json()["items"]
+        items = (
+            await browser.get(f"{URL}/{request.id}/audit", params={"reason": "Checking the history"})
+        ).json()["items"]
 
         assert [item["action"] for item in items] == [
+            "data_request.audit_read",
             "data_request.denied",
             "data_request.verified",
             "data_request.read",
         ]
         assert items[-1]["reason"] == REASON and items[0]["actor_kind"] == "staff"
+        assert items[0]["reason"] == "Checking the history"
 
     async def test_members_cannot_read_it(self, member, session) -> None:
         browser, _ = member
         request = await make_request(session)
-        assert_problem(await browser.get(f"{URL}/{request.id}/audit"), 403, "forbidden")
+        assert_problem(
+            await browser.get(f"{URL}/{request.id}/audit", params={"reason": REASON}), 403, "forbidden"
+        )

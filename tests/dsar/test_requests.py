@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from opmaestro.audit.models import AuditRecord
 from opmaestro.core.clock import utcnow
-from opmaestro.dsar import workflow
+from opmaestro.dsar import erasure, workflow
 from opmaestro.dsar.models import DataRequest, LegalHold, RequestKind, RequestState
 from tests.problems import assert_problem
 
@@ -50,6 +50,40 @@ class TestOpen:
         assert len(mails) == 1
         assert body["id"] in mails[0].text_body
         assert body["due_at"][:10] in mails[0].text_body
+
+    async def test_an_erasure_receipt_says_when_it_will_run(
+        self, member, settings, no_starters, outbox
+    ) -> None:
+        no_starters[RequestKind.ERASURE] = erasure.schedule
+        browser, _ = member
+        body = (await browser.post(URL, json={"kind": "erasure"})).json()
+
+        [mail] = await outbox("data_request_received", "ann@example.com")
+        assert body["erase_after"] is not None
+        for text in (mail.text_body, mail.html_body):
+            assert body["erase_after"][:10] in text and body["due_at"][:10] in text
+            assert f"grace period of {settings.erasure_grace_days} days" in text
+
+    async def test_other_receipts_name_no_erasure_date(self, member, outbox) -> None:
+        browser, _ = member
+        await browser.post(URL, json={"kind": "export"})
+        [mail] = await outbox("data_request_received", "ann@example.com")
+        assert "erased" not in mail.text_body
+
+    async def test_a_territory_in_lower_case_and_newlines_and_tabs_are_accepted(self, member) -> None:
+        browser, _ = member
+        body = (
+            await browser.post(
+                URL,
+                json={
+                    "kind": "correction",
+                    "details": "Wrong.\r\n\tTitle",
+                    "fields": ["name"],
+                    "us_state": "pr",
+                },
+            )
+        ).json()
+        assert body["state"] == "verified", body
 
     async def test_a_registered_worker_takes_the_request_over(self, member, session, no_starters) -> None:
         started: list[str] = []
@@ -222,6 +256,27 @@ class TestReadAndList:
         ]
 
 
+class TestClosedRequests:
+    async def test_a_cancelled_erasure_shows_no_erasure_time_nor_holds(
+        self, member, session, no_starters
+    ) -> None:
+        no_starters[RequestKind.ERASURE] = erasure.schedule
+        browser, user = member
+        request_id = (await browser.post(URL, json={"kind": "erasure"})).json()["id"]
+        session.add(LegalHold(user_id=user.id, category="billing", reason="Invoices are kept by law."))
+        await session.commit()
+        assert (await browser.get(f"{URL}/{request_id}")).json()["legal_holds"] != []
+
+        body = (await browser.post(f"{URL}/{request_id}/cancel")).json()
+
+        assert body["state"] == "cancelled"
+        assert body["erase_after"] is None and body["legal_holds"] == []
+        read = (await browser.get(f"{URL}/{request_id}")).json()
+        assert read["erase_after"] is None and read["legal_holds"] == []
+        listed = (await browser.get(URL)).json()["items"][0]
+        assert listed["erase_after"] is None and listed["legal_holds"] == []
+
+
 class TestCancel:
     async def test_an_open_request_is_cancelled_and_audited(self, member, session) -> None:
         browser, _ = member
@@ -277,6 +332,10 @@ class TestBadInput:
             {"kind": "correction", "details": "x" * 4001, "fields": ["name"]},
             {"kind": "export", "details": None},
             {"kind": "export", "us_state": "California"},
+            {"kind": "export", "us_state": "ZZ"},
+            {"kind": "correction", "details": "wrong", "fields": ["name", "email", "name"]},
+            {"kind": "correction", "details": "nul \x00 byte", "fields": ["name"]},
+            {"kind": "correction", "details": "escape \x1b[31m", "fields": ["name"]},
             {"kind": "correction", "details": "wrong", "fields": ["name"] * 12},
             [],
         ],

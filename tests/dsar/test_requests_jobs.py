@@ -90,6 +90,18 @@ class TestReminders:
         assert (await fresh(session, overdue)).reminded_at is not None
         assert (await fresh(session, later)).reminded_at is None
 
+    async def test_requests_awaiting_their_link_are_left_out(self, session, settings, outbox) -> None:
+        await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER)
+        unconfirmed = await make_request(
+            session, state=RequestState.RECEIVED, due_at=utcnow() - timedelta(days=1), verification_hash="d"
+        )
+        confirmed = await make_request(session, due_at=utcnow() + timedelta(days=2))
+
+        assert await tasks.send_reminders(session, settings) == 1
+
+        [mail] = await outbox("data_request_reminder")
+        assert str(confirmed.id) in mail.text_body and str(unconfirmed.id) not in mail.text_body
+
     async def test_once_per_request_per_day(self, session, settings, outbox, clock) -> None:
         await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER)
         await make_request(session, due_at=utcnow() + timedelta(days=2))

@@ -2,6 +2,7 @@
 mailed link is opened, and no answer says whether the address has an account."""
 
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from opmaestro import main
 from opmaestro.core import jobs
+from opmaestro.core.clock import utcnow
 from opmaestro.core.security import hash_token
 from opmaestro.dsar.models import DataRequest, RequestKind, RequestState
 from opmaestro.notifications.models import OutboxMessage
@@ -85,6 +87,40 @@ class TestVerification:
         assert request.jurisdiction == "europe" and request.verification_hash is None
         assert len(await outbox("data_request_received", "ann@example.com")) == 1
 
+    async def test_a_second_open_request_of_a_kind_is_denied_naming_the_first(
+        self, client, session, outbox, no_starters
+    ) -> None:
+        async def starter(db, _settings, request: DataRequest, _actor) -> None:
+            raise AssertionError("a second erasure must not start")
+
+        user = await create_user(session, "ann@example.com")
+        user_id = user.id
+        mine = DataRequest(
+            kind=RequestKind.ERASURE,
+            state=RequestState.IN_PROGRESS,
+            user_id=user_id,
+            jurisdiction="other",
+            due_at=utcnow() + timedelta(days=30),
+            fields=[],
+            progress_percent=0,
+        )
+        session.add(mine)
+        await session.commit()
+        no_starters[RequestKind.ERASURE] = starter
+        await client.post(URL, json={"email": "ann@example.com", "kind": "erasure"})
+        token = token_in((await outbox("data_request_verify"))[0])
+
+        response = await client.post(VERIFY, json={"token": token})
+
+        assert response.status_code == 200 and "already" in response.json()["detail"]
+
+        [request] = await requests_for(session, "ann@example.com")
+        assert request.state == RequestState.DENIED and request.user_id == user_id
+        assert request.outcome == f"This request is already being handled as request {mine.id}."
+        [mail] = await outbox("data_request_denied", "ann@example.com")
+        assert str(mine.id) in mail.text_body
+        assert await outbox("data_request_received") == []
+
     async def test_an_unknown_address_is_verified_and_waits_for_staff(self, client, session, outbox) -> None:
         await client.post(URL, json={"email": "nobody@example.com", "kind": "export"})
         token = token_in((await outbox("data_request_verify"))[0])
@@ -154,6 +190,10 @@ class TestBadInput:
             {"email": "a@example.com", "kind": "correction"},
             {"email": "a@example.com", "kind": "export", "country": None},
             {"email": "a" * 320 + "@example.com", "kind": "export"},
+            {"email": "a@example.com", "kind": "export", "country": "US", "us_state": "ZZ"},
+            {"email": "a@example.com", "kind": "export", "details": "nul \x00 byte"},
+            {"email": "a@example.com", "kind": "export", "details": "bell \x07"},
+            {"email": "a@example.com", "kind": "correction", "details": "Wrong", "fields": ["name", "name"]},
         ],
     )
     async def test_invalid_requests_are_problems_and_send_nothing(self, client, outbox, body) -> None:

@@ -55,6 +55,7 @@ class TestPassword:
         response = await browser.post(URL, json={"password": PASSWORD})
 
         assert response.status_code == 204, response.text
+        assert response.content == b"" and "content-type" not in response.headers
         after = await stamp(session, user_id)
         assert after is not None and before is not None and after - before >= timedelta(minutes=20)
         actions = await session.scalars(

@@ -20,7 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 from opmaestro.accounts.deps import SCOPES
 from opmaestro.accounts.models import Role
 from opmaestro.core.clock import utcnow
-from opmaestro.core.schemas import RequestModel, ResponseModel
+from opmaestro.core.schemas import Reason, RequestModel, ResponseModel
 from opmaestro.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, password_problem
 
 MINIMUM_AGE = 18
@@ -353,7 +353,7 @@ class AdminUserUpdate(RequestModel):
 
     role: Role | SkipJsonSchema[None] = None
     disabled: StrictBool | SkipJsonSchema[None] = None
-    reason: Annotated[str, Field(min_length=5, max_length=500)]
+    reason: Reason
 
     @model_validator(mode="after")
     def _check(self) -> Self:

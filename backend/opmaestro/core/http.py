@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from opmaestro.core.errors import Forbidden, NotAuthenticated, problem
 from opmaestro.core.pagination import MAX_LIMIT
+from opmaestro.core.schemas import Reason
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 # A cursor is base64url of what `core.pagination` encodes; the `cursor` format names that rule.
@@ -18,6 +19,8 @@ Cursor = Annotated[
     Annotated[str, Query(max_length=200, json_schema_extra={"format": "cursor"})] | None,
     Query(description="`next_cursor` of the previous page."),
 ]
+# The `reason` of a staff read of a person's data (`core.schemas.Reason`: stripped, 5 to 500 characters).
+ReasonQuery = Annotated[Reason, Query(description="Why you need this; audited.")]
 SIGNED_IN_ERRORS: dict[int | str, dict[str, Any]] = {401: problem(NotAuthenticated), 403: problem(Forbidden)}
 
 

@@ -1,6 +1,8 @@
 """Base classes for request and response schemas."""
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 
 class RequestModel(BaseModel):
@@ -11,3 +13,23 @@ class RequestModel(BaseModel):
 
 class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+# Text people type: any character but the control ones (newline, carriage return and tab excepted);
+# PostgreSQL cannot store NUL, and the others only hide or garble what staff and requesters read.
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+REASON_MIN_LENGTH = 5
+REASON_MAX_LENGTH = 500
+
+# Why a staff member reads or changes a person's data (audited): one rule for every reasoned read
+# and action, in a query or a body. Surrounding whitespace is stripped before the length is checked,
+# so a reason of only spaces is refused.
+Reason = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=REASON_MIN_LENGTH,
+        max_length=REASON_MAX_LENGTH,
+        pattern=PLAIN_TEXT,
+    ),
+]

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import reauthentication
@@ -84,6 +84,7 @@ def _export_of(request: DataRequest, now: datetime) -> ExportFile | None:
 
 
 def _fields(request: DataRequest, holds: list[LegalHold], now: datetime) -> dict[str, object]:
+    is_open = request.state in OPEN_STATES
     return {
         "id": request.id,
         "kind": request.kind,
@@ -95,13 +96,14 @@ def _fields(request: DataRequest, holds: list[LegalHold], now: datetime) -> dict
         "closed_at": request.closed_at,
         "outcome": request.outcome,
         "progress_percent": request.progress_percent,
-        "erase_after": request.erase_after,
+        # When the erasure will run: only while it can still happen (not once cancelled or closed).
+        "erase_after": request.erase_after if is_open else None,
         "fields": list(request.fields or []),
         "export": _export_of(request, now),
         "certificate": request.certificate,
         "legal_holds": [
             LegalHoldNotice(category=hold.category, reason=hold.reason, since=hold.created_at)
-            for hold in holds
+            for hold in (holds if is_open else [])
         ],
     }
 
@@ -125,7 +127,18 @@ def _staff_fields(request: DataRequest, holds: list[LegalHold], now: datetime) -
         "extended_at": request.extended_at,
         "overdue": request.state in OPEN_STATES and deadlines.is_overdue(request.due_at, now),
         "due_soon": request.state in OPEN_STATES and deadlines.is_due_soon(request.due_at, now),
+        "awaiting_confirmation": _awaiting_confirmation(request),
     }
+
+
+def confirmed() -> ColumnElement[bool]:
+    """Not a request by email whose link is still unopened (anyone can file those: until the
+    requester confirms there is nothing to do, so they stay out of the queue and reminders)."""
+    return or_(DataRequest.state != RequestState.RECEIVED, DataRequest.verification_hash.is_(None))
+
+
+def _awaiting_confirmation(request: DataRequest) -> bool:
+    return request.state == RequestState.RECEIVED and request.verification_hash is not None
 
 
 async def describe_for_staff(
@@ -147,12 +160,21 @@ async def describe_for_staff(
 # --- the signed-in requester ---------------------------------------------------------------------
 
 
-async def _open_of_kind(session: AsyncSession, user_id: UUID, kind: RequestKind) -> DataRequest | None:
-    return await session.scalar(
-        select(DataRequest)
-        .where(DataRequest.user_id == user_id, DataRequest.kind == kind, DataRequest.state.in_(OPEN_STATES))
-        .limit(1)
+async def _open_of_kind(
+    session: AsyncSession, user_id: UUID, kind: RequestKind, *, besides: UUID | None = None
+) -> DataRequest | None:
+    statement = select(DataRequest).where(
+        DataRequest.user_id == user_id, DataRequest.kind == kind, DataRequest.state.in_(OPEN_STATES)
     )
+    if besides is not None:
+        statement = statement.where(DataRequest.id != besides)
+    return await session.scalar(statement.order_by(DataRequest.created_at).limit(1))
+
+
+async def _lock_user(session: AsyncSession, user_id: UUID) -> None:
+    # Serializes one person's requests being opened or verified, so that two cannot both pass
+    # the one-open-request-per-kind check.
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 async def _received(
@@ -201,8 +223,7 @@ async def open_request(
     mail the receipt and hand it to its kind's worker, if any."""
     reauthentication.require_recent_reauthentication(principal, settings)
     user = principal.signed_in_user
-    # Serializes this person's concurrent requests, so two cannot both pass the check below.
-    await session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    await _lock_user(session, user.id)
     if await _open_of_kind(session, user.id, body.kind) is not None:
         raise OpenRequestExists(f"You already have an open {body.kind} request; cancel it or wait for it.")
     request = await _received(
@@ -214,9 +235,10 @@ async def open_request(
         details=body.details,
         fields=[str(field) for field in body.fields],
     )
-    await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
     await workflow.move(session, request, RequestState.VERIFIED, actor=principal, reason="re-authenticated")
     await workflow.start(session, settings, request, actor=principal)
+    # After the start, so that an erasure's receipt says when it will run.
+    await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
     await session.flush()
     return request
 
@@ -300,16 +322,40 @@ async def verify_public(session: AsyncSession, token: str, settings: Settings) -
         raise VerificationLinkInvalid("This link is not valid, or was already used.")
     if utcnow() - request.created_at > timedelta(hours=VERIFICATION_LINK_HOURS):
         raise VerificationLinkInvalid("This link has expired; send the request again.")
+    await _verify(session, settings, request, actor=None, reason="email link opened")
+    return request
+
+
+async def _verify(
+    session: AsyncSession, settings: Settings, request: DataRequest, *, actor: Principal | None, reason: str
+) -> None:
+    """The requester is who they say: a request filed by email now belongs to the account with that
+    address, if any; it is verified, the receipt mailed and the work started. When that account
+    already has an open request of the kind, this one is denied instead, naming the other."""
     request.verification_hash = None
-    if request.email:
+    if request.user_id is None and request.email:
         user = await accounts.get_by_email(session, request.email)
         if user is not None:
+            await _lock_user(session, user.id)
             request.user_id = user.id
-    await workflow.move(session, request, RequestState.VERIFIED, actor=None, reason="email link opened")
+    if request.user_id is not None:
+        kind = RequestKind(request.kind)
+        existing = await _open_of_kind(session, request.user_id, kind, besides=request.id)
+        if existing is not None:
+            await workflow.deny(
+                session,
+                request,
+                settings,
+                actor=actor,
+                reason=f"This request is already being handled as request {existing.id}.",
+            )
+            await session.flush()
+            return
+    await workflow.move(session, request, RequestState.VERIFIED, actor=actor, reason=reason)
+    await workflow.start(session, settings, request, actor=actor)
+    # After the start, so that an erasure's receipt says when it will run.
     await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
-    await workflow.start(session, settings, request, actor=None)
     await session.flush()
-    return request
 
 
 # --- staff -------------------------------------------------------------------------------------
@@ -337,10 +383,15 @@ async def queue(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[DataRequest], str | None]:
-    """Requests for staff, soonest due first (no personal data in the list: no reason needed)."""
+    """Requests for staff, soonest due first (no personal data in the list: no reason needed).
+
+    Requests filed by email whose link was never opened are listed only when `state` is
+    `received`: anyone can file them, and until confirmed there is nothing to do."""
     statement = select(DataRequest)
     if state is not None:
         statement = statement.where(DataRequest.state == state)
+    else:
+        statement = statement.where(confirmed())
     if kind is not None:
         statement = statement.where(DataRequest.kind == kind)
     if due_before is not None:
@@ -388,20 +439,15 @@ async def read_for_staff(
 
 
 async def verify_by_staff(
-    session: AsyncSession, principal: Principal, request_id: UUID, settings: Settings
+    session: AsyncSession, principal: Principal, request_id: UUID, settings: Settings, *, note: str | None
 ) -> DataRequest:
-    """Staff checked the requester's identity: the request is verified, the requester gets the
-    receipt with the due date, and the work starts."""
+    """Staff checked the requester's identity (`note`: how; audited): verified as if the emailed
+    link had been opened (linked to the account with the address, at most one open per kind)."""
     request = await _get(session, request_id, lock=True)
     if request.state != RequestState.RECEIVED:
         raise NotAwaitingVerification(f"The request is {request.state}, not awaiting verification.")
-    request.verification_hash = None
-    await workflow.move(
-        session, request, RequestState.VERIFIED, actor=principal, reason="identity checked by staff"
-    )
-    await workflow.notify(session, settings, request, workflow.Notice.RECEIVED)
-    await workflow.start(session, settings, request, actor=principal)
-    await session.flush()
+    reason = f"identity checked by staff: {note}" if note else "identity checked by staff"
+    await _verify(session, settings, request, actor=principal, reason=reason)
     return request
 
 
@@ -460,10 +506,26 @@ async def resolve(
 
 
 async def audit_trail(
-    session: AsyncSession, request_id: UUID, *, cursor: str | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    request_id: UUID,
+    *,
+    reason: str,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[AuditRecord], str | None]:
-    """The audit records of one request, newest first."""
+    """The audit records of one request, newest first (who did what to a person's request: read
+    with a stated reason, itself audited)."""
     await _get(session, request_id)
+    await audit.record(
+        session,
+        actor=principal,
+        action="data_request.audit_read",
+        subject_type=SUBJECT,
+        subject_id=request_id,
+        fields=["audit"],
+        reason=reason,
+    )
     statement = select(AuditRecord).where(
         AuditRecord.subject_type == SUBJECT, AuditRecord.subject_id == str(request_id)
     )

@@ -1,10 +1,10 @@
 """Data requests: the signed-in person's, requests by email, and the staff queue."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from opmaestro.accounts.deps import BrowserSession, PrivacyAdministrator
 from opmaestro.accounts.exceptions import ReauthenticationRequired, TooManyAttempts
@@ -13,7 +13,7 @@ from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit
+from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, ReasonQuery
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 from opmaestro.dsar import requests as data_requests
 from opmaestro.dsar.exceptions import (
@@ -38,6 +38,7 @@ from opmaestro.dsar.schemas import (
     PublicRequestAccepted,
     Resolution,
     StaffReason,
+    StaffVerification,
 )
 
 me_router = APIRouter(prefix="/me/data-requests", tags=["dsar"], responses=SIGNED_IN_ERRORS)
@@ -140,7 +141,15 @@ async def verify_data_request(
     body: DataRequestVerification, session: SessionDep, settings: SettingsDep
 ) -> PublicRequestAccepted:
     """Open the emailed link: the request is verified and its deadline runs; answers come by email."""
-    await data_requests.verify_public(session, body.token, settings)
+    request = await data_requests.verify_public(session, body.token, settings)
+    if request.state == RequestState.DENIED:
+        # Only the mailbox's owner has the link, and the mail they get says the same.
+        return PublicRequestAccepted(
+            detail=(
+                "Your address already has a request of this kind being handled; "
+                "we have emailed you its reference."
+            )
+        )
     return PublicRequestAccepted(
         detail="Your request is confirmed; we will answer by email before the due date."
     )
@@ -163,7 +172,9 @@ async def list_queue(
     cursor: Cursor = None,
 ) -> Page[AdminDataRequestRead]:
     """The queue, soonest due first, with overdue and due-soon (7 days) badges; without personal
-    data (outcomes, reasons and legal holds are shown when a request is opened with a reason)."""
+    data (outcomes, reasons and legal holds are shown when a request is opened with a reason).
+    Requests filed by email and not yet confirmed by their link are listed only with
+    `state=received` (`awaiting_confirmation`)."""
     rows, next_cursor = await data_requests.queue(
         session, state=state, kind=kind, due_before=due_before, overdue=overdue, cursor=cursor, limit=limit
     )
@@ -178,7 +189,7 @@ async def get_queued_request(
     request_id: UUID,
     principal: PrivacyAdministrator,
     session: SessionDep,
-    reason: Annotated[str, Query(min_length=5, max_length=500, description="Why you need this; audited.")],
+    reason: ReasonQuery,
 ) -> AdminDataRequestDetail:
     """One request with the requester's address and details (audited with the stated reason)."""
     return await data_requests.read_for_staff(session, principal, request_id, reason)
@@ -191,10 +202,17 @@ async def get_queued_request(
     responses={**NOT_FOUND, 409: problem(NotAwaitingVerification)},
 )
 async def verify_queued_request(
-    request_id: UUID, principal: PrivacyAdministrator, session: SessionDep, settings: SettingsDep
+    request_id: UUID,
+    principal: PrivacyAdministrator,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: StaffVerification | None = None,
 ) -> AdminDataRequestRead:
-    """You checked who the requester is: the request is verified, the requester told, and its work starts."""
-    request = await data_requests.verify_by_staff(session, principal, request_id, settings)
+    """You checked who the requester is (say how in `note`; audited): the request is verified and
+    belongs to the account with its address, if any; the requester is told and its work starts.
+    If that account already has an open request of the kind, this one is denied, naming it."""
+    note = body.note if body is not None else None
+    request = await data_requests.verify_by_staff(session, principal, request_id, settings, note=note)
     return await _one_for_staff(session, request)
 
 
@@ -258,9 +276,13 @@ async def get_request_audit(
     request_id: UUID,
     principal: PrivacyAdministrator,
     session: SessionDep,
+    reason: ReasonQuery,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AuditEntry]:
-    """Every recorded step of the request: who did what, when and why; newest first."""
-    rows, next_cursor = await data_requests.audit_trail(session, request_id, cursor=cursor, limit=limit)
+    """Every recorded step of the request: who did what, when and why; newest first (audited with
+    the stated reason)."""
+    rows, next_cursor = await data_requests.audit_trail(
+        session, principal, request_id, reason=reason, cursor=cursor, limit=limit
+    )
     return Page[AuditEntry](items=[AuditEntry.model_validate(row) for row in rows], next_cursor=next_cursor)

@@ -5,11 +5,11 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from opmaestro.accounts.schemas import Country, Email, Token
-from opmaestro.core.schemas import RequestModel, ResponseModel
+from opmaestro.core.schemas import PLAIN_TEXT, Reason, RequestModel, ResponseModel
 from opmaestro.dsar.models import RequestKind, RequestState
 
 
@@ -29,16 +29,94 @@ class CorrectableField(StrEnum):
     OTHER = "other"
 
 
-Details = Annotated[str, Field(min_length=1, max_length=4000)]
-Reason = Annotated[str, Field(min_length=5, max_length=1000)]
+Details = Annotated[str, Field(min_length=1, max_length=4000, pattern=PLAIN_TEXT)]
+
+# USPS codes of the states, the District of Columbia and the territories.
+US_STATES = frozenset(
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+        "AS",
+        "GU",
+        "MP",
+        "PR",
+        "VI",
+        "UM",
+    ]
+)
+
+
+def _us_state(code: str) -> str:
+    if code.upper() not in US_STATES:
+        raise ValueError("Not a US state or territory code (USPS), such as CA.")
+    return code.upper()
+
+
 UsState = Annotated[
     str,
     Field(
         min_length=2,
         max_length=2,
         pattern=r"^[A-Za-z]{2}$",
-        description="US state code (USPS), such as CA; only read when the country is US.",
+        description=(
+            "USPS code of a US state, DC or a territory (AS, GU, MP, PR, VI, UM), such as CA; "
+            "only read when the country is US."
+        ),
     ),
+    AfterValidator(_us_state),
+]
+Fields = Annotated[
+    list[CorrectableField],
+    Field(default_factory=list, max_length=len(CorrectableField), json_schema_extra={"uniqueItems": True}),
 ]
 
 
@@ -63,6 +141,8 @@ def _correction_rules(
         raise ValueError("A correction request needs `details` and at least one entry in `fields`.")
     if kind is not RequestKind.CORRECTION and fields:
         raise ValueError("`fields` is only for correction requests.")
+    if len(set(fields)) != len(fields):
+        raise ValueError("Name each field once in `fields`.")
 
 
 class DataRequestCreate(RequestModel):
@@ -70,7 +150,7 @@ class DataRequestCreate(RequestModel):
 
     kind: RequestKind
     details: Details | SkipJsonSchema[None] = None
-    fields: Annotated[list[CorrectableField], Field(default_factory=list, max_length=len(CorrectableField))]
+    fields: Fields
     us_state: UsState | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
@@ -85,7 +165,7 @@ class PublicDataRequestCreate(RequestModel):
     email: Email
     kind: RequestKind
     details: Details | SkipJsonSchema[None] = None
-    fields: Annotated[list[CorrectableField], Field(default_factory=list, max_length=len(CorrectableField))]
+    fields: Fields
     country: Country | SkipJsonSchema[None] = None
     us_state: UsState | SkipJsonSchema[None] = None
 
@@ -103,8 +183,14 @@ class StaffReason(RequestModel):
     reason: Reason
 
 
+class StaffVerification(RequestModel):
+    """How the requester's identity was checked (optional; audited with the verification)."""
+
+    note: Reason | SkipJsonSchema[None] = None
+
+
 class Resolution(RequestModel):
-    resolution: Annotated[str, Field(min_length=5, max_length=2000)]
+    resolution: Annotated[str, Field(min_length=5, max_length=2000, pattern=PLAIN_TEXT)]
 
 
 class ExportFile(ResponseModel):
@@ -152,6 +238,9 @@ class AdminDataRequestRead(DataRequestRead):
     extended_at: datetime | None
     overdue: bool
     due_soon: bool
+    awaiting_confirmation: bool = Field(
+        description="Filed by email and its link not opened yet: nothing to do until the requester confirms."
+    )
 
 
 class AdminDataRequestDetail(AdminDataRequestRead):

@@ -14,6 +14,7 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.links import public_url
 from opmaestro.dsar import deadlines, workflow
+from opmaestro.dsar import requests as data_requests
 from opmaestro.dsar.models import OPEN_STATES, DataRequest, RequestState
 from opmaestro.notifications import service as notifications
 
@@ -41,6 +42,7 @@ async def send_reminders(session: AsyncSession, settings: Settings) -> int:
                 select(DataRequest)
                 .where(
                     DataRequest.state.in_(OPEN_STATES),
+                    data_requests.confirmed(),
                     DataRequest.due_at <= now + deadlines.SOON,
                     or_(DataRequest.reminded_at.is_(None), DataRequest.reminded_at <= now - REMIND_EVERY),
                 )

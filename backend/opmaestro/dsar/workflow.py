@@ -22,7 +22,7 @@ from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.links import public_url
-from opmaestro.dsar.models import CLOSED_STATES, DataRequest, RequestKind, RequestState
+from opmaestro.dsar.models import CLOSED_STATES, OPEN_STATES, DataRequest, RequestKind, RequestState
 from opmaestro.notifications import service as notifications
 
 Starter = Callable[[AsyncSession, Settings, DataRequest, audit.Actor | None], Awaitable[None]]
@@ -165,6 +165,13 @@ async def notify(session: AsyncSession, settings: Settings, request: DataRequest
         "due_date": request.due_at.date().isoformat(),
         "reason": request.extension_reason if notice is Notice.EXTENDED else request.outcome,
         "url": public_url(settings, "/privacy/data") if request.user_id else None,
+        # An erasure in its grace period: when it will run (the receipt says so).
+        "erase_after": (
+            request.erase_after.date().isoformat()
+            if request.erase_after is not None and request.state in OPEN_STATES
+            else None
+        ),
+        "grace_days": settings.erasure_grace_days,
     }
     await notifications.send_email(
         session, settings, address, f"data_request_{notice.value}", context, user_id=request.user_id

@@ -18,7 +18,7 @@ from opmaestro.accounts.schemas import (
 )
 from opmaestro.core.db import SessionDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit
+from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, ReasonQuery
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ERRORS)
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], responses=SIGNED_IN_ERRORS)
 async def list_users(
     principal: UserDirectoryReader,
     session: SessionDep,
-    reason: Annotated[str, Query(min_length=5, max_length=500, description="Why you need this; audited.")],
+    reason: ReasonQuery,
     q: Annotated[str | None, Query(max_length=200)] = None,
     role: Role | None = None,
     status: UserStatus | None = None,

@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from opmaestro.accounts import reauthentication, sessions, tokens
 from opmaestro.accounts.deps import BrowserSession, BrowserSessionUnenrolled, VerifiedBrowserSession
@@ -111,6 +111,8 @@ async def revoke_token(token_id: UUID, principal: BrowserSession, session: Sessi
     "/reauthenticate",
     summary="Confirm it is you",
     status_code=204,
+    # A bare Response: FastAPI would otherwise label the empty 204 `application/json`.
+    response_class=Response,
     responses={400: problem(InvalidOtp), 403: problem(WrongPassword), 429: problem(TooManyAttempts)},
 )
 async def reauthenticate(

@@ -99,6 +99,8 @@ export interface paths {
          * List data requests
          * @description The queue, soonest due first, with overdue and due-soon (7 days) badges; without personal
          *     data (outcomes, reasons and legal holds are shown when a request is opened with a reason).
+         *     Requests filed by email and not yet confirmed by their link are listed only with
+         *     `state=received` (`awaiting_confirmation`).
          */
         get: operations["admin-list_queue"];
         put?: never;
@@ -138,7 +140,8 @@ export interface paths {
         };
         /**
          * A data request's audit trail
-         * @description Every recorded step of the request: who did what, when and why; newest first.
+         * @description Every recorded step of the request: who did what, when and why; newest first (audited with
+         *     the stated reason).
          */
         get: operations["admin-get_request_audit"];
         put?: never;
@@ -220,7 +223,9 @@ export interface paths {
         put?: never;
         /**
          * Verify a requester's identity
-         * @description You checked who the requester is: the request is verified, the requester told, and its work starts.
+         * @description You checked who the requester is (say how in `note`; audited): the request is verified and
+         *     belongs to the account with its address, if any; the requester is told and its work starts.
+         *     If that account already has an open request of the kind, this one is denied, naming it.
          */
         post: operations["admin-verify_queued_request"];
         delete?: never;
@@ -1165,6 +1170,11 @@ export interface components {
          * @description One request opened with a stated reason: adds the requester's address and details.
          */
         AdminDataRequestDetail: {
+            /**
+             * Awaiting Confirmation
+             * @description Filed by email and its link not opened yet: nothing to do until the requester confirms.
+             */
+            awaiting_confirmation: boolean;
             /** Certificate */
             certificate: {
                 [key: string]: unknown;
@@ -1227,6 +1237,11 @@ export interface components {
          * @description A request in the staff queue: who asked (an account or an address) and its badges.
          */
         AdminDataRequestRead: {
+            /**
+             * Awaiting Confirmation
+             * @description Filed by email and its link not opened yet: nothing to do until the requester confirms.
+             */
+            awaiting_confirmation: boolean;
             /** Certificate */
             certificate: {
                 [key: string]: unknown;
@@ -1546,7 +1561,7 @@ export interface components {
             kind: components["schemas"]["RequestKind"];
             /**
              * Us State
-             * @description US state code (USPS), such as CA; only read when the country is US.
+             * @description USPS code of a US state, DC or a territory (AS, GU, MP, PR, VI, UM), such as CA; only read when the country is US.
              */
             us_state?: string;
         };
@@ -2107,7 +2122,7 @@ export interface components {
             kind: components["schemas"]["RequestKind"];
             /**
              * Us State
-             * @description US state code (USPS), such as CA; only read when the country is US.
+             * @description USPS code of a US state, DC or a territory (AS, GU, MP, PR, VI, UM), such as CA; only read when the country is US.
              */
             us_state?: string;
         };
@@ -2390,6 +2405,14 @@ export interface components {
         StaffReason: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * StaffVerification
+         * @description How the requester's identity was checked (optional; audited with the verification).
+         */
+        StaffVerification: {
+            /** Note */
+            note?: string;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -2894,10 +2917,12 @@ export interface operations {
     };
     "admin-get_request_audit": {
         parameters: {
-            query?: {
+            query: {
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string | null;
                 limit?: number;
+                /** @description Why you need this; audited. */
+                reason: string;
             };
             header?: never;
             path: {
@@ -3266,7 +3291,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StaffVerification"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3275,6 +3304,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminDataRequestRead"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3306,6 +3344,24 @@ export interface operations {
             };
             /** @description The request is not awaiting verification */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -95,9 +95,11 @@ US_STATES = frozenset(
 )
 
 
+# The codes in the schema's pattern (upper or lower case), so clients know the list.
+US_STATE_PATTERN = "^(" + "|".join(sorted(US_STATES) + sorted(code.lower() for code in US_STATES)) + ")$"
+
+
 def _us_state(code: str) -> str:
-    if code.upper() not in US_STATES:
-        raise ValueError("Not a US state or territory code (USPS), such as CA.")
     return code.upper()
 
 
@@ -106,7 +108,7 @@ UsState = Annotated[
     Field(
         min_length=2,
         max_length=2,
-        pattern=r"^[A-Za-z]{2}$",
+        pattern=US_STATE_PATTERN,
         description=(
             "USPS code of a US state, DC or a territory (AS, GU, MP, PR, VI, UM), such as CA; "
             "only read when the country is US."

@@ -188,6 +188,7 @@ class TestList:
     async def test_the_read_needs_a_reason(self, client, officer, member):
         assert_problem(await client.get(holds_of(member)), 422, "validation")
         assert_problem(await client.get(holds_of(member), params={"reason": "x"}), 422, "validation")
+        assert_problem(await client.get(holds_of(member), params={"reason": "     "}), 422, "validation")
 
     async def test_a_foreign_cursor_is_a_problem(self, client, officer, member):
         response = await client.get(

@@ -1,15 +1,14 @@
 """Staff routes placing, listing and releasing legal holds (privacy officers and admins)."""
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from opmaestro.accounts.deps import PrivacyAdministrator
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit
+from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, ReasonQuery
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
 from opmaestro.dsar import erasure, holds
 from opmaestro.dsar.holds_schemas import LegalHoldCreate, LegalHoldRead, LegalHoldRelease
@@ -42,7 +41,7 @@ async def list_legal_holds(
     user_id: UUID,
     principal: PrivacyAdministrator,
     session: SessionDep,
-    reason: Annotated[str, Query(min_length=5, max_length=500, description="Why you need this; audited.")],
+    reason: ReasonQuery,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LegalHoldRead]:

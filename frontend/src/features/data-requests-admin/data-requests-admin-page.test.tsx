@@ -43,6 +43,7 @@ function queued(overrides: Partial<QueuedRequest> = {}): QueuedRequest {
     extended_at: null,
     overdue: false,
     due_soon: true,
+    awaiting_confirmation: false,
     ...overrides,
   };
 }

@@ -72,17 +72,20 @@ export function useQueuedRequest(opened: Opened | null) {
   });
 }
 
-export function useAuditTrail(id: string) {
+/** The request's audit trail; reading it is itself audited with the reason staff gave to open the request. */
+export function useAuditTrail(id: string, reason: string) {
   return useInfiniteQuery({
     queryKey: auditKey(id),
     initialPageParam: undefined as string | undefined,
     queryFn: async ({ pageParam }) =>
       unwrap(
         await api.GET("/api/v1/admin/data-requests/{request_id}/audit", {
-          params: { path: { request_id: id }, query: { limit: PAGE_SIZE, cursor: pageParam } },
+          params: { path: { request_id: id }, query: { limit: PAGE_SIZE, cursor: pageParam, reason } },
         }),
       ),
     getNextPageParam: (page) => page.next_cursor ?? undefined,
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
   });
 }
 

@@ -4,8 +4,8 @@ import { useAuditTrail } from "@/features/data-requests-admin/api/queue";
 import { formatDateTime } from "@/features/data-requests-admin/format";
 
 /** Every recorded step of one request, newest first. */
-export function AuditTrail({ requestId }: { requestId: string }) {
-  const trail = useAuditTrail(requestId);
+export function AuditTrail({ requestId, reason }: { requestId: string; reason: string }) {
+  const trail = useAuditTrail(requestId, reason);
   if (trail.isPending) return <Loader size="sm" role="status" aria-label="Loading the audit trail" />;
   if (trail.isError) {
     return (

@@ -196,7 +196,7 @@ export function RequestDetail({ opened, onClose }: RequestDetailProps) {
           <Title order={3} size="h4" id="request-audit" mb="xs">
             Audit trail
           </Title>
-          <AuditTrail requestId={request.id} />
+          <AuditTrail requestId={request.id} reason={opened.reason} />
         </section>
       </Stack>
     );

@@ -13,6 +13,7 @@ from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
+from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
 
 PASSWORD = "correct horse battery staple"
 POLICY_VERSION = "2026-01"
@@ -328,3 +329,22 @@ async def create_person_with_data(
     )
     await session.commit()
     return user
+
+
+async def create_data_request(session: AsyncSession, **fields: Any) -> DataRequest:
+    """A verified export request by email unless `fields` say otherwise (committed)."""
+    from datetime import timedelta
+
+    values: dict[str, Any] = {
+        "kind": RequestKind.EXPORT,
+        "state": RequestState.VERIFIED,
+        "jurisdiction": Jurisdiction.OTHER,
+        "due_at": utcnow() + timedelta(days=30),
+        "email": "someone@example.com",
+        "fields": [],
+        "progress_percent": 0,
+    } | fields
+    request = DataRequest(**values)
+    session.add(request)
+    await session.commit()
+    return request

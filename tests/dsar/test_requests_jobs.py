@@ -1,7 +1,6 @@
 """The data requests' jobs: requester notices, daily staff reminders, and the 24-month record keeping."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -11,26 +10,10 @@ from opmaestro.audit.models import AuditRecord
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.dsar import tasks, workflow
-from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
-from tests.factories import create_user
+from opmaestro.dsar.models import DataRequest, RequestState
+from tests.factories import create_data_request, create_user
 
 pytestmark = pytest.mark.usefixtures("no_starters")
-
-
-async def make_request(session, **fields: Any) -> DataRequest:
-    values: dict[str, Any] = {
-        "kind": RequestKind.EXPORT,
-        "state": RequestState.VERIFIED,
-        "jurisdiction": Jurisdiction.OTHER,
-        "due_at": utcnow() + timedelta(days=30),
-        "email": "someone@example.com",
-        "fields": [],
-        "progress_percent": 0,
-    } | fields
-    request = DataRequest(**values)
-    session.add(request)
-    await session.commit()
-    return request
 
 
 async def fresh(session, request: DataRequest) -> DataRequest:
@@ -49,7 +32,9 @@ class TestNotices:
         self, session, sessionmaker, settings, outbox
     ) -> None:
         user = await create_user(session, "ann@example.com")
-        request = await make_request(session, user_id=user.id, email=None, state=RequestState.IN_PROGRESS)
+        request = await create_data_request(
+            session, user_id=user.id, email=None, state=RequestState.IN_PROGRESS
+        )
         await workflow.fail(session, request, actor=None, reason="Traces remained in the support table.")
         await session.commit()
         [job_id] = await session.scalars(select(jobs.Job.id).where(jobs.Job.name == workflow.NOTIFY_JOB))
@@ -62,7 +47,7 @@ class TestNotices:
         assert "support table" not in mail.text_body
 
     async def test_an_anonymized_request_sends_nothing(self, session, settings, outbox) -> None:
-        request = await make_request(session, email=None)
+        request = await create_data_request(session, email=None)
         await workflow.notify(session, settings, request, workflow.Notice.COMPLETED)
         assert await outbox() == []
 
@@ -75,10 +60,10 @@ class TestReminders:
         officer = await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER)
         await create_user(session, "admin@example.com", role=Role.ADMIN)
         await create_user(session, "gone@example.com", role=Role.PRIVACY_OFFICER, status=UserStatus.DISABLED)
-        overdue = await make_request(session, due_at=now - timedelta(days=1))
-        soon = await make_request(session, due_at=now + timedelta(days=6))
-        later = await make_request(session, due_at=now + timedelta(days=8))
-        closed = await make_request(session, due_at=now, state=RequestState.COMPLETED, closed_at=now)
+        overdue = await create_data_request(session, due_at=now - timedelta(days=1))
+        soon = await create_data_request(session, due_at=now + timedelta(days=6))
+        later = await create_data_request(session, due_at=now + timedelta(days=8))
+        closed = await create_data_request(session, due_at=now, state=RequestState.COMPLETED, closed_at=now)
 
         assert await tasks.send_reminders(session, settings) == 2
 
@@ -92,10 +77,10 @@ class TestReminders:
 
     async def test_requests_awaiting_their_link_are_left_out(self, session, settings, outbox) -> None:
         await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER)
-        unconfirmed = await make_request(
+        unconfirmed = await create_data_request(
             session, state=RequestState.RECEIVED, due_at=utcnow() - timedelta(days=1), verification_hash="d"
         )
-        confirmed = await make_request(session, due_at=utcnow() + timedelta(days=2))
+        confirmed = await create_data_request(session, due_at=utcnow() + timedelta(days=2))
 
         assert await tasks.send_reminders(session, settings) == 1
 
@@ -104,7 +89,7 @@ class TestReminders:
 
     async def test_once_per_request_per_day(self, session, settings, outbox, clock) -> None:
         await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER)
-        await make_request(session, due_at=utcnow() + timedelta(days=2))
+        await create_data_request(session, due_at=utcnow() + timedelta(days=2))
 
         assert await tasks.send_reminders(session, settings) == 1
         clock.advance(hours=23)
@@ -115,7 +100,7 @@ class TestReminders:
 
     async def test_runs_as_the_periodic_job(self, session, sessionmaker, settings, outbox) -> None:
         await create_user(session, "officer@example.com", role=Role.PRIVACY_OFFICER)
-        await make_request(session, due_at=utcnow() + timedelta(days=1))
+        await create_data_request(session, due_at=utcnow() + timedelta(days=1))
         job = await jobs.enqueue(session, tasks.REMINDERS_JOB, {}, max_attempts=1)
         await session.commit()
 
@@ -126,17 +111,17 @@ class TestReminders:
 class TestRecordKeeping:
     async def test_closed_records_lose_their_personal_data_after_24_months(self, session) -> None:
         now = utcnow()
-        old = await make_request(
+        old = await create_data_request(
             session,
             state=RequestState.DENIED,
             closed_at=now - timedelta(days=731),
             details="My details",
             outcome="Manifestly unfounded.",
         )
-        recent = await make_request(
+        recent = await create_data_request(
             session, state=RequestState.COMPLETED, closed_at=now - timedelta(days=700)
         )
-        open_old = await make_request(session, due_at=now - timedelta(days=800))
+        open_old = await create_data_request(session, due_at=now - timedelta(days=800))
 
         assert await tasks.anonymize_old_requests(session) == (0, 1)
 
@@ -151,15 +136,19 @@ class TestRecordKeeping:
         assert list(actions) == ["data_request.anonymized"]
 
     async def test_anonymizing_is_done_once(self, session) -> None:
-        await make_request(session, state=RequestState.DENIED, closed_at=utcnow() - timedelta(days=800))
+        await create_data_request(
+            session, state=RequestState.DENIED, closed_at=utcnow() - timedelta(days=800)
+        )
         assert await tasks.anonymize_old_requests(session) == (0, 1)
         assert await tasks.anonymize_old_requests(session) == (0, 0)
 
     async def test_requests_by_email_never_verified_are_cancelled_after_a_week(self, session, clock) -> None:
-        stale = await make_request(session, state=RequestState.RECEIVED, verification_hash="a" * 64)
+        stale = await create_data_request(session, state=RequestState.RECEIVED, verification_hash="a" * 64)
         clock.advance(days=7, seconds=1)
-        fresh_one = await make_request(session, state=RequestState.RECEIVED, verification_hash="b" * 64)
-        by_staff = await make_request(
+        fresh_one = await create_data_request(
+            session, state=RequestState.RECEIVED, verification_hash="b" * 64
+        )
+        by_staff = await create_data_request(
             session, state=RequestState.RECEIVED, created_at=utcnow() - timedelta(days=9)
         )
 

@@ -1,42 +1,22 @@
 """The workflow's rules: moves out of a closed state are refused, only verified requests start,
 a kind has one starter, and completion and failure tell the requester (through a job)."""
 
-from datetime import timedelta
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from opmaestro.accounts.models import UserStatus
 from opmaestro.core import jobs
-from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.dsar import workflow
-from opmaestro.dsar.models import CLOSED_STATES, DataRequest, Jurisdiction, RequestKind, RequestState
-from tests.factories import create_user
+from opmaestro.dsar.models import CLOSED_STATES, DataRequest, RequestKind, RequestState
+from tests.factories import create_data_request, create_user
 
 pytestmark = pytest.mark.usefixtures("no_starters")
 
 
-async def make_request(session, **fields: Any) -> DataRequest:
-    values: dict[str, Any] = {
-        "kind": RequestKind.EXPORT,
-        "state": RequestState.VERIFIED,
-        "jurisdiction": Jurisdiction.OTHER,
-        "due_at": utcnow() + timedelta(days=30),
-        "email": "someone@example.com",
-        "fields": [],
-        "progress_percent": 0,
-    } | fields
-    request = DataRequest(**values)
-    session.add(request)
-    await session.commit()
-    return request
-
-
 @pytest.mark.parametrize("closed", sorted(CLOSED_STATES))
 async def test_a_closed_request_never_moves_again(session, closed) -> None:
-    request = await make_request(session, state=closed)
+    request = await create_data_request(session, state=closed)
     with pytest.raises(workflow.InvalidTransition):
         await workflow.move(session, request, RequestState.IN_PROGRESS, actor=None)
     assert request.state == closed
@@ -48,7 +28,7 @@ async def test_only_a_verified_request_starts(session, state, no_starters) -> No
         raise AssertionError("must not start")
 
     no_starters[RequestKind.EXPORT] = starter
-    request = await make_request(session, state=state)
+    request = await create_data_request(session, state=state)
     with pytest.raises(workflow.InvalidTransition):
         await workflow.start(session, Settings(), request, actor=None)
 
@@ -63,7 +43,7 @@ def test_a_kind_has_one_starter(no_starters) -> None:
 
 
 async def test_completion_stamps_the_request_and_queues_the_notice(session) -> None:
-    request = await make_request(session, state=RequestState.IN_PROGRESS, progress_percent=40)
+    request = await create_data_request(session, state=RequestState.IN_PROGRESS, progress_percent=40)
 
     await workflow.complete(session, request, actor=None, outcome="Your file is ready.")
 
@@ -74,7 +54,7 @@ async def test_completion_stamps_the_request_and_queues_the_notice(session) -> N
 
 
 async def test_denial_mails_the_reason_at_once(session, settings, outbox) -> None:
-    request = await make_request(session)
+    request = await create_data_request(session)
 
     await workflow.deny(session, request, settings, actor=None, reason="We hold no data about this address.")
 
@@ -85,7 +65,7 @@ async def test_denial_mails_the_reason_at_once(session, settings, outbox) -> Non
 
 async def test_an_erased_account_gets_no_notice_at_its_anonymized_address(session, settings, outbox) -> None:
     user = await create_user(session, email="gone@example.com")
-    request = await make_request(session, kind=RequestKind.ERASURE, user_id=user.id, email=None)
+    request = await create_data_request(session, kind=RequestKind.ERASURE, user_id=user.id, email=None)
     user.email, user.status = "erased-0123@erased.invalid", UserStatus.ERASED
     await session.commit()
 

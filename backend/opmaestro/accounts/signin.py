@@ -135,9 +135,10 @@ async def _check_credentials(
         if not body.otp:
             raise MfaRequired("Enter the code from your authenticator app.")
         if not await mfa.verify(session, user, body.otp):
+            user_id = user.id  # read before the rollback expires it
             await _release(session)
             await sessions.event_now(
-                sessionmaker, "login_failed_mfa", user_id=user.id, ip=client.ip, user_agent=client.user_agent
+                sessionmaker, "login_failed_mfa", user_id=user_id, ip=client.ip, user_agent=client.user_agent
             )
             raise InvalidCredentials("The two-factor code is not correct.")
     return user, reopenable

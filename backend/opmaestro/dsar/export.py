@@ -251,6 +251,7 @@ def _python_type(column: Column[Any]) -> type | None:
     kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
     try:
         python_type = kind.python_type
+    # SQLAlchemy's documented answer for a type with no single Python type: export it as stored.
     except NotImplementedError:
         return None
     return python_type if isinstance(python_type, type) else None

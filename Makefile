@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 FRONTEND := frontend
 NPM_STAMP := $(FRONTEND)/node_modules/.installed-$(shell cat $(FRONTEND)/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 SPA_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f 2>/dev/null) \
-  $(wildcard $(FRONTEND)/index.html $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig*.json $(FRONTEND)/package.json)
+  $(wildcard $(FRONTEND)/index.html $(FRONTEND)/vite*.config.ts $(FRONTEND)/tsconfig*.json $(FRONTEND)/package.json) \
+  $(FRONTEND)/scripts/precompress.mjs
 
 .PHONY: run install test lint format typecheck openapi openapi-check migrate revision bench pytest clean \
   npm spa client client-check frontend-test size
@@ -27,9 +28,11 @@ $(NPM_STAMP): $(FRONTEND)/package-lock.json
 
 npm: $(NPM_STAMP)
 
-# Built once, and again only when a source file is newer than the build.
+# Built once, and again only when a source file is newer than the build. The build ends by
+# precompressing dist/ (scripts/precompress.mjs); a failure anywhere removes index.html, so a
+# half-built dist/ (say, without its .br and .gz files) is never taken for up to date.
 $(FRONTEND)/dist/index.html: $(NPM_STAMP) $(SPA_SOURCES)
-	cd $(FRONTEND) && npm run build --silent
+	cd $(FRONTEND) && npm run build --silent || (rm -f dist/index.html && exit 1)
 
 spa: $(FRONTEND)/dist/index.html
 

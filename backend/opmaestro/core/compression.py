@@ -13,11 +13,11 @@ response that sets a cookie. Static files of the web app are compressed at build
 import gzip
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
@@ -134,12 +134,16 @@ def _depends_on_marker(dependant: Dependant) -> bool:
     return any(sub.call is mark_compressible or _depends_on_marker(sub) for sub in dependant.dependencies)
 
 
-def compressible_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
-    """The routes whose responses may be compressed (for the tests that keep secrets out)."""
-    for route in routes:
-        marked = isinstance(route, APIRoute) and _depends_on_marker(route.dependant)
-        if marked or (isinstance(route, Route) and isinstance(route.app, _MarkedCompressible)):
-            yield route
+def compressible_routes(routes: Sequence[BaseRoute]) -> Iterator[RouteContext]:
+    """The routes whose responses may be compressed, included routers' too (for the tests that
+    keep secrets out)."""
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            if _depends_on_marker(context.dependant):
+                yield context
+        elif isinstance(route, Route) and isinstance(route.app, _MarkedCompressible):
+            yield context
 
 
 class CompressionMiddleware:

@@ -86,7 +86,8 @@ pytest: install
 
 test: lint typecheck openapi-check client-check frontend-test spa pytest
 
-bench: install
+bench: install spa
+	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/erasure.py
 	$(BIN)/python bench/export.py

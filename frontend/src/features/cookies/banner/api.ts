@@ -33,10 +33,9 @@ async function failure(response: Response): Promise<BannerApiError> {
 }
 
 export async function fetchBanner(apiBase: string): Promise<CookieBanner> {
-  const response = await fetch(endpoint(apiBase, "/cookie-banner"), {
-    credentials: "omit",
-    headers: { Accept: "application/json" },
-  });
+  const response = await fetch(
+    new Request(endpoint(apiBase, "/cookie-banner"), { credentials: "omit", headers: { Accept: "application/json" } }),
+  );
   if (!response.ok) throw await failure(response);
   return (await response.json()) as CookieBanner;
 }
@@ -46,22 +45,26 @@ export async function postChoice(
   choice: CookieChoice,
   headers: ExtraHeaders = () => ({}),
 ): Promise<CookieConsentRecord> {
-  const response = await fetch(endpoint(apiBase, "/cookie-consents"), {
-    method: "POST",
-    credentials: "include",
-    headers: { "Content-Type": "application/json", Accept: "application/json", ...headers() },
-    body: JSON.stringify(choice),
-  });
+  const response = await fetch(
+    new Request(endpoint(apiBase, "/cookie-consents"), {
+      method: "POST",
+      credentials: "include",
+      headers: { "Content-Type": "application/json", Accept: "application/json", ...headers() },
+      body: JSON.stringify(choice),
+    }),
+  );
   if (!response.ok) throw await failure(response);
   return (await response.json()) as CookieConsentRecord;
 }
 
 /** This device's (or signed-in account's) recorded choice, or null when none is recorded yet. */
 export async function fetchCurrentChoice(apiBase: string): Promise<CookieConsentRecord | null> {
-  const response = await fetch(endpoint(apiBase, "/cookie-consents/current"), {
-    credentials: "include",
-    headers: { Accept: "application/json" },
-  });
+  const response = await fetch(
+    new Request(endpoint(apiBase, "/cookie-consents/current"), {
+      credentials: "include",
+      headers: { Accept: "application/json" },
+    }),
+  );
   if (response.status === 404) return null;
   if (!response.ok) throw await failure(response);
   return (await response.json()) as CookieConsentRecord;

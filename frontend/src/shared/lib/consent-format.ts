@@ -1,4 +1,7 @@
-import type { CollectionMethod, ConsentAction } from "./api/consents";
+import type { components } from "@/shared/api/schema";
+
+type CollectionMethod = components["schemas"]["CollectionMethod"];
+type ConsentAction = components["schemas"]["ConsentAction"];
 
 export const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 export const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });

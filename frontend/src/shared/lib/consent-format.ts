@@ -22,6 +22,7 @@ const METHODS: Record<CollectionMethod, string> = {
   unsubscribe_link: "unsubscribe link",
   gpc: "Global Privacy Control",
   staff_on_request: "staff, at your request",
+  device_link: "sign-in (the device's cookie choice)",
 };
 
 const ACTIONS: Record<ConsentAction, string> = {

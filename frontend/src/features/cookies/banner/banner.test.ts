@@ -61,7 +61,7 @@ describe("the cookie banner", () => {
     await startBanner({ apiBase: API });
     const dialog = await screen.findByRole("dialog", { name: "We use cookies" });
     await userEvent.click(within(dialog).getByRole("button", { name: "Reject all" }));
-    await waitFor(() => expect(posts(calls)).toEqual([{ revision: 3, accepted: [] }]));
+    await waitFor(() => expect(posts(calls)).toEqual([{ revision: 3, accepted: [], gpc: false }]));
     expect(CookieConsent.acceptedCategory("analytics")).toBe(false);
     expect(calls.find((call) => call.method === "POST")?.headers.get("Content-Type")).toBe("application/json");
   });
@@ -73,7 +73,7 @@ describe("the cookie banner", () => {
     await startBanner({ apiBase: API });
     await userEvent.click(await screen.findByRole("button", { name: "Accept all" }));
     await waitFor(() =>
-      expect(posts(calls)).toEqual([{ revision: 3, accepted: ["preferences", "analytics", "marketing"] }]),
+      expect(posts(calls)).toEqual([{ revision: 3, accepted: ["preferences", "analytics", "marketing"], gpc: false }]),
     );
     await waitFor(() => expect(seen).toHaveLength(1));
     expect(consentCommands().at(-1)).toEqual([
@@ -167,7 +167,7 @@ describe("the cookie banner", () => {
     await startBanner({ apiBase: API, headers: () => ({ "X-CSRF-Token": "t0k3n" }) });
     const saved = await saveChoice(["analytics"]);
     expect(saved.categories.analytics).toBe(true);
-    expect(posts(calls)).toEqual([{ revision: 3, accepted: ["analytics"] }]);
+    expect(posts(calls)).toEqual([{ revision: 3, accepted: ["analytics"], gpc: false }]);
     expect(calls.find((call) => call.method === "POST")?.headers.get("X-CSRF-Token")).toBe("t0k3n");
     expect(CookieConsent.acceptedCategory("analytics")).toBe(true);
   });

@@ -40,7 +40,7 @@ function acceptedCategories(): CategoryKey[] {
 export function recordedCategories(record: CookieConsentRecord, banner: CookieBanner, gpc: boolean): CategoryKey[] {
   return switchableCategories(banner, gpc)
     .map((category) => category.key)
-    .filter((key) => record.categories[key] === true || key === "necessary");
+    .filter((key) => record.categories[key]);
 }
 
 function sameSet(left: readonly string[], right: readonly string[]): boolean {
@@ -65,7 +65,7 @@ async function record(running: Running, accepted: readonly string[]): Promise<Co
   const choice = {
     revision: running.banner.revision,
     accepted: accepted.filter((key): key is CategoryKey => key !== "necessary"),
-    ...(running.gpc && { gpc: true }),
+    gpc: running.gpc,
   };
   const saved = await postChoice(running.options.apiBase, choice, running.options.headers);
   follow(running, saved);

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { aBanner, aChoice } from "@/features/cookies/test-data";
 import { json, mockApi, type MockCall, route } from "@/test/render";
 
-import { CONSENT_EVENT, resetBanner, saveChoice, startBanner } from "./banner";
+import { CONSENT_EVENT, followChoice, resetBanner, startBanner } from "./banner";
 import type { CookieConsentRecord } from "./types";
 
 const API = "http://localhost:3000/api/v1";
@@ -162,14 +162,22 @@ describe("the cookie banner", () => {
     expect(await screen.findByRole("dialog", { name: "We use cookies" })).toBeInTheDocument();
   });
 
-  it("records a choice made on the settings page and updates the banner", async () => {
+  it("follows a choice recorded on the settings page without recording it again", async () => {
+    const calls = answering();
+    await startBanner({ apiBase: API });
+    await screen.findByRole("dialog", { name: "We use cookies" });
+    await followChoice(aChoice({ analytics: true }));
+    expect(CookieConsent.acceptedCategory("analytics")).toBe(true);
+    expect(CookieConsent.validConsent()).toBe(true);
+    expect(posts(calls)).toEqual([]);
+  });
+
+  it("sends the page's extra headers with a choice", async () => {
     const calls = answering();
     await startBanner({ apiBase: API, headers: () => ({ "X-CSRF-Token": "t0k3n" }) });
-    const saved = await saveChoice(["analytics"]);
-    expect(saved.categories.analytics).toBe(true);
-    expect(posts(calls)).toEqual([{ revision: 3, accepted: ["analytics"], gpc: false }]);
+    await userEvent.click(await screen.findByRole("button", { name: "Reject all" }));
+    await waitFor(() => expect(posts(calls)).toHaveLength(1));
     expect(calls.find((call) => call.method === "POST")?.headers.get("X-CSRF-Token")).toBe("t0k3n");
-    expect(CookieConsent.acceptedCategory("analytics")).toBe(true);
   });
 
   it("escapes inventory text in the banner", async () => {

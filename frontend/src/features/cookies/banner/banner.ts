@@ -9,10 +9,10 @@ import * as CookieConsent from "vanilla-cookieconsent";
 import { type ExtraHeaders, fetchBanner, fetchCurrentChoice, postChoice } from "./api";
 import { buildConsentConfig, GPC_CATEGORY, gpcEnabled, switchableCategories } from "./config";
 import { sendConsentDefault, sendConsentUpdate } from "./consent-mode";
+import { CONSENT_EVENT } from "./events";
 import type { CategoryKey, CookieBanner, CookieConsentRecord } from "./types";
 
-/** Fired on `window` after the API recorded a choice; `detail` is the `CookieConsentRecord`. */
-export const CONSENT_EVENT = "opm:cookie-consent";
+export { CONSENT_EVENT } from "./events";
 
 export interface BannerOptions {
   /** The API base, such as `/api/v1` or `https://app.example.com/api/v1`. */
@@ -147,10 +147,10 @@ export async function refreshBanner(): Promise<void> {
   await reconcile(await started);
 }
 
-/** Record a choice made outside the banner (the Privacy > Cookies page); the banner follows it. */
-export async function saveChoice(accepted: readonly CategoryKey[]): Promise<CookieConsentRecord> {
-  if (!started) throw new Error("The cookie banner is not running.");
-  return record(await started, accepted);
+/** Follow a choice recorded outside the banner (the Privacy > Cookies page), so its cookie agrees. */
+export async function followChoice(record: CookieConsentRecord): Promise<void> {
+  if (!started) return;
+  follow(await started, record);
 }
 
 export function showCookiePreferences(): void {

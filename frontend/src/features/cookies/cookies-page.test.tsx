@@ -7,7 +7,7 @@ import { json, mockApi, renderPage, route } from "@/test/render";
 import { CookiesPage } from "./cookies-page";
 import { aBanner, aChoice } from "./test-data";
 
-const followChoice = vi.hoisted(() => vi.fn(async () => undefined));
+const followChoice = vi.hoisted(() => vi.fn(() => Promise.resolve()));
 vi.mock("@/features/cookies/banner/spa", () => ({ followChoice }));
 
 function event(n: number, purpose_key: string, method = "banner") {

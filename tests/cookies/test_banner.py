@@ -1,7 +1,11 @@
 """GET /cookie-banner: the inventory, texts and links, cached by ETag; the GPC well-known file."""
 
 import pytest
+from sqlalchemy import update
 
+from opmaestro.cookies import banner
+from opmaestro.cookies.models import CookieBannerRevision
+from opmaestro.core.clock import utcnow
 from tests.cookies.helpers import BANNER
 
 
@@ -91,3 +95,29 @@ class TestGpcWellKnown:
         assert body["gpc"] is True
         assert len(body["lastUpdate"]) == 10 and body["lastUpdate"][4] == "-"
         assert response.headers["content-type"] == "application/json"
+
+
+class TestCacheAcrossProcesses:
+    async def test_another_processs_change_is_seen_once_the_recheck_time_has_passed(
+        self, client, session, monkeypatch
+    ):
+        now = [1000.0]
+        monkeypatch.setattr(banner, "_clock", lambda: now[0])
+        first = await client.get(BANNER)
+        # Another process changes the inventory: only the database knows.
+        await session.execute(update(CookieBannerRevision).values(revision=7, updated_at=utcnow()))
+        await session.commit()
+        now[0] += 0.5
+        cached = await client.get(BANNER, headers={"If-None-Match": first.headers["etag"]})
+        assert cached.status_code == 304
+        now[0] += 1.0
+        fresh = await client.get(BANNER, headers={"If-None-Match": first.headers["etag"]})
+        assert fresh.status_code == 200 and fresh.json()["revision"] == 7
+        assert fresh.headers["etag"] != first.headers["etag"]
+
+    async def test_an_unchanged_inventory_keeps_its_etag_after_a_recheck(self, client, monkeypatch):
+        now = [1000.0]
+        monkeypatch.setattr(banner, "_clock", lambda: now[0])
+        etag = (await client.get(BANNER)).headers["etag"]
+        now[0] += 5
+        assert (await client.get(BANNER, headers={"If-None-Match": etag})).status_code == 304

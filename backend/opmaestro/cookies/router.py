@@ -31,7 +31,7 @@ from opmaestro.cookies.schemas import (
 )
 from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
-from opmaestro.core.deps import SettingsDep
+from opmaestro.core.deps import SessionmakerDep, SettingsDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS, ClientDep
 
@@ -58,10 +58,10 @@ DEVICE_ERRORS: dict[int | str, dict[str, Any]] = {400: problem(InvalidDevice)}
     responses={304: {"description": "Not modified: the ETag sent in If-None-Match is current."}},
 )
 async def get_cookie_banner(
-    session: SessionDep, settings: SettingsDep, if_none_match: IfNoneMatch = None
+    sessionmaker: SessionmakerDep, settings: SettingsDep, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The banner's categories, cookies, texts and links; the same for everyone, so it caches (ETag)."""
-    found = await banner.rendered(session, settings)
+    found = await banner.rendered(sessionmaker, settings)
     headers = {
         "ETag": found.etag,
         "Cache-Control": f"public, max-age={settings.cookie_banner_max_age_seconds}, must-revalidate",

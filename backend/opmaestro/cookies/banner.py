@@ -37,6 +37,7 @@ _VERSION = select(CookieBannerRevision.revision, CookieBannerRevision.updated_at
 class RenderedBanner:
     body: bytes
     etag: str
+    cache_control: str
 
 
 @dataclass
@@ -70,7 +71,12 @@ async def current_version(session: AsyncSession) -> tuple[int, datetime]:
 
 
 def _settings_key(settings: Settings) -> tuple[Any, ...]:
-    return (settings.public_base_url, settings.cookie_reprompt_days, settings.honor_do_not_track)
+    return (
+        settings.public_base_url,
+        settings.cookie_reprompt_days,
+        settings.honor_do_not_track,
+        settings.cookie_banner_max_age_seconds,
+    )
 
 
 async def categories(session: AsyncSession) -> list[tuple[CookieCategory, list[CookieDefinition]]]:
@@ -125,7 +131,11 @@ async def rendered(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
             known.checked_at = now
             return known.rendered
         body = (await build(session, settings, *version)).model_dump_json().encode()
-    result = RenderedBanner(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+    result = RenderedBanner(
+        body,
+        f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+        f"public, max-age={settings.cookie_banner_max_age_seconds}, must-revalidate",
+    )
     per_settings[settings_key] = _Known(version, result, now)
     return result
 

@@ -310,10 +310,10 @@ async def append(
     `only_optional` refuses purposes that cannot be switched off; an answer with `action=None`
     is decided on the state read under the chain's lock. The statements, in the caller's
     transaction, whatever the number of answers: the audit records, the lock that also reads the
-    purposes, policy and country, (the current answers, when needed), then the events, the head
-    and the state rows. Plain Core statements rather than the ORM's unit of work: these rows are
-    written once and never loaded back by the request, and the ORM's bookkeeping would double the
-    cost of a change.
+    purposes, policy and country, (the current answers, when needed and the chain is not new),
+    then the events, the head and the state rows. Plain Core statements rather than the ORM's
+    unit of work: these rows are written once and never loaded back by the request, and the
+    ORM's bookkeeping would double the cost of a change.
     """
     if not answers:
         return []
@@ -351,7 +351,8 @@ async def append(
             )
         read.append(purpose)
     granted_now: dict[str, bool] = {}
-    if any(answer.action is None for answer in answers):
+    # A new chain has no state rows yet: state is only ever written with the chain's events.
+    if found["seq"] > 0 and any(answer.action is None for answer in answers):
         # Read after the lock: on PostgreSQL a statement sees what committed before it began.
         rows = await session.execute(
             _granted_now(subject.state, subject.owner_column),

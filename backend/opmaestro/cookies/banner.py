@@ -1,12 +1,14 @@
 """The public banner configuration, rendered once per revision and process, and its ETag."""
 
 import hashlib
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opmaestro.cookies.models import BANNER_ROW, CookieBannerRevision, CookieCategory, CookieDefinition
 from opmaestro.cookies.schemas import BannerLinks, BannerTexts, CookieBanner, CookieCategoryRead, CookieRead
@@ -35,13 +37,31 @@ _VERSION = select(CookieBannerRevision.revision, CookieBannerRevision.updated_at
 class RenderedBanner:
     body: bytes
     etag: str
+    cache_control: str
 
 
-# Per process: the banner as last rendered for a (revision, updated_at, settings) key. Every
-# change to the inventory moves `updated_at` in the database, so another process's change is
-# seen by the one cheap query that reads the key.
-_rendered: dict[tuple[Any, ...], RenderedBanner] = {}
-_KEEP = 8
+@dataclass
+class _Known:
+    version: tuple[Any, ...]
+    rendered: RenderedBanner
+    checked_at: float
+
+
+# Per database (the app's sessionmaker) and process: the banner as last rendered, and when its
+# version was last read. Every inventory change moves `updated_at` in the database, so a change
+# made by another process is seen at the next read, at most `cookie_banner_recheck_seconds`
+# later; one made here clears the cache at once. Within that second a revalidation costs no
+# database round trip (SQLite serializes transactions, so a read per request would queue
+# every banner request behind every write).
+_known: "weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], dict[tuple[Any, ...], _Known]]" = (
+    weakref.WeakKeyDictionary()
+)
+_clock = time.monotonic
+
+
+def forget() -> None:
+    """Drop every rendered banner of this process (after an inventory change here)."""
+    _known.clear()
 
 
 async def current_version(session: AsyncSession) -> tuple[int, datetime]:
@@ -51,7 +71,12 @@ async def current_version(session: AsyncSession) -> tuple[int, datetime]:
 
 
 def _settings_key(settings: Settings) -> tuple[Any, ...]:
-    return (settings.public_base_url, settings.cookie_reprompt_days, settings.honor_do_not_track)
+    return (
+        settings.public_base_url,
+        settings.cookie_reprompt_days,
+        settings.honor_do_not_track,
+        settings.cookie_banner_max_age_seconds,
+    )
 
 
 async def categories(session: AsyncSession) -> list[tuple[CookieCategory, list[CookieDefinition]]]:
@@ -92,17 +117,26 @@ async def build(
     )
 
 
-async def rendered(session: AsyncSession, settings: Settings) -> RenderedBanner:
-    """The banner's JSON and strong ETag, built only when the inventory changed since last time."""
-    revision, updated_at = await current_version(session)
-    key = (revision, updated_at, *_settings_key(settings))
-    if (found := _rendered.get(key)) is not None:
-        return found
-    body = (await build(session, settings, revision, updated_at)).model_dump_json().encode()
-    result = RenderedBanner(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
-    if len(_rendered) >= _KEEP:
-        _rendered.clear()
-    _rendered[key] = result
+async def rendered(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> RenderedBanner:
+    """The banner's JSON and strong ETag, rebuilt only when the inventory changed."""
+    now = _clock()
+    per_settings = _known.setdefault(sessionmaker, {})
+    settings_key = _settings_key(settings)
+    known = per_settings.get(settings_key)
+    if known is not None and now - known.checked_at < settings.cookie_banner_recheck_seconds:
+        return known.rendered
+    async with sessionmaker() as session:
+        version = await current_version(session)
+        if known is not None and known.version == version:
+            known.checked_at = now
+            return known.rendered
+        body = (await build(session, settings, *version)).model_dump_json().encode()
+    result = RenderedBanner(
+        body,
+        f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+        f"public, max-age={settings.cookie_banner_max_age_seconds}, must-revalidate",
+    )
+    per_settings[settings_key] = _Known(version, result, now)
     return result
 
 

@@ -6,12 +6,12 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 
 from opmaestro.accounts.deps import CSRF_HEADER, AuthMethod, Principal, resolve_principal, session_cookie_name
-from opmaestro.cookies import devices
+from opmaestro.cookies import banner, devices
 from opmaestro.cookies.choices import Signals
 from opmaestro.cookies.exceptions import TooManyCookieChoices
 from opmaestro.core.access import SAFE_METHODS
 from opmaestro.core.db import SessionDep
-from opmaestro.core.deps import RateLimiterDep, SettingsDep
+from opmaestro.core.deps import RateLimiterDep, SettingsDep, app_sessionmaker, app_settings
 from opmaestro.core.http import ClientDep
 from opmaestro.core.ratelimit import Quota
 from opmaestro.core.security import csrf_token, equals
@@ -70,7 +70,16 @@ async def throttle_choices(limiter: RateLimiterDep, settings: SettingsDep, clien
         )
 
 
+async def current_banner(request: Request) -> banner.RenderedBanner:
+    """The rendered banner for this app's settings and database.
+
+    One dependency rather than the settings and sessionmaker ones: a revalidation is answered
+    from memory, and each dependency FastAPI solves costs about as much as the rest of it."""
+    return await banner.rendered(await app_sessionmaker(request), app_settings(request))
+
+
 DeviceIdDep = Annotated[UUID | None, Depends(device_id)]
 SignedInDep = Annotated[Principal | None, Depends(signed_in)]
 SignalsDep = Annotated[Signals, Depends(signals)]
 ThrottleDep = Depends(throttle_choices)
+CurrentBannerDep = Annotated[banner.RenderedBanner, Depends(current_banner)]

@@ -29,6 +29,7 @@ async def _bump(session: AsyncSession, *, material: bool) -> None:
         .values(values)
         .execution_options(synchronize_session=False)
     )
+    banner.forget()
 
 
 async def _name_taken(session: AsyncSession, name: str, but: UUID | None = None) -> bool:

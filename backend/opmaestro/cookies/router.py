@@ -9,7 +9,7 @@ from opmaestro.accounts.deps import PrivacyAdministrator
 from opmaestro.consent.exceptions import ConsentEventNotFound
 from opmaestro.consent.schemas import Receipt
 from opmaestro.cookies import banner, choices, devices, inventory
-from opmaestro.cookies.deps import DeviceIdDep, SignalsDep, SignedInDep, ThrottleDep
+from opmaestro.cookies.deps import CurrentBannerDep, DeviceIdDep, SignalsDep, SignedInDep, ThrottleDep
 from opmaestro.cookies.exceptions import (
     CookieExists,
     CookieNotFound,
@@ -57,15 +57,9 @@ DEVICE_ERRORS: dict[int | str, dict[str, Any]] = {400: problem(InvalidDevice)}
     dependencies=[Public],
     responses={304: {"description": "Not modified: the ETag sent in If-None-Match is current."}},
 )
-async def get_cookie_banner(
-    session: SessionDep, settings: SettingsDep, if_none_match: IfNoneMatch = None
-) -> Response:
+async def get_cookie_banner(found: CurrentBannerDep, if_none_match: IfNoneMatch = None) -> Response:
     """The banner's categories, cookies, texts and links; the same for everyone, so it caches (ETag)."""
-    found = await banner.rendered(session, settings)
-    headers = {
-        "ETag": found.etag,
-        "Cache-Control": f"public, max-age={settings.cookie_banner_max_age_seconds}, must-revalidate",
-    }
+    headers = {"ETag": found.etag, "Cache-Control": found.cache_control}
     if banner.matches(if_none_match, found.etag):
         return Response(status_code=304, headers=headers)
     return Response(found.body, media_type="application/json", headers=headers)

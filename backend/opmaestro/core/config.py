@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     honor_do_not_track: bool = False
     cookie_device_days: int = Field(default=395, ge=1, le=800)
     cookie_banner_max_age_seconds: int = Field(default=300, ge=0, le=86400)
+    # How stale one process's copy of the banner may be after another process changed it.
+    cookie_banner_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
     cookie_consents_per_ip: int = Field(default=60, ge=1)
     cookie_consent_window_seconds: int = Field(default=60, ge=1)
 

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pyotp
@@ -212,7 +213,41 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
             subject_id=user.id,
             reason=f"Support ticket {n}",
         )
+    await create_linked_devices(session, user, rows=rows)
     await session.commit()
+
+
+async def create_linked_devices(session: AsyncSession, user: User, *, rows: int = 1) -> list[UUID]:
+    """Browsers linked to `user`, each with a cookie choice on its own ledger chain (not committed)."""
+    from opmaestro.consent import ledger
+    from opmaestro.consent.models import CollectionMethod, ConsentAction
+    from opmaestro.cookies import devices
+    from opmaestro.cookies.models import CookieDevice
+
+    now = utcnow()
+    found = []
+    for n in range(rows):
+        device = CookieDevice(
+            id=devices.new_device_id(),
+            user_id=user.id,
+            revision=1,
+            created_at=now,
+            chosen_at=now,
+            linked_at=now,
+        )
+        session.add(device)
+        await session.flush()
+        await ledger.append(
+            session,
+            devices.device_ledger(device.id, user.id),
+            [ledger.Answer("analytics", ConsentAction.GRANTED, CollectionMethod.BANNER)],
+            actor=None,
+            ip=f"203.0.113.{n + 1}",
+            user_agent=f"Firefox/{120 + n}",
+            jurisdiction=None,
+        )
+        found.append(device.id)
+    return found
 
 
 async def create_person_with_data(

@@ -10,6 +10,10 @@ from opmaestro.consent.router import campaigns_router, stats_router, unsubscribe
 from opmaestro.consent.router import me_router as consent_me_router
 from opmaestro.consent.router import purposes_router as consent_purposes_router
 from opmaestro.consent.router import wellknown_router as consent_wellknown_router
+from opmaestro.cookies.router import CROSS_ORIGIN_PATHS
+from opmaestro.cookies.router import admin_router as cookies_admin_router
+from opmaestro.cookies.router import public_router as cookies_public_router
+from opmaestro.cookies.router import wellknown_router as cookies_wellknown_router
 from opmaestro.dsar import access_router as dsar_access
 from opmaestro.dsar import holds_router
 from opmaestro.dsar.router import admin_router as dsar_admin_router
@@ -22,6 +26,7 @@ API_PREFIX = "/api/v1"
 # Requests are matched against these in order, router by router, so the busiest come first.
 DOMAIN_ROUTERS: list[APIRouter] = [
     health_router,
+    cookies_public_router,
     profile.router,
     security.router,
     mfa.router,
@@ -41,9 +46,12 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     dsar_admin_router,
     dsar_access.router,
     holds_router.router,
+    cookies_admin_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
-ROOT_ROUTERS = [consent_wellknown_router]
+ROOT_ROUTERS = [consent_wellknown_router, cookies_wellknown_router]
+# API paths a cookie banner on another site may call (CORS for OPMAESTRO_BANNER_ORIGINS only).
+BANNER_CORS_PATHS = frozenset(f"{API_PREFIX}{path}" for path in CROSS_ORIGIN_PATHS)
 
 
 def include_routers(app: FastAPI) -> None:

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import opmaestro.tasks  # noqa: F401 - registers every domain's job handlers
 from opmaestro import __version__
-from opmaestro.api import include_routers
+from opmaestro.api import BANNER_CORS_PATHS, include_routers
 from opmaestro.core import jobs, migrations, ratelimit
 from opmaestro.core.compression import CompressionMiddleware, mark_route_compressible
 from opmaestro.core.config import JobBackend, RateLimitBackend, Settings, get_settings
+from opmaestro.core.cors import ScopedCorsMiddleware
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.docs import mount_docs
 from opmaestro.core.errors import install_error_handlers
@@ -35,6 +36,10 @@ OPENAPI_TAGS = [
     {
         "name": "consent",
         "description": "Purposes, your consents and their signed receipts, unsubscribe links.",
+    },
+    {
+        "name": "cookies",
+        "description": "The cookie banner, cookie choices and their receipts, Global Privacy Control.",
     },
     {"name": "policies", "description": "The privacy policy, terms and notices in effect."},
     {
@@ -141,6 +146,8 @@ def create_app(
     # Innermost: the request context and security headers wrap the (maybe compressed) answer.
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.banner_origin_list:
+        app.add_middleware(ScopedCorsMiddleware, paths=BANNER_CORS_PATHS, origins=settings.banner_origin_list)
     app.add_middleware(RequestContextMiddleware, settings=settings)
     include_routers(app)
     install_openapi(app)

@@ -17,6 +17,13 @@ from opmaestro.consent.models import (
     ConsentState,
     EmailCampaign,
 )
+from opmaestro.cookies.models import (
+    CookieBannerRevision,
+    CookieCategory,
+    CookieDefinition,
+    CookieDevice,
+    CookieDeviceState,
+)
 from opmaestro.core.jobs import Job, PeriodicSchedule
 from opmaestro.core.jwt import SigningKey
 from opmaestro.dsar.models import DataRequest, LegalHold
@@ -30,6 +37,11 @@ __all__ = [
     "ConsentEvent",
     "ConsentPurpose",
     "ConsentState",
+    "CookieBannerRevision",
+    "CookieCategory",
+    "CookieDefinition",
+    "CookieDevice",
+    "CookieDeviceState",
     "DataRequest",
     "EmailCampaign",
     "Job",

@@ -2,6 +2,7 @@
 
 from opmaestro.accounts import tasks as accounts_tasks  # noqa: F401
 from opmaestro.consent import hooks as consent_hooks  # noqa: F401
+from opmaestro.cookies import hooks as cookies_hooks  # noqa: F401
 from opmaestro.core import jobs  # noqa: F401
 from opmaestro.dsar import erasure as dsar_erasure  # noqa: F401
 from opmaestro.dsar import export as dsar_export  # noqa: F401

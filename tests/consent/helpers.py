@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts.models import Role, User
 from tests.factories import PASSWORD, create_user, sign_in
 
-SEEDED = ["analytics", "marketing_email", "personalization", "product_updates"]
+SEEDED = [
+    "analytics",
+    "marketing_cookies",
+    "marketing_email",
+    "necessary_cookies",
+    "personalization",
+    "product_updates",
+]
 
 
 def bearer(secret: str) -> dict[str, str]:

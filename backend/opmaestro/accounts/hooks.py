@@ -6,10 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import User
 from opmaestro.accounts.schemas import RegistrationCreate
+from opmaestro.core.config import Settings
 from opmaestro.core.http import Client
 
 RegistrationListener = Callable[[AsyncSession, User, Client, RegistrationCreate], Awaitable[None]]
+# Also told about a sign-up: the browser that signs up (or in) is the account's from now on.
+SignInListener = Callable[[AsyncSession, User, Client, Settings], Awaitable[None]]
 _registered: list[RegistrationListener] = []
+_signed_in: list[SignInListener] = []
 
 
 def on_registered(listener: RegistrationListener) -> RegistrationListener:
@@ -19,7 +23,20 @@ def on_registered(listener: RegistrationListener) -> RegistrationListener:
     return listener
 
 
+def on_signed_in(listener: SignInListener) -> SignInListener:
+    """Call `listener` on each sign-in and sign-up, with the browser's request, in its transaction."""
+    if listener not in _signed_in:
+        _signed_in.append(listener)
+    return listener
+
+
 async def registered(session: AsyncSession, user: User, client: Client, body: RegistrationCreate) -> None:
     """Tell every listener about a new account; an error in one rolls the registration back."""
     for listener in _registered:
         await listener(session, user, client, body)
+
+
+async def signed_in(session: AsyncSession, user: User, client: Client, settings: Settings) -> None:
+    """Tell every listener that this browser now belongs to `user`; an error in one rolls it back."""
+    for listener in _signed_in:
+        await listener(session, user, client, settings)

@@ -1,5 +1,6 @@
 """Registration, email verification, profile, email and password changes, closing an account."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -106,6 +107,7 @@ async def register(
     *,
     ip: str | None = None,
     user_agent: str | None = None,
+    cookies: Mapping[str, str] | None = None,
 ) -> None:
     """Create the account and mail a verification link; an existing address gets a notice instead."""
     # Hash before any query: new and existing addresses cost the same and reveal nothing, and
@@ -150,7 +152,9 @@ async def register(
     await session.flush()
     for version in current.values():
         policies.record_acceptance(session, user.id, version, method="signup")
-    await hooks.registered(session, user, Client(ip=ip, user_agent=user_agent), body)
+    client = Client(ip=ip, user_agent=user_agent, cookies=cookies or {})
+    await hooks.registered(session, user, client, body)
+    await hooks.signed_in(session, user, client, settings)
     await audit.record(
         session,
         actor=None,

@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from opmaestro.accounts import mfa, revocation, sessions
+from opmaestro.accounts import hooks, mfa, revocation, sessions
 from opmaestro.accounts import service as accounts
 from opmaestro.accounts.exceptions import InvalidCredentials, MfaRequired, TooManyAttempts
 from opmaestro.accounts.models import TokenPurpose, User, UserSession, UserStatus
@@ -204,6 +204,7 @@ async def login(
         reauthenticated=True,
     )
     sessions.event(session, "login_succeeded", user_id=user.id, ip=client.ip, user_agent=client.user_agent)
+    await hooks.signed_in(session, user, client, settings)
     await session.flush()
     return user, user_session, token
 

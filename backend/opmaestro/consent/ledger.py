@@ -3,9 +3,10 @@
 import hashlib
 import ipaddress
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +47,7 @@ SUBJECT_METHODS = frozenset(
         CollectionMethod.UNSUBSCRIBE_LINK,
         CollectionMethod.BANNER,
         CollectionMethod.GPC,
+        CollectionMethod.DEVICE_LINK,
     }
 )
 HASHED_FIELDS = (
@@ -131,19 +133,69 @@ _PURPOSE_FIELDS = (
     "version",
     "renewal_version",
 )
+# The columns a state table (ConsentState, or a twin such as a device's) keeps per purpose.
+STATE_FIELDS = ("purpose_version", "granted", "action", "method", "event_id", "since")
 
 
-def _purpose_column(name: str) -> Any:
-    return select(_PURPOSE.c[name]).where(_PURPOSE.c.key == bindparam("purpose_key")).scalar_subquery()
+@dataclass(frozen=True)
+class LedgerSubject:
+    """Whose chain an append extends, and the state table that keeps their current answers.
+
+    A person is `user:<id>` with ConsentState; another domain's subject (a browser's device) has
+    a chain of its own and a state table with the same answer columns (`STATE_FIELDS`), found by
+    `owner_column`; `state_values` are the other columns a new state row of theirs takes."""
+
+    subject: str
+    user_id: UUID | None
+    device_id: str | None
+    state: Table
+    owner_column: str
+    owner: Any
+    state_values: Mapping[str, Any] = field(default_factory=dict)
 
 
-# What an event records besides its chain position; none of it depends on the chain.
-_APPEND_CONTEXT = (
-    *(_purpose_column(name).label(name) for name in _PURPOSE_FIELDS),
-    policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.version).label("policy_version"),
-    policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.sha256).label("policy_sha256"),
-    select(User.country).where(User.id == bindparam("user_id")).scalar_subquery().label("country"),
-)
+def user_ledger(user_id: UUID) -> LedgerSubject:
+    """The chain and state rows of a signed-up person."""
+    return LedgerSubject(user_subject(user_id), user_id, None, _STATE, "user_id", user_id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One purpose's answer to append; `action=None` withdraws a grant and denies anything else."""
+
+    purpose_key: str
+    action: ConsentAction | None
+    method: CollectionMethod
+
+
+@dataclass(frozen=True)
+class Appended:
+    entry: dict[str, Any]
+    state: dict[str, Any]
+    purpose: ConsentPurpose
+
+    @property
+    def event(self) -> ConsentEvent:
+        return ConsentEvent(**self.entry)
+
+
+def _purpose_column(name: str, index: int) -> Any:
+    return (
+        select(_PURPOSE.c[name])
+        .where(_PURPOSE.c.key == bindparam(f"purpose_key_{index}"))
+        .scalar_subquery()
+        .label(f"{name}_{index}")
+    )
+
+
+def _append_context(purposes_read: int) -> tuple[Any, ...]:
+    """What events record besides their chain position; none of it depends on the chain."""
+    return (
+        *(_purpose_column(name, index) for index in range(purposes_read) for name in _PURPOSE_FIELDS),
+        policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.version).label("policy_version"),
+        policies.current_version_column(PolicyKind.PRIVACY, PolicyVersion.sha256).label("policy_sha256"),
+        select(User.country).where(User.id == bindparam("user_id")).scalar_subquery().label("country"),
+    )
 
 
 def _lock_head(insert_for: _Insert, *context: Any) -> ReturningInsert[Any]:
@@ -160,25 +212,35 @@ def _lock_head(insert_for: _Insert, *context: Any) -> ReturningInsert[Any]:
     ).returning(_HEAD.c.seq, _HEAD.c.last_hash, *context)
 
 
-def _upsert_state(insert_for: _Insert) -> Any:
-    values = insert_for(_STATE)
-    changed = ("purpose_version", "granted", "action", "method", "event_id", "since")
+# Built once per shape: a consent change is a hot path, and building a statement costs more
+# than running it.
+_LOCK_HEAD = {name: _lock_head(insert_for) for name, insert_for in _INSERTS.items()}
+
+
+@cache
+def _lock_head_reading_context(dialect: str, purposes_read: int) -> ReturningInsert[Any]:
+    return _lock_head(_INSERTS[dialect], *_append_context(purposes_read))
+
+
+@cache
+def _upsert_state(dialect: str, state: Table, owner_column: str) -> Any:
+    values = _INSERTS[dialect](state)
     return values.on_conflict_do_update(
-        index_elements=["user_id", "purpose_key"], set_={name: values.excluded[name] for name in changed}
+        index_elements=[owner_column, "purpose_key"],
+        set_={name: values.excluded[name] for name in STATE_FIELDS},
     )
 
 
-# Built once: a consent change is a hot path, and building a statement costs more than running it.
-_LOCK_HEAD = {name: _lock_head(insert_for) for name, insert_for in _INSERTS.items()}
-_LOCK_HEAD_READING_CONTEXT = {
-    name: _lock_head(insert_for, *_APPEND_CONTEXT) for name, insert_for in _INSERTS.items()
-}
-_UPSERT_STATE = {name: _upsert_state(insert_for) for name, insert_for in _INSERTS.items()}
+@cache
+def _granted_now(state: Table, owner_column: str) -> Any:
+    return select(state.c.purpose_key, state.c.granted).where(
+        state.c[owner_column] == bindparam("owner"),
+        state.c.purpose_key.in_(bindparam("purpose_keys", expanding=True)),
+    )
+
+
 _INSERT_EVENT = insert(_EVENT)
 _ADVANCE_HEAD = update(_HEAD).where(_HEAD.c.subject == bindparam("head_subject"))
-_GRANTED_NOW = select(_STATE.c.granted).where(
-    _STATE.c.user_id == bindparam("user_id"), _STATE.c.purpose_key == bindparam("purpose_key")
-)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -192,7 +254,9 @@ async def lock_subject(session: AsyncSession, subject: str) -> ChainHead:
     return ChainHead(subject, seq, last_hash)
 
 
-def _actor(actor: Principal | None, user_id: UUID, method: CollectionMethod) -> tuple[UUID | None, str]:
+def _actor(
+    actor: Principal | None, user_id: UUID | None, method: CollectionMethod
+) -> tuple[UUID | None, str]:
     if actor is None:
         return (user_id, "subject") if method in SUBJECT_METHODS else (None, "system")
     if actor.method is AuthMethod.CLIENT and actor.client is not None:
@@ -216,109 +280,137 @@ async def record(
     jurisdiction: str | None = None,
 ) -> ConsentEvent:
     """Append an event to the user's chain and update their current state; never commits."""
-    entry, _, _ = await _append(
+    (appended,) = await append(
         session,
-        user_id=user_id,
-        purpose_key=purpose_key,
-        action=action,
-        method=method,
+        user_ledger(user_id),
+        [Answer(purpose_key, action, method)],
         actor=actor,
         ip=ip,
         user_agent=user_agent,
         jurisdiction=jurisdiction,
     )
-    return ConsentEvent(**entry)
+    return appended.event
 
 
-async def _append(
+async def append(
     session: AsyncSession,
+    subject: LedgerSubject,
+    answers: Sequence[Answer],
     *,
-    user_id: UUID,
-    purpose_key: str,
-    action: ConsentAction | None,
-    method: CollectionMethod,
     actor: Principal | None,
     ip: str | None,
     user_agent: str | None,
     jurisdiction: str | None,
     only_optional: bool = False,
-) -> tuple[dict[str, Any], dict[str, Any], ConsentPurpose]:
-    """Append an event after the head of the user's chain, then advance the head and the state.
+    at: datetime | None = None,
+) -> list[Appended]:
+    """Append one event per answer after the head of the subject's chain, then advance the head
+    and the state rows: one write path for every chain, on both databases.
 
-    `action=None` withdraws a granted consent and denies any other, decided on the answer read
-    under the chain's lock; `only_optional` refuses purposes that cannot be switched off. The
-    same statements run on both databases, in the caller's transaction: the audit record, the
-    lock that also reads the purpose, policy and country, then the event, head and state. Plain
-    Core statements rather than the ORM's unit of work: these rows are written once and never
-    loaded back by the request, and the ORM's bookkeeping would double the cost of a change.
+    `only_optional` refuses purposes that cannot be switched off; an answer with `action=None`
+    is decided on the state read under the chain's lock. The statements, in the caller's
+    transaction, whatever the number of answers: the audit records, the lock that also reads the
+    purposes, policy and country, (the current answers, when needed and the chain is not new),
+    then the events, the head and the state rows. Plain Core statements rather than the ORM's
+    unit of work: these rows are written once and never loaded back by the request, and the
+    ORM's bookkeeping would double the cost of a change.
     """
-    actor_id, actor_kind = _actor(actor, user_id, method)
-    event_id = new_id()
-    now = utcnow()
-    # The audit record names the event, not what it says (audit keeps field names, never values).
-    # It goes first, so that the chain stays locked for as short a time as possible.
-    await audit.record(
-        session,
-        actor=actor,
-        action="consent.recorded",
-        subject_type="consent_event",
-        subject_id=event_id,
-        fields=[purpose_key],
+    if not answers:
+        return []
+    now = at or utcnow()
+    event_ids = [new_id() for _ in answers]
+    # The audit records name the events, not what they say (audit keeps field names, never
+    # values). They go first, so that the chain stays locked for as short a time as possible.
+    await session.execute(
+        audit.INSERT,
+        [
+            audit.entry(
+                actor=actor,
+                action="consent.recorded",
+                subject_type="consent_event",
+                subject_id=event_id,
+                fields=[answer.purpose_key],
+            )
+            for event_id, answer in zip(event_ids, answers, strict=True)
+        ],
     )
-    subject = user_subject(user_id)
-    parameters = {"subject": subject, "user_id": user_id, "purpose_key": purpose_key, "now": now}
+    parameters: dict[str, Any] = {"subject": subject.subject, "user_id": subject.user_id, "now": now}
+    parameters |= {f"purpose_key_{index}": answer.purpose_key for index, answer in enumerate(answers)}
     dialect = _dialect(session)
-    found = (await session.execute(_LOCK_HEAD_READING_CONTEXT[dialect], parameters)).mappings().one()
-    if found["key"] is None:
-        raise PurposeNotFound(f"There is no purpose {purpose_key!r}.")
-    # A detached copy: the response needs its fields, the session need not track it.
-    purpose = ConsentPurpose(**{name: found[name] for name in _PURPOSE_FIELDS})
-    if only_optional and not purpose.optional:
-        raise PurposeNotOptional(f"{purpose.name} is needed to run the service and cannot be switched off.")
-    if action is None:
+    lock = _lock_head_reading_context(dialect, len(answers))
+    found = (await session.execute(lock, parameters)).mappings().one()
+    read: list[ConsentPurpose] = []
+    for index, answer in enumerate(answers):
+        if found[f"key_{index}"] is None:
+            raise PurposeNotFound(f"There is no purpose {answer.purpose_key!r}.")
+        # A detached copy: the response needs its fields, the session need not track it.
+        purpose = ConsentPurpose(**{name: found[f"{name}_{index}"] for name in _PURPOSE_FIELDS})
+        if only_optional and not purpose.optional:
+            raise PurposeNotOptional(
+                f"{purpose.name} is needed to run the service and cannot be switched off."
+            )
+        read.append(purpose)
+    granted_now: dict[str, bool] = {}
+    # A new chain has no state rows yet: state is only ever written with the chain's events.
+    if found["seq"] > 0 and any(answer.action is None for answer in answers):
         # Read after the lock: on PostgreSQL a statement sees what committed before it began.
-        granted_now = await session.scalar(_GRANTED_NOW, parameters)
-        action = ConsentAction.WITHDRAWN if granted_now else ConsentAction.DENIED
-    entry: dict[str, Any] = {
-        "id": event_id,
-        "subject": subject,
-        "seq": found["seq"] + 1,
-        "subject_user_id": user_id,
-        "device_id": None,
-        "purpose_key": purpose.key,
-        "purpose_version": purpose.version,
-        "action": action.value,
-        "method": CollectionMethod(method).value,
-        "policy_version": found["policy_version"],
-        "policy_sha256": found["policy_sha256"],
-        "jurisdiction": jurisdiction if jurisdiction is not None else found["country"],
-        "ip_address": truncate_ip(ip),
-        "user_agent": user_agent[:USER_AGENT_LIMIT] if user_agent else None,
-        "actor_id": actor_id,
-        "actor_kind": actor_kind,
-        "created_at": now,
-        "prev_hash": found["last_hash"],
-    }
-    entry["hash"] = event_hash(entry)
-    # A new state row takes the id of the event that created it.
-    state = {
-        "id": event_id,
-        "user_id": user_id,
-        "purpose_key": purpose.key,
-        "purpose_version": purpose.version,
-        "granted": action is ConsentAction.GRANTED,
-        "action": action.value,
-        "method": entry["method"],
-        "event_id": event_id,
-        "since": now,
-    }
-    await session.execute(_INSERT_EVENT, entry)
+        rows = await session.execute(
+            _granted_now(subject.state, subject.owner_column),
+            {"owner": subject.owner, "purpose_keys": [answer.purpose_key for answer in answers]},
+        )
+        granted_now = {key: bool(granted) for key, granted in rows.all()}
+    appended: list[Appended] = []
+    seq, prev_hash = found["seq"], found["last_hash"]
+    for event_id, answer, purpose in zip(event_ids, answers, read, strict=True):
+        action = answer.action
+        if action is None:
+            action = ConsentAction.WITHDRAWN if granted_now.get(purpose.key) else ConsentAction.DENIED
+        actor_id, actor_kind = _actor(actor, subject.user_id, answer.method)
+        seq += 1
+        entry: dict[str, Any] = {
+            "id": event_id,
+            "subject": subject.subject,
+            "seq": seq,
+            "subject_user_id": subject.user_id,
+            "device_id": subject.device_id,
+            "purpose_key": purpose.key,
+            "purpose_version": purpose.version,
+            "action": action.value,
+            "method": CollectionMethod(answer.method).value,
+            "policy_version": found["policy_version"],
+            "policy_sha256": found["policy_sha256"],
+            "jurisdiction": jurisdiction if jurisdiction is not None else found["country"],
+            "ip_address": truncate_ip(ip),
+            "user_agent": user_agent[:USER_AGENT_LIMIT] if user_agent else None,
+            "actor_id": actor_id,
+            "actor_kind": actor_kind,
+            "created_at": now,
+            "prev_hash": prev_hash,
+        }
+        entry["hash"] = prev_hash = event_hash(entry)
+        # A new state row takes the id of the event that created it.
+        state = {
+            **subject.state_values,
+            "id": event_id,
+            subject.owner_column: subject.owner,
+            "purpose_key": purpose.key,
+            "purpose_version": purpose.version,
+            "granted": action is ConsentAction.GRANTED,
+            "action": action.value,
+            "method": entry["method"],
+            "event_id": event_id,
+            "since": now,
+        }
+        appended.append(Appended(entry, state, purpose))
+    await session.execute(_INSERT_EVENT, [item.entry for item in appended])
     await session.execute(
         _ADVANCE_HEAD,
-        {"head_subject": subject, "seq": entry["seq"], "last_hash": entry["hash"], "updated_at": now},
+        {"head_subject": subject.subject, "seq": seq, "last_hash": prev_hash, "updated_at": now},
     )
-    await session.execute(_UPSERT_STATE[dialect], state)
-    return entry, state, purpose
+    await session.execute(
+        _upsert_state(dialect, subject.state, subject.owner_column), [item.state for item in appended]
+    )
+    return appended
 
 
 async def is_granted(session: AsyncSession, user_id: UUID, purpose_key: str) -> bool:
@@ -369,19 +461,17 @@ async def set_preference(
     """Grant, or deny or withdraw, the signed-in user's consent to one purpose."""
     user = principal.signed_in_user
     method = CollectionMethod.SETTINGS if principal.method is AuthMethod.SESSION else CollectionMethod.API
-    _, state, purpose = await _append(
+    (appended,) = await append(
         session,
-        user_id=user.id,
-        purpose_key=purpose_key,
-        action=ConsentAction.GRANTED if granted else None,
-        method=method,
+        user_ledger(user.id),
+        [Answer(purpose_key, ConsentAction.GRANTED if granted else None, method)],
         actor=principal,
         ip=client.ip,
         user_agent=client.user_agent,
         jurisdiction=None,
         only_optional=True,
     )
-    return PurposeConsent(purpose, ConsentState(**state))
+    return PurposeConsent(appended.purpose, ConsentState(**appended.state))
 
 
 async def list_events(

@@ -35,6 +35,8 @@ class CollectionMethod(StrEnum):
     UNSUBSCRIBE_LINK = "unsubscribe_link"
     GPC = "gpc"
     STAFF_ON_REQUEST = "staff_on_request"
+    # A choice made on one side (a browser or the account) copied to the other on sign-in.
+    DEVICE_LINK = "device_link"
 
 
 class LegalBasis(StrEnum):

@@ -17,6 +17,8 @@ PURPOSE_CATEGORIES = {
     "product_updates": ("Service updates", "contact"),
     "analytics": ("Analytics and improvement", "usage and device"),
     "personalization": ("Personalisation", "usage"),
+    "necessary_cookies": ("Strictly necessary cookies", "device"),
+    "marketing_cookies": ("Marketing", "usage and device"),
 }
 # Kantara: "explicit" when the subject took a clear affirmative step themselves.
 IMPLICIT_METHODS = frozenset({CollectionMethod.GPC})

@@ -1,6 +1,7 @@
 """Settings read from the environment (prefix OPMAESTRO_) and an optional .env file."""
 
 import ipaddress
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -90,6 +91,18 @@ class Settings(BaseSettings):
     mail_request_window_seconds: int = Field(default=3600, ge=1)
     oauth_token_minutes: int = Field(default=60, ge=1, le=1440)
 
+    # The cookie banner: sites allowed to call its two routes from a browser (comma-separated
+    # origins such as https://www.example.com), how long a choice stands, whether DNT counts as GPC.
+    banner_origins: str = ""
+    cookie_reprompt_days: int = Field(default=365, ge=1, le=3650)
+    honor_do_not_track: bool = False
+    cookie_device_days: int = Field(default=395, ge=1, le=800)
+    cookie_banner_max_age_seconds: int = Field(default=300, ge=0, le=86400)
+    # How stale one process's copy of the banner may be after another process changed it.
+    cookie_banner_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
+    cookie_consents_per_ip: int = Field(default=60, ge=1)
+    cookie_consent_window_seconds: int = Field(default=60, ge=1)
+
     job_backend: JobBackend = JobBackend.EMBEDDED
     redis_url: str = "redis://127.0.0.1:6379/0"
     job_max_attempts: int = Field(default=5, ge=1, le=50)
@@ -117,6 +130,12 @@ class Settings(BaseSettings):
         return self.environment is Environment.PRODUCTION
 
     @property
+    def banner_origin_list(self) -> tuple[str, ...]:
+        return tuple(
+            origin for origin in (entry.strip() for entry in self.banner_origins.split(",")) if origin
+        )
+
+    @property
     def api_audience(self) -> str:
         return public_url(self, "/api/v1")
 
@@ -134,6 +153,17 @@ class Settings(BaseSettings):
             f"set OPMAESTRO_SECRET_KEY to a random value of at least {MIN_SECRET_LENGTH} characters, "
             "or listen on a loopback address (127.0.0.1, ::1, localhost)"
         )
+
+    @field_validator("banner_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        # An origin is compared exactly with the browser's Origin header: scheme://host[:port].
+        for entry in (part.strip() for part in value.split(",")):
+            if entry and not re.fullmatch(
+                r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", entry
+            ):
+                raise ValueError(f"{entry!r} is not an origin (scheme://host[:port], no path or wildcard)")
+        return value
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -1,7 +1,7 @@
 """What every domain's router shares: paging parameters, signed-in error responses, the caller."""
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -30,11 +30,15 @@ class Client:
 
     ip: str | None
     user_agent: str | None
+    # For listeners of account events that recognise their own cookie (a banner's device); never logged.
+    cookies: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def request_client(request: Request) -> Client:
     return Client(
-        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        cookies=request.cookies,
     )
 
 

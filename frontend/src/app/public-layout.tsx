@@ -1,6 +1,7 @@
-import { Anchor, Box, Container, Paper, Text } from "@mantine/core";
+import { Anchor, Box, Container, Group, Paper, Text } from "@mantine/core";
 import { Suspense } from "react";
 import { Link, Outlet } from "react-router";
+import { CookieSettingsLink } from "@/features/cookies/cookie-banner-mount";
 import { PageLoader } from "@/shared/components/page-loader";
 
 /** Sign-in, sign-up and the emailed-link pages: the product name and one card, no navigation. */
@@ -20,6 +21,12 @@ export function PublicLayout() {
             <Outlet />
           </Suspense>
         </Paper>
+        <Group component="footer" justify="center" gap="lg" mt="md">
+          <Anchor component={Link} to="/cookie-policy" fz="sm">
+            Cookie policy
+          </Anchor>
+          <CookieSettingsLink />
+        </Group>
       </Container>
     </Box>
   );

@@ -48,6 +48,13 @@ const AdminUsersPage = lazy(() =>
 const PurposesPage = lazy(() =>
   import("@/features/consent-admin/purposes-page").then((m) => ({ default: m.PurposesPage })),
 );
+const CookiesPage = lazy(() => import("@/features/cookies/cookies-page").then((m) => ({ default: m.CookiesPage })));
+const CookiePolicyPage = lazy(() =>
+  import("@/features/cookies/cookie-policy-page").then((m) => ({ default: m.CookiePolicyPage })),
+);
+const CookiesAdminPage = lazy(() =>
+  import("@/features/cookies-admin/cookies-admin-page").then((m) => ({ default: m.CookiesAdminPage })),
+);
 const ConsentDashboardPage = lazy(() =>
   import("@/features/consent-admin/consent-dashboard-page").then((m) => ({ default: m.ConsentDashboardPage })),
 );
@@ -61,6 +68,7 @@ export const PUBLIC_PATHS = [
   "/reset-password",
   "/unsubscribe",
   "/privacy-request",
+  "/cookie-policy",
 ];
 
 export function isPublicPath(pathname: string): boolean {
@@ -72,6 +80,7 @@ export const routes: RouteObject[] = [
     element: <RootLayout />,
     children: [
       { index: true, element: <RootRedirect /> },
+      { path: "cookie-policy", element: <CookiePolicyPage /> },
       {
         element: <PublicLayout />,
         children: [
@@ -93,6 +102,7 @@ export const routes: RouteObject[] = [
           { path: "close-account", element: <CloseAccountPage /> },
           { path: "privacy/consents", element: <ConsentsPage /> },
           { path: "privacy/data", element: <YourDataPage /> },
+          { path: "privacy/cookies", element: <CookiesPage /> },
           {
             element: <StaffOnly />,
             children: [
@@ -100,6 +110,7 @@ export const routes: RouteObject[] = [
               { path: "admin/purposes", element: <PurposesPage /> },
               { path: "admin/consent", element: <ConsentDashboardPage /> },
               { path: "admin/data-requests", element: <DataRequestsAdminPage /> },
+              { path: "admin/cookies", element: <CookiesAdminPage /> },
             ],
           },
         ],

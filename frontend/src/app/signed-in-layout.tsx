@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Suspense } from "react";
 import { Link, Navigate, Outlet, useLocation, useNavigate } from "react-router";
 import { ResendVerification } from "@/features/auth/components/resend-verification";
+import { CookieSettingsLink, useCookieChoiceOfAccount } from "@/features/cookies/cookie-banner-mount";
 import { api } from "@/shared/api/client";
 import { notifyError, ProblemError, problemMessage, unwrap } from "@/shared/api/problem";
 import { PageLoader } from "@/shared/components/page-loader";
@@ -18,6 +19,7 @@ const NAV = [
 const PRIVACY_NAV = [
   { to: "/privacy/consents", label: "Consents" },
   { to: "/privacy/data", label: "Your data" },
+  { to: "/privacy/cookies", label: "Cookies" },
 ];
 const ADMIN_NAV = [{ to: "/admin/users", label: "Users" }];
 // Admins and privacy officers only, as the API allows.
@@ -25,6 +27,7 @@ const PRIVACY_ADMIN_NAV = [
   { to: "/admin/purposes", label: "Purposes" },
   { to: "/admin/consent", label: "Consent dashboard" },
   { to: "/admin/data-requests", label: "Data requests" },
+  { to: "/admin/cookies", label: "Cookies" },
 ];
 
 function SkipLink() {
@@ -42,6 +45,7 @@ export function SignedInLayout() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [opened, { toggle, close }] = useDisclosure(false);
+  useCookieChoiceOfAccount(me.data?.id ?? null);
 
   const signOut = useMutation({
     mutationFn: async () => unwrap(await api.POST("/api/v1/auth/logout")),
@@ -116,6 +120,12 @@ export function SignedInLayout() {
             {isPrivacyStaff(user) && PRIVACY_ADMIN_NAV.map(navLink)}
           </NavLink>
         )}
+        <Group component="footer" gap="md" mt="auto" pt="md">
+          <Anchor component={Link} to="/cookie-policy" fz="sm">
+            Cookie policy
+          </Anchor>
+          <CookieSettingsLink />
+        </Group>
       </AppShell.Navbar>
       <AppShell.Main id="main-content">
         {!user.email_verified && (

@@ -53,7 +53,9 @@ async def register_account(
 ) -> RegistrationAccepted:
     """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
     await throttle_mail(body.email)
-    await accounts.register(session, body, settings, ip=client.ip, user_agent=client.user_agent)
+    await accounts.register(
+        session, body, settings, ip=client.ip, user_agent=client.user_agent, cookies=client.cookies
+    )
     return RegistrationAccepted()
 
 

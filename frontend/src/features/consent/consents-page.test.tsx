@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 
 import { ConsentsPage } from "./consents-page";
-import { formatDate, formatDateTime } from "./format";
+import { formatDate, formatDateTime } from "@/shared/lib/consent-format";
 import { json, mockApi, renderPage, route } from "@/test/render";
 
 const marketing = {

@@ -3,11 +3,11 @@ import { notifications } from "@mantine/notifications";
 import { useMemo } from "react";
 
 import { notifyError } from "@/shared/api/problem";
+import { ConsentHistory } from "@/shared/components/consent-history";
 import { PageTitle } from "@/shared/components/page-title";
 
 import { useConsents, usePendingConsents, useSetConsent } from "./api/consents";
 import { ConsentCard } from "./components/consent-card";
-import { ConsentHistory } from "./components/consent-history";
 
 export function ConsentsPage() {
   const consents = useConsents();

@@ -4,6 +4,26 @@
  * (or `make client`) after the API changes; `npm run generate:check` fails when this file is stale.
  */
 export interface paths {
+    "/.well-known/gpc.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Global Privacy Control support
+         * @description We honor Global Privacy Control (the GPC specification's well-known resource).
+         */
+        get: operations["cookies-get_gpc_support"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -86,6 +106,54 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/cookies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the cookie inventory
+         * @description Every category with its cookies, and the banner revision (admins and privacy officers).
+         */
+        get: operations["admin-list_cookies"];
+        put?: never;
+        /**
+         * Add a cookie
+         * @description Add a cookie to the inventory; visitors are asked again (a new revision; audited).
+         */
+        post: operations["admin-create_cookie"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/cookies/{cookie_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a cookie
+         * @description Remove a cookie from the inventory; visitors are asked again (audited).
+         */
+        delete: operations["admin-delete_cookie"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a cookie
+         * @description Change a cookie; moving, renaming or retyping it (or `material`) asks visitors again (audited).
+         */
+        patch: operations["admin-update_cookie"];
         trace?: never;
     };
     "/api/v1/admin/data-requests": {
@@ -559,6 +627,89 @@ export interface paths {
          * @description What we ask consent for, with each purpose's legal basis and current version.
          */
         get: operations["consent-list_purposes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cookie-banner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the cookie banner
+         * @description The banner's categories, cookies, texts and links; the same for everyone, so it caches (ETag).
+         */
+        get: operations["cookies-get_cookie_banner"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cookie-consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a cookie choice
+         * @description Record this browser's whole choice (JSON only); sets the device cookie on a first choice.
+         *
+         *     `Sec-GPC: 1`, or `gpc: true`, keeps marketing off (method `gpc`). Signed in (with the CSRF
+         *     header), the choice is recorded on the account too.
+         */
+        post: operations["cookies-create_cookie_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cookie-consents/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the current cookie choice
+         * @description This browser's cookie choice, or the signed-in account's; 404 before any choice.
+         */
+        get: operations["cookies-get_current_cookie_consent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cookie-consents/receipts/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a cookie consent receipt
+         * @description The signed receipt of one of this browser's own cookie consent events.
+         */
+        get: operations["cookies-get_cookie_consent_receipt"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1165,6 +1316,60 @@ export interface components {
              */
             status: "closed";
         };
+        /** AdminCookieCategoryRead */
+        AdminCookieCategoryRead: {
+            /** Cookies */
+            cookies: components["schemas"]["AdminCookieRead"][];
+            /** Description */
+            description: string;
+            /**
+             * Key
+             * @enum {string}
+             */
+            key: "necessary" | "preferences" | "analytics" | "marketing";
+            /** Name */
+            name: string;
+            /** Purpose Key */
+            purpose_key: string;
+            /** Required */
+            required: boolean;
+        };
+        /** AdminCookieRead */
+        AdminCookieRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Duration */
+            duration: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Party
+             * @enum {string}
+             */
+            party: "first" | "third";
+            /**
+             * Pattern
+             * @description `name` is a pattern, `*` standing for any characters.
+             */
+            pattern: boolean;
+            /** Provider */
+            provider: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /**
          * AdminDataRequestDetail
          * @description One request opened with a stated reason: adds the requester's address and details.
@@ -1352,6 +1557,30 @@ export interface components {
             /** Reason */
             reason: string | null;
         };
+        /** BannerLinks */
+        BannerLinks: {
+            /** Cookie Policy */
+            cookie_policy: string;
+            /** Privacy Policy */
+            privacy_policy: string;
+        };
+        /** BannerTexts */
+        BannerTexts: {
+            /** Accept All */
+            accept_all: string;
+            /** Description */
+            description: string;
+            /** Gpc Notice */
+            gpc_notice: string;
+            /** Manage */
+            manage: string;
+            /** Reject All */
+            reject_all: string;
+            /** Save */
+            save: string;
+            /** Title */
+            title: string;
+        };
         /** Body_consent-unsubscribe_one_click */
         "Body_consent-unsubscribe_one_click": {
             /** List-Unsubscribe */
@@ -1454,7 +1683,7 @@ export interface components {
          * CollectionMethod
          * @enum {string}
          */
-        CollectionMethod: "signup" | "settings" | "banner" | "api" | "unsubscribe_link" | "gpc" | "staff_on_request";
+        CollectionMethod: "signup" | "settings" | "banner" | "api" | "unsubscribe_link" | "gpc" | "staff_on_request" | "device_link";
         /** ColumnRead */
         ColumnRead: {
             /** Column */
@@ -1545,6 +1774,229 @@ export interface components {
         ConsentUpdate: {
             /** Granted */
             granted: boolean;
+        };
+        /** CookieBanner */
+        CookieBanner: {
+            /** Categories */
+            categories: components["schemas"]["CookieCategoryRead"][];
+            /**
+             * Do Not Track Honored
+             * @description Whether `DNT: 1` turns marketing off like GPC.
+             */
+            do_not_track_honored: boolean;
+            links: components["schemas"]["BannerLinks"];
+            /**
+             * Reprompt After Days
+             * @description Ask again this long after a choice.
+             */
+            reprompt_after_days: number;
+            /**
+             * Revision
+             * @description Grows with every material change of the inventory: ask again.
+             */
+            revision: number;
+            texts: components["schemas"]["BannerTexts"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** CookieCategoryChoices */
+        CookieCategoryChoices: {
+            /** Analytics */
+            analytics: boolean;
+            /** Marketing */
+            marketing: boolean;
+            /**
+             * Necessary
+             * @default true
+             * @constant
+             */
+            necessary: true;
+            /** Preferences */
+            preferences: boolean;
+        };
+        /** CookieCategoryRead */
+        CookieCategoryRead: {
+            /** Cookies */
+            cookies: components["schemas"]["CookieRead"][];
+            /** Description */
+            description: string;
+            /**
+             * Key
+             * @enum {string}
+             */
+            key: "necessary" | "preferences" | "analytics" | "marketing";
+            /** Name */
+            name: string;
+            /**
+             * Purpose Key
+             * @description The consent purpose the category is recorded under.
+             */
+            purpose_key: string;
+            /**
+             * Required
+             * @description Always on: needed to run the service.
+             */
+            required: boolean;
+        };
+        /** CookieConsent */
+        CookieConsent: {
+            categories: components["schemas"]["CookieCategoryChoices"];
+            /**
+             * Chosen At
+             * Format: date-time
+             */
+            chosen_at: string;
+            /**
+             * Events
+             * @description The ledger events of the current answer; their receipts are at `/cookie-consents/receipts/{event_id}` (this device) or `/me/consents/events/{id}/receipt`.
+             */
+            events: components["schemas"]["CookieConsentEventRead"][];
+            /**
+             * Gpc Honored
+             * @description Marketing is off because of Global Privacy Control (or Do Not Track).
+             */
+            gpc_honored: boolean;
+            /** @description How the newest answer was given: `banner`, `gpc`, ... */
+            method: components["schemas"]["CollectionMethod"];
+            /**
+             * Revision
+             * @description The banner revision the choice was made on.
+             */
+            revision: number;
+        };
+        /** CookieConsentCreate */
+        CookieConsentCreate: {
+            /**
+             * Accepted
+             * @description The categories the visitor accepts; `necessary` is always on; the others are refused.
+             */
+            accepted: ("necessary" | "preferences" | "analytics" | "marketing")[];
+            /**
+             * Gpc
+             * @description The page saw `navigator.globalPrivacyControl`: marketing stays off.
+             * @default false
+             */
+            gpc: boolean;
+            /**
+             * Revision
+             * @description The banner revision the visitor saw.
+             */
+            revision: number;
+        };
+        /** CookieConsentEventRead */
+        CookieConsentEventRead: {
+            action: components["schemas"]["ConsentAction"];
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            method: components["schemas"]["CollectionMethod"];
+            /** Purpose Key */
+            purpose_key: string;
+        };
+        /** CookieCreate */
+        CookieCreate: {
+            /**
+             * Category
+             * @enum {string}
+             */
+            category: "necessary" | "preferences" | "analytics" | "marketing";
+            /** Description */
+            description: string;
+            /**
+             * Duration
+             * @description Such as `Session` or `13 months`.
+             */
+            duration: string;
+            /**
+             * Name
+             * @description The cookie's name; with `pattern`, `*` stands for any characters.
+             */
+            name: string;
+            /**
+             * Party
+             * @enum {string}
+             */
+            party: "first" | "third";
+            /**
+             * Pattern
+             * @default false
+             */
+            pattern: boolean;
+            /** Provider */
+            provider: string;
+        };
+        /** CookieInventory */
+        CookieInventory: {
+            /** Categories */
+            categories: components["schemas"]["AdminCookieCategoryRead"][];
+            /** Revision */
+            revision: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** CookieRead */
+        CookieRead: {
+            /** Description */
+            description: string;
+            /** Duration */
+            duration: string;
+            /** Name */
+            name: string;
+            /**
+             * Party
+             * @enum {string}
+             */
+            party: "first" | "third";
+            /**
+             * Pattern
+             * @description `name` is a pattern, `*` standing for any characters.
+             */
+            pattern: boolean;
+            /** Provider */
+            provider: string;
+        };
+        /** CookieUpdate */
+        CookieUpdate: {
+            /**
+             * Category
+             * @enum {string}
+             */
+            category?: "necessary" | "preferences" | "analytics" | "marketing";
+            /** Description */
+            description?: string;
+            /**
+             * Duration
+             * @description Such as `Session` or `13 months`.
+             */
+            duration?: string;
+            /**
+             * Material
+             * @description Ask every visitor again even for a rewording (a new revision).
+             * @default false
+             */
+            material: boolean;
+            /**
+             * Name
+             * @description The cookie's name; with `pattern`, `*` stands for any characters.
+             */
+            name?: string;
+            /**
+             * Party
+             * @enum {string}
+             */
+            party?: "first" | "third";
+            /** Pattern */
+            pattern?: boolean;
+            /** Provider */
+            provider?: string;
         };
         /**
          * CorrectableField
@@ -1696,6 +2148,16 @@ export interface components {
             location: string;
             /** Message */
             message: string;
+        };
+        /** GpcSupport */
+        GpcSupport: {
+            /** Gpc */
+            gpc: boolean;
+            /**
+             * Lastupdate
+             * @description YYYY-MM-DD
+             */
+            lastUpdate: string;
         };
         /** HoldRead */
         HoldRead: {
@@ -2523,6 +2985,35 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "cookies-get_gpc_support": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GpcSupport"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "consent-get_jwks": {
         parameters: {
             query?: never;
@@ -2772,6 +3263,294 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list_cookies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CookieInventory"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-create_cookie": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CookieCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCookieRead"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Cookie exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-delete_cookie": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cookie_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Cookie not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-update_cookie": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cookie_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CookieUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCookieRead"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Cookie not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Cookie exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4729,6 +5508,215 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PurposeRead"][];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "cookies-get_cookie_banner": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer. */
+                "if-none-match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CookieBanner"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "cookies-create_cookie_consent": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `1`: Do Not Track (acted on only if configured). */
+                DNT?: string | null;
+                /** @description `1`: Global Privacy Control. */
+                "Sec-GPC"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CookieConsentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CookieConsent"];
+                };
+            };
+            /** @description Invalid device cookie */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "cookies-get_current_cookie_consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CookieConsent"];
+                };
+            };
+            /** @description Invalid device cookie */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No cookie choice */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "cookies-get_cookie_consent_receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                };
+            };
+            /** @description Invalid device cookie */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Consent event not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation failed: `errors` lists each field or unknown query parameter */

@@ -1,17 +1,15 @@
-import { useInfiniteQuery, useMutation, useMutationState, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useMutationState, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api } from "@/shared/api/client";
 import { unwrap } from "@/shared/api/problem";
 import type { components } from "@/shared/api/schema";
+import { consentEventsKey } from "@/shared/hooks/use-consent-events";
 
 export type ConsentRead = components["schemas"]["ConsentRead"];
-export type ConsentEventRead = components["schemas"]["ConsentEventRead"];
 export type CollectionMethod = components["schemas"]["CollectionMethod"];
 export type ConsentAction = components["schemas"]["ConsentAction"];
 
-const PAGE_SIZE = 20;
 export const consentsKey = ["me", "consents"] as const;
-export const consentEventsKey = ["me", "consents", "events"] as const;
 export const setConsentKey = ["me", "consents", "set"] as const;
 
 export interface ConsentChange {
@@ -48,28 +46,4 @@ export function usePendingConsents(): Map<string, boolean> {
     select: (mutation) => mutation.state.variables as ConsentChange,
   });
   return new Map(pending.map((change) => [change.purpose, change.granted]));
-}
-
-export function useConsentEvents() {
-  return useInfiniteQuery({
-    queryKey: consentEventsKey,
-    initialPageParam: undefined as string | undefined,
-    queryFn: async ({ pageParam }) =>
-      unwrap(
-        await api.GET("/api/v1/me/consents/events", { params: { query: { limit: PAGE_SIZE, cursor: pageParam } } }),
-      ),
-    getNextPageParam: (page) => page.next_cursor ?? undefined,
-  });
-}
-
-/** The signed consent receipt (a compact JWS) of one of the user's consent events. */
-export async function fetchReceipt(eventId: string): Promise<string> {
-  const result = unwrap(
-    await api.GET("/api/v1/me/consents/events/{event_id}/receipt", { params: { path: { event_id: eventId } } }),
-  );
-  return result.receipt;
-}
-
-export function useReceiptDownload() {
-  return useMutation({ mutationFn: (event: ConsentEventRead) => fetchReceipt(event.id) });
 }

@@ -2,7 +2,7 @@ import { Badge, Button, Group, Paper, Stack, Switch, Text } from "@mantine/core"
 import { useId } from "react";
 
 import type { ConsentRead } from "@/features/consent/api/consents";
-import { formatDate, methodLabel } from "@/features/consent/format";
+import { formatDate, methodLabel } from "@/shared/lib/consent-format";
 
 interface ConsentCardProps {
   consent: ConsentRead;

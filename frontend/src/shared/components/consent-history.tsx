@@ -2,29 +2,58 @@ import { Alert, Button, Group, Loader, Stack, Table, Text } from "@mantine/core"
 
 import { notifyError } from "@/shared/api/problem";
 
-import { type ConsentEventRead, useConsentEvents, useReceiptDownload } from "@/features/consent/api/consents";
-import { downloadText } from "@/features/consent/download";
-import { actionLabel, capitalize, formatDateTime, methodLabel } from "@/features/consent/format";
+import { actionLabel, capitalize, formatDateTime, methodLabel } from "@/shared/lib/consent-format";
+import { downloadText } from "@/shared/lib/download";
+import { type ConsentEventRead, useConsentEvents, useReceiptDownload } from "@/shared/hooks/use-consent-events";
 
 function receiptFilename(event: ConsentEventRead): string {
   return `consent-receipt-${event.purpose_key}-${event.created_at.slice(0, 10)}-${event.id.slice(0, 8)}.jws`;
 }
 
+interface ConsentHistoryProps {
+  names: ReadonlyMap<string, string>;
+  /** Only these purposes' events (the cookie categories' purposes), else every event. */
+  purposes?: ReadonlySet<string>;
+  label?: string;
+  emptyText?: string;
+}
+
 /** The user's consent events, newest first, each with its signed receipt. */
-export function ConsentHistory({ names }: { names: ReadonlyMap<string, string> }) {
+export function ConsentHistory({
+  names,
+  purposes,
+  label = "Consent history",
+  emptyText = "No consent events yet",
+}: ConsentHistoryProps) {
   const events = useConsentEvents();
   const receipt = useReceiptDownload();
 
-  if (events.isPending) return <Loader size="sm" role="status" aria-label="Loading consent history" />;
+  if (events.isPending) return <Loader size="sm" role="status" aria-label={`Loading ${label.toLowerCase()}`} />;
   if (events.isError) {
     return (
-      <Alert color="red" title="Consent history could not be loaded">
+      <Alert color="red" title={`${label} could not be loaded`}>
         {events.error.message}
       </Alert>
     );
   }
-  const rows = events.data.pages.flatMap((page) => page.items);
-  if (rows.length === 0) return <Text>No consent events yet</Text>;
+  const rows = events.data.pages
+    .flatMap((page) => page.items)
+    .filter((event) => !purposes || purposes.has(event.purpose_key));
+  const more = events.hasNextPage && (
+    <Group>
+      <Button variant="default" loading={events.isFetchingNextPage} onClick={() => void events.fetchNextPage()}>
+        Load more
+      </Button>
+    </Group>
+  );
+  if (rows.length === 0) {
+    return (
+      <Stack gap="sm">
+        <Text>{emptyText}</Text>
+        {more}
+      </Stack>
+    );
+  }
 
   const download = (event: ConsentEventRead) =>
     receipt.mutate(event, {
@@ -35,7 +64,7 @@ export function ConsentHistory({ names }: { names: ReadonlyMap<string, string> }
   return (
     <Stack gap="sm">
       <Table.ScrollContainer minWidth={560}>
-        <Table striped aria-label="Consent history">
+        <Table striped aria-label={label}>
           <Table.Thead>
             <Table.Tr>
               <Table.Th>When</Table.Th>
@@ -72,13 +101,7 @@ export function ConsentHistory({ names }: { names: ReadonlyMap<string, string> }
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      {events.hasNextPage && (
-        <Group>
-          <Button variant="default" loading={events.isFetchingNextPage} onClick={() => void events.fetchNextPage()}>
-            Load more
-          </Button>
-        </Group>
-      )}
+      {more}
     </Stack>
   );
 }

@@ -1,4 +1,7 @@
-import type { CollectionMethod, ConsentAction } from "./api/consents";
+import type { components } from "@/shared/api/schema";
+
+type CollectionMethod = components["schemas"]["CollectionMethod"];
+type ConsentAction = components["schemas"]["ConsentAction"];
 
 export const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 export const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
@@ -19,6 +22,7 @@ const METHODS: Record<CollectionMethod, string> = {
   unsubscribe_link: "unsubscribe link",
   gpc: "Global Privacy Control",
   staff_on_request: "staff, at your request",
+  device_link: "sign-in (the device's cookie choice)",
 };
 
 const ACTIONS: Record<ConsentAction, string> = {

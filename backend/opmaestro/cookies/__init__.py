@@ -1,0 +1,1 @@
+"""Cookies: the cookie inventory, the banner configuration, device consent and Global Privacy Control."""

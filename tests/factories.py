@@ -362,6 +362,7 @@ async def create_person_with_data(
     await audit.record(
         session, actor=None, action="user.updated", subject_type="user", subject_id=user.id, fields=["phone"]
     )
+    await create_linked_devices(session, user)
     await session.commit()
     return user
 

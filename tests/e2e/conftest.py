@@ -10,16 +10,21 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pyotp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.conftest import free_port
 
@@ -55,6 +60,11 @@ def _require_browser() -> None:
             pytest.fail(f"REQUIRE_E2E=1 but {reason}", pytrace=False)
         print(f"\nskipping browser tests: {reason}")
         pytest.skip(reason)
+
+
+# Chosen before the live server starts: its CORS list names the marketing site's origin.
+MARKETING_PORT = free_port()
+MARKETING_ORIGIN = f"http://127.0.0.1:{MARKETING_PORT}"
 
 
 @dataclass
@@ -145,6 +155,12 @@ def live_server() -> Iterator[LiveServer]:
             "OPMAESTRO_PUBLIC_BASE_URL": url,
             "OPMAESTRO_SPA_DIR": str(SPA_DIR),
             "OPMAESTRO_LOG_LEVEL": "WARNING",
+            # A marketing page on another origin of the same site embeds banner.js.
+            "OPMAESTRO_BANNER_ORIGINS": MARKETING_ORIGIN,
+            # Every browser context is a new device choosing from 127.0.0.1.
+            "OPMAESTRO_COOKIE_CONSENTS_PER_IP": "100000",
+            # An inventory change reaches the next page load (by default, within a second).
+            "OPMAESTRO_COOKIE_BANNER_RECHECK_SECONDS": "0",
         }
         subprocess.run([BIN / "opmaestro", "migrate"], env=env, check=True, capture_output=True)
         log = Path(tmp) / "server.log"
@@ -192,22 +208,75 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def banner_choice_cookie(
+    live_server: LiveServer, categories: tuple[str, ...] = ("necessary",)
+) -> dict[str, Any]:
+    """The banner library's own cookie for a choice already made at the current revision.
+
+    Most browser tests are about something else: a visitor who chose before keeps the banner
+    out of their way. The tests of the banner itself open contexts without it.
+    """
+    revision = httpx.get(f"{live_server.url}/api/v1/cookie-banner").json()["revision"]
+    now = datetime.now(UTC)
+    state = {
+        "categories": list(categories),
+        "revision": revision,
+        "data": None,
+        "consentTimestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "consentId": str(uuid.uuid4()),
+        "services": {category: [] for category in categories},
+        "languageCode": "en",
+        "lastConsentTimestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "expirationTime": int((now + timedelta(days=30)).timestamp() * 1000),
+    }
+    return {
+        "name": "cc_cookie",
+        "value": quote(json.dumps(state, separators=(",", ":"))),
+        "url": live_server.url,
+        "sameSite": "Lax",
+    }
+
+
+ContextFactory = Callable[..., Awaitable[BrowserContext]]
+
+
 @pytest.fixture
-async def page(
+async def new_context(
     browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
-) -> AsyncIterator[Page]:
-    """A fresh browser context per test; a screenshot lands in test-artifacts/ when the test fails."""
-    context = await browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    opened = await context.new_page()
-    yield opened
+) -> AsyncIterator[ContextFactory]:
+    """Opens browser contexts (options as for Browser.new_context); a failed test leaves a
+    screenshot of each context's pages in test-artifacts/, and every context is closed after."""
+    opened: list[BrowserContext] = []
+
+    async def open_context(*, banner_choice: bool = True, **options: Any) -> BrowserContext:
+        context = await browser.new_context(
+            **{"base_url": live_server.url, "viewport": {"width": 1280, "height": 900}} | options
+        )
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        if banner_choice:
+            await context.add_cookies([banner_choice_cookie(live_server)])  # type: ignore[list-item]
+        opened.append(context)
+        return context
+
+    yield open_context
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-        await opened.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        print(f"screenshot: {ARTIFACTS / f'{name}.png'}")
-    await context.close()
+    failed = report is not None and report.failed
+    for number, context in enumerate(opened):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+            for index, each in enumerate(context.pages):
+                path = ARTIFACTS / f"{name}-{number}-{index}.png"
+                await each.screenshot(path=str(path), full_page=True)
+                print(f"screenshot: {path}")
+        await context.close()
+
+
+@pytest.fixture
+async def page(new_context: ContextFactory) -> Page:
+    """A fresh browser context per test, for a visitor who has already answered the cookie banner."""
+    context = await new_context()
+    return await context.new_page()
 
 
 SERIOUS = {"serious", "critical"}
@@ -237,3 +306,67 @@ async def assert_accessible(page: Page) -> None:
         if violation["impact"] in SERIOUS
     ]
     assert not serious, f"accessibility violations on {page.url}:\n" + "\n".join(serious)
+
+
+MARKETING_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>OpMaestro: the CRM for operations teams</title>
+<script src="{app}/banner.js" data-api="{app}/api/v1" defer></script>
+</head>
+<body>
+<header><a href="#" data-opm-cookie-settings>Cookie settings</a></header>
+<main><h1>Run operations from one place</h1><p>Accounts, contacts and deals, for teams of any size.</p></main>
+<script type="text/plain" data-category="analytics" src="/analytics.js?visit={visit}"></script>
+</body>
+</html>
+"""
+
+
+@dataclass
+class MarketingSite:
+    """A plain HTML page on another origin that embeds the standalone banner."""
+
+    url: str
+    # The visits whose analytics-tagged script the browser ran.
+    analytics_ran: list[str]
+
+    def page_url(self, visit: str) -> str:
+        return f"{self.url}/?visit={visit}"
+
+
+@pytest.fixture(scope="session")
+def marketing_site(live_server: LiveServer) -> Iterator[MarketingSite]:
+    site = MarketingSite(MARKETING_ORIGIN, [])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            visit = parse_qs(url.query).get("visit", [""])[0]
+            if url.path == "/":
+                body, kind = MARKETING_PAGE.format(app=live_server.url, visit=visit).encode(), "text/html"
+            elif url.path == "/analytics.js":
+                site.analytics_ran.append(visit)
+                body, kind = b"window.analyticsRan = true;", "text/javascript"
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", MARKETING_PORT), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,6 +1,7 @@
 /**
  * The banner's three calls, with plain `fetch` so the standalone script carries no client.
- * The configuration is public and the same for everyone (no cookies sent, so it caches); the
+ * The configuration is public and the same for everyone (no cookies sent, so it caches), and
+ * revalidated on every page load (a 304 costs little), so a new revision re-prompts at once; the
  * choice calls send the device cookie (`credentials: "include"`, allowed by the API's CORS).
  */
 import type { CookieBanner, CookieChoice, CookieConsentRecord } from "./types";
@@ -34,7 +35,11 @@ async function failure(response: Response): Promise<BannerApiError> {
 
 export async function fetchBanner(apiBase: string): Promise<CookieBanner> {
   const response = await fetch(
-    new Request(endpoint(apiBase, "/cookie-banner"), { credentials: "omit", headers: { Accept: "application/json" } }),
+    new Request(endpoint(apiBase, "/cookie-banner"), {
+      credentials: "omit",
+      cache: "no-cache",
+      headers: { Accept: "application/json" },
+    }),
   );
   if (!response.ok) throw await failure(response);
   return (await response.json()) as CookieBanner;
@@ -65,7 +70,11 @@ export async function fetchCurrentChoice(apiBase: string): Promise<CookieConsent
       headers: { Accept: "application/json" },
     }),
   );
-  if (response.status === 404) return null;
+  if (response.status === 404) {
+    // Read to the end: a body left unread keeps the request open in the browser.
+    await response.text();
+    return null;
+  }
   if (!response.ok) throw await failure(response);
   return (await response.json()) as CookieConsentRecord;
 }

@@ -46,16 +46,32 @@ class TestBanner:
         assert body["links"]["privacy_policy"].endswith("/privacy")
 
     async def test_answers_with_a_strong_etag_and_public_revalidated_caching(self, client):
-        response = await client.get(BANNER)
+        response = await client.get(BANNER, headers={"Accept-Encoding": "identity"})
         etag = response.headers["etag"]
         assert etag.startswith('"') and not etag.startswith("W/")
         assert response.headers["cache-control"] == "public, max-age=300, must-revalidate"
         assert response.headers["content-type"] == "application/json"
+        assert "content-encoding" not in response.headers
+        assert "Accept-Encoding" in response.headers["vary"]
+
+    async def test_is_gzipped_for_a_client_that_accepts_it_and_revalidates_by_its_weak_etag(self, client):
+        plain = await client.get(BANNER, headers={"Accept-Encoding": "identity"})
+        zipped = await client.get(BANNER, headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+        assert zipped.content == plain.content  # httpx decodes it
+        assert zipped.headers["etag"] == f"W/{plain.headers['etag']}"
+        revalidated = await client.get(
+            BANNER, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]}
+        )
+        assert revalidated.status_code == 304
+        assert revalidated.headers["etag"] == zipped.headers["etag"]
 
     async def test_a_current_etag_gives_304_without_a_body(self, client):
-        etag = (await client.get(BANNER)).headers["etag"]
+        identity = {"Accept-Encoding": "identity"}
+        etag = (await client.get(BANNER, headers=identity)).headers["etag"]
         for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
-            response = await client.get(BANNER, headers={"If-None-Match": sent})
+            response = await client.get(BANNER, headers={"If-None-Match": sent} | identity)
             assert response.status_code == 304, sent
             assert response.content == b""
             assert response.headers["etag"] == etag

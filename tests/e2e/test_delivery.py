@@ -6,14 +6,16 @@ crossed the network, so compressed bodies count compressed) of every response th
 
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import ContextFactory
 
 FIRST_LOAD_BUDGET = 200 * 1024
 
 
-async def test_the_sign_in_page_first_load_stays_within_budget(page: Page, live_server: LiveServer):
+async def test_the_sign_in_page_first_load_stays_within_budget(new_context: ContextFactory):
+    # A first visit: no earlier cookie choice, so the banner is part of what loads.
+    page = await (await new_context(banner_choice=False)).new_page()
     cdp = await page.context.new_cdp_session(page)
     urls: dict[str, str] = {}
     encodings: dict[str, str] = {}
@@ -59,5 +61,7 @@ async def test_the_sign_in_page_first_load_stays_within_budget(page: Page, live_
     assert set(transferred) == set(urls), "every response finished loading"
     scripts = [rid for rid, url in urls.items() if url.endswith(".js")]
     assert scripts, urls
-    assert all(encodings[rid] in ("br", "gzip") for rid in scripts), {urls[r]: encodings[r] for r in scripts}
+    # The build keeps a compressed copy only where it is smaller: a few hundred bytes may go as is.
+    large = [rid for rid in scripts if transferred[rid] > 1024]
+    assert all(encodings[rid] in ("br", "gzip") for rid in large), {urls[r]: encodings[r] for r in large}
     assert total <= FIRST_LOAD_BUDGET, f"{total} bytes over the {FIRST_LOAD_BUDGET} byte budget"

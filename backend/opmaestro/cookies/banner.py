@@ -138,14 +138,3 @@ async def rendered(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
     )
     per_settings[settings_key] = _Known(version, result, now)
     return result
-
-
-def matches(if_none_match: str | None, etag: str) -> bool:
-    """Whether an If-None-Match header names `etag` (weakly compared, as RFC 9110 asks for GET)."""
-    if not if_none_match:
-        return False
-    for candidate in if_none_match.split(","):
-        tag = candidate.strip()
-        if tag == "*" or tag.removeprefix("W/") == etag:
-            return True
-    return False

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Response
 from opmaestro.accounts.deps import PrivacyAdministrator
 from opmaestro.consent.exceptions import ConsentEventNotFound
 from opmaestro.consent.schemas import Receipt
-from opmaestro.cookies import banner, choices, devices, inventory
+from opmaestro.cookies import choices, devices, inventory
 from opmaestro.cookies.deps import CurrentBannerDep, DeviceIdDep, SignalsDep, SignedInDep, ThrottleDep
 from opmaestro.cookies.exceptions import (
     CookieExists,
@@ -30,6 +30,7 @@ from opmaestro.cookies.schemas import (
     GpcSupport,
 )
 from opmaestro.core.access import Public
+from opmaestro.core.compression import Compressible, etag_matches
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
@@ -54,13 +55,13 @@ DEVICE_ERRORS: dict[int | str, dict[str, Any]] = {400: problem(InvalidDevice)}
     BANNER_PATH,
     summary="Get the cookie banner",
     response_model=CookieBanner,
-    dependencies=[Public],
+    dependencies=[Public, Compressible],
     responses={304: {"description": "Not modified: the ETag sent in If-None-Match is current."}},
 )
 async def get_cookie_banner(found: CurrentBannerDep, if_none_match: IfNoneMatch = None) -> Response:
     """The banner's categories, cookies, texts and links; the same for everyone, so it caches (ETag)."""
     headers = {"ETag": found.etag, "Cache-Control": found.cache_control}
-    if banner.matches(if_none_match, found.etag):
+    if etag_matches(if_none_match, found.etag):
         return Response(status_code=304, headers=headers)
     return Response(found.body, media_type="application/json", headers=headers)
 

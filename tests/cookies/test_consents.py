@@ -4,13 +4,13 @@ import json
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from opmaestro.consent import ledger
 from opmaestro.consent.models import ConsentEvent
-from opmaestro.cookies import devices
+from opmaestro.cookies import banner, devices
 from opmaestro.cookies.devices import DEVICE_COOKIE
-from opmaestro.cookies.models import CookieDevice, CookieDeviceState
+from opmaestro.cookies.models import CookieBannerRevision, CookieDevice, CookieDeviceState
 from tests.consent.test_receipts import verify_with_jwks
 from tests.cookies.helpers import CONSENTS, COOKIE_PURPOSES, CURRENT, by_purpose, choose, device_cookie
 from tests.databases import statements_on
@@ -75,9 +75,31 @@ class TestFirstChoice:
     async def test_a_new_device_choice_takes_few_statements(self, client, session):
         with statements_on(session) as seen:
             await choose(client, "analytics")
-        # device, audit, lock + context, events, head, state (a new chain has no answers to read)
+        # revision, device, audit, lock + context, events, head, state (a new chain has no answers)
         writes = [s for s in seen if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN"))]
-        assert len(writes) == 6, writes
+        assert len(writes) == 7, writes
+
+
+class TestRevision:
+    @pytest.mark.parametrize("revision", [2, 99_999])
+    async def test_a_choice_on_a_revision_the_banner_never_had_is_refused(self, client, session, revision):
+        response = await client.post(CONSENTS, json={"revision": revision, "accepted": ["analytics"]})
+        assert response.status_code == 409
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith(":stale-banner-revision")
+        assert DEVICE_COOKIE not in response.cookies
+        assert await session.scalar(select(func.count()).select_from(ConsentEvent)) == 0
+
+    async def test_after_a_material_change_only_the_new_revision_is_accepted(self, client, session):
+        await choose(client, "analytics")
+        await session.execute(update(CookieBannerRevision).values(revision=2))
+        await session.commit()
+        banner.forget()
+        stale = await client.post(CONSENTS, json={"revision": 1, "accepted": ["marketing"]})
+        assert stale.status_code == 409
+        assert (await client.get(CURRENT)).json()["categories"]["marketing"] is False
+        fresh = await client.post(CONSENTS, json={"revision": 2, "accepted": ["marketing"]})
+        assert fresh.status_code == 201 and fresh.json()["revision"] == 2
 
 
 class TestCurrent:

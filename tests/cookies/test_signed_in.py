@@ -75,6 +75,25 @@ class TestSignedInChoice:
         }
         assert current["method"] == "settings" and current["revision"] == 1
 
+    async def test_a_newer_answer_given_as_a_visitor_is_not_undone_by_the_accounts(self, client, session):
+        # The marketing site's banner sends no CSRF header: a signed-in browser answers as a visitor.
+        await create_user(session, EMAIL)
+        await sign_in(client, EMAIL)
+        await choose(client, "preferences", "analytics", "marketing")
+        csrf = client.headers.pop("X-CSRF-Token")
+        await choose(client)
+        current = (await client.get(CURRENT)).json()
+        assert current["categories"] == {
+            "necessary": True,
+            "preferences": False,
+            "analytics": False,
+            "marketing": False,
+        }
+        client.headers["X-CSRF-Token"] = csrf
+        # The account's own answers are unchanged until this browser signs in again.
+        mine = await consents_by_key(client)
+        assert mine["analytics"]["granted"] is True
+
     async def test_current_is_404_for_an_account_without_a_cookie_choice(self, client, session):
         await create_user(session, EMAIL)
         await sign_in(client, EMAIL)
@@ -159,6 +178,35 @@ class TestSignInMerge:
         await client.post("/api/v1/auth/logout")
         await sign_in(client, EMAIL)
         assert await cookie_events(client) == []
+
+    async def test_answers_given_for_another_account_stay_that_accounts(
+        self, client, session, make_client, cookie_settings
+    ):
+        ann = await create_user(session, EMAIL)
+        bob = await create_user(session, "bob@example.com")
+        await sign_in(client, "bob@example.com")
+        await choose(client, "preferences", "analytics", "marketing")
+        await client.post("/api/v1/auth/logout")
+        elsewhere = make_client()
+        await sign_in(elsewhere, EMAIL)
+        await put_consent(elsewhere, "analytics", False)  # Ann's only cookie answer
+        await sign_in(client, EMAIL)
+        device = await device_of(session, cookie_settings, client)
+        assert device.user_id == ann.id
+        states = (
+            await session.scalars(
+                select(CookieDeviceState)
+                .where(CookieDeviceState.device_id == device.id)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+        owners = {state.purpose_key: state.user_id for state in states}
+        # Ann's answer replaced Bob's for analytics; Bob's other answers are still his, not Ann's.
+        assert owners == {"analytics": ann.id, "personalization": bob.id, "marketing_cookies": bob.id}
+        assert {state.purpose_key: state.granted for state in states}["analytics"] is False
+        current = (await client.get(CURRENT)).json()
+        assert current["categories"]["analytics"] is False
+        assert current["categories"]["marketing"] is False  # Bob's answers are not Ann's
 
 
 class TestSignUpMerge:

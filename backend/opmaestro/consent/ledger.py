@@ -143,7 +143,7 @@ class LedgerSubject:
 
     A person is `user:<id>` with ConsentState; another domain's subject (a browser's device) has
     a chain of its own and a state table with the same answer columns (`STATE_FIELDS`), found by
-    `owner_column`; `state_values` are the other columns a new state row of theirs takes."""
+    `owner_column`; `state_values` are the other columns each answer's state row takes."""
 
     subject: str
     user_id: UUID | None
@@ -223,11 +223,11 @@ def _lock_head_reading_context(dialect: str, purposes_read: int) -> ReturningIns
 
 
 @cache
-def _upsert_state(dialect: str, state: Table, owner_column: str) -> Any:
+def _upsert_state(dialect: str, state: Table, owner_column: str, also_set: tuple[str, ...]) -> Any:
     values = _INSERTS[dialect](state)
     return values.on_conflict_do_update(
         index_elements=[owner_column, "purpose_key"],
-        set_={name: values.excluded[name] for name in STATE_FIELDS},
+        set_={name: values.excluded[name] for name in (*STATE_FIELDS, *also_set)},
     )
 
 
@@ -408,7 +408,8 @@ async def append(
         {"head_subject": subject.subject, "seq": seq, "last_hash": prev_hash, "updated_at": now},
     )
     await session.execute(
-        _upsert_state(dialect, subject.state, subject.owner_column), [item.state for item in appended]
+        _upsert_state(dialect, subject.state, subject.owner_column, tuple(sorted(subject.state_values))),
+        [item.state for item in appended],
     )
     return appended
 

@@ -11,8 +11,8 @@ from opmaestro.accounts.deps import Principal
 from opmaestro.consent import ledger, purposes, receipts
 from opmaestro.consent.exceptions import ConsentEventNotFound
 from opmaestro.consent.models import CollectionMethod, ConsentAction, ConsentEvent, ConsentState
-from opmaestro.cookies import devices
-from opmaestro.cookies.exceptions import InvalidDevice, NoCookieChoice
+from opmaestro.cookies import banner, devices
+from opmaestro.cookies.exceptions import InvalidDevice, NoCookieChoice, StaleBannerRevision
 from opmaestro.cookies.models import CookieDevice, CookieDeviceState
 from opmaestro.cookies.schemas import (
     CookieCategoryChoices,
@@ -136,14 +136,23 @@ async def record_choice(
     client: Client,
     signals: Signals,
 ) -> Recorded:
-    """Record a visitor's whole choice in one go: on the device's chain, and the account's when signed in."""
+    """Record a visitor's whole choice in one go: on the device's chain, and the account's when signed in.
+
+    Only a choice made on the banner's current revision counts: one made on an older text (or a
+    made-up revision) would let a browser skip the question a material change asks again."""
+    current_revision, _ = await banner.current_version(session)
+    if body.revision != current_revision:
+        raise StaleBannerRevision(
+            f"This choice was made on revision {body.revision} of the cookie banner; the current "
+            f"revision is {current_revision}. Show the banner again and record the new choice."
+        )
     now = utcnow()
     user = principal.signed_in_user if principal is not None else None
     device = await devices.touch_or_create(
         session, device_id, revision=body.revision, now=now, user_id=user.id if user else None
     )
     if user is not None and device.user_id != user.id and not device.new:
-        await link(session, device.id, user.id, now)
+        await link(session, device.id, user.id, now, answers_follow=device.user_id is None)
     answers = answers_of(body, signals.opt_out(settings))
     on_device = await ledger.append(
         session,
@@ -194,20 +203,34 @@ _ACCOUNT_REVISION = select(func.max(CookieDevice.revision)).where(
 async def current_choice(
     session: AsyncSession, *, device_id: UUID | None, principal: Principal | None
 ) -> CookieConsent:
-    """The signed-in account's answer, or else this device's; NoCookieChoice when there is none."""
-    if principal is not None:
-        user_id = principal.signed_in_user.id
-        answers = (await session.scalars(_ACCOUNT_STATES, {"user_id": user_id})).all()
-        if answers:
-            revision = await session.scalar(_ACCOUNT_REVISION, {"user_id": user_id})
-            return _from_states(revision or 0, [_current(state) for state in answers])
+    """The newest answer per purpose of the signed-in account and this browser, or of the browser
+    alone; NoCookieChoice when there is none.
+
+    A browser that is signed in may still answer as a visitor (the marketing site's banner sends
+    no CSRF header): that answer is newer than the account's, and must not be undone by it."""
+    device = await session.get(CookieDevice, device_id) if device_id is not None else None
+    user_id = principal.signed_in_user.id if principal is not None else None
+    on_device: list[_Current] = []
+    if device is not None:
+        states = (await session.scalars(_DEVICE_STATES, {"device_id": device.id})).all()
+        # Signed in, only the browser's answers given for this account (or for none) count.
+        on_device = [
+            _current(state) for state in states if user_id is None or state.user_id in (None, user_id)
+        ]
+    if user_id is None:
+        if device is None or not on_device:
+            raise NoCookieChoice("This browser has made no cookie choice yet.")
+        return _from_states(device.revision or 0, on_device)
+    on_account = [_current(state) for state in (await session.scalars(_ACCOUNT_STATES, {"user_id": user_id}))]
+    if not on_account and not on_device:
         raise NoCookieChoice("This account has made no cookie choice yet.")
-    if device_id is not None:
-        device = await session.get(CookieDevice, device_id)
-        states = (await session.scalars(_DEVICE_STATES, {"device_id": device_id})).all()
-        if device is not None and states:
-            return _from_states(device.revision or 0, [_current(state) for state in states])
-    raise NoCookieChoice("This browser has made no cookie choice yet.")
+    newest: dict[str, _Current] = {}
+    for answer in [*on_account, *on_device]:
+        if answer.purpose_key not in newest or answer.since > newest[answer.purpose_key].since:
+            newest[answer.purpose_key] = answer
+    account_revision = await session.scalar(_ACCOUNT_REVISION, {"user_id": user_id}) or 0
+    device_revision = (device.revision or 0) if device is not None and on_device else 0
+    return _from_states(max(account_revision, device_revision), list(newest.values()))
 
 
 async def device_receipt(
@@ -225,14 +248,21 @@ async def device_receipt(
     return await receipts.issue(session, entry, purpose, settings)
 
 
-async def link(session: AsyncSession, device_id: UUID, user_id: UUID, now: datetime) -> None:
-    """The device belongs to the account from now on (its state rows follow, for access and erasure)."""
+async def link(
+    session: AsyncSession, device_id: UUID, user_id: UUID, now: datetime, *, answers_follow: bool
+) -> None:
+    """The device belongs to the account from now on.
+
+    Its answers follow it (for access and erasure) only when `answers_follow`: answers given while
+    the device belonged to another account stay that person's, on their rows."""
     await session.execute(
         update(CookieDevice)
         .where(CookieDevice.id == device_id)
         .values(user_id=user_id, linked_at=now)
         .execution_options(synchronize_session=False)
     )
+    if not answers_follow:
+        return
     await session.execute(
         update(CookieDeviceState)
         .where(CookieDeviceState.device_id == device_id)
@@ -263,8 +293,9 @@ async def merge_on_sign_in(session: AsyncSession, settings: Settings, user_id: U
     if device is None:
         return
     previous_owner = device.user_id
+    answers_follow = previous_owner in (None, user_id)
     now = utcnow()
-    await link(session, device_id, user_id, now)
+    await link(session, device_id, user_id, now, answers_follow=answers_follow)
     on_device = {
         state.purpose_key: state
         for state in (await session.scalars(_DEVICE_STATES, {"device_id": device_id})).all()
@@ -276,13 +307,10 @@ async def merge_on_sign_in(session: AsyncSession, settings: Settings, user_id: U
     to_account, to_device = [], []
     for purpose_key in CATEGORY_PURPOSES.values():
         mine, theirs = on_device.get(purpose_key), on_account.get(purpose_key)
-        if (
-            mine is not None
-            and previous_owner in (None, user_id)
-            and (theirs is None or mine.since > theirs.since)
-        ):
+        if mine is not None and answers_follow and (theirs is None or mine.since > theirs.since):
             to_account.append(_copy(mine))
-        elif theirs is not None and (mine is None or theirs.since > mine.since):
+        elif theirs is not None and (mine is None or not answers_follow or theirs.since > mine.since):
+            # Another account's answers on this browser give way to this account's, newer or not.
             to_device.append(_copy(theirs))
     if to_account:
         await ledger.append(

@@ -19,3 +19,7 @@ class InvalidDevice(AppError):
 
 class TooManyCookieChoices(AppError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+class StaleBannerRevision(AppError):
+    status, slug, title = 409, "stale-banner-revision", "The cookie banner has changed"

@@ -15,6 +15,7 @@ from opmaestro.cookies.exceptions import (
     CookieNotFound,
     InvalidDevice,
     NoCookieChoice,
+    StaleBannerRevision,
     TooManyCookieChoices,
 )
 from opmaestro.cookies.models import CookieDefinition
@@ -72,7 +73,7 @@ async def get_cookie_banner(found: CurrentBannerDep, if_none_match: IfNoneMatch 
     status_code=201,
     response_model=CookieConsent,
     dependencies=[Public, ThrottleDep],
-    responses={**DEVICE_ERRORS, 429: problem(TooManyCookieChoices)},
+    responses={**DEVICE_ERRORS, 409: problem(StaleBannerRevision), 429: problem(TooManyCookieChoices)},
 )
 async def create_cookie_consent(
     body: CookieConsentCreate,

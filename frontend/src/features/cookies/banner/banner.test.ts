@@ -127,6 +127,22 @@ describe("the cookie banner", () => {
     expect(CookieConsent.acceptedCategory("marketing")).toBe(false);
   });
 
+  it("under GPC withdraws a marketing grant recorded before the signal, as a GPC choice", async () => {
+    setGpc(true);
+    const calls = answering(undefined, () => json(aChoice({ analytics: true, marketing: true })));
+    await startBanner({ apiBase: API });
+    await waitFor(() => expect(posts(calls)).toEqual([{ revision: 3, accepted: ["analytics"], gpc: true }]));
+    expect(CookieConsent.acceptedCategory("marketing")).toBe(false);
+  });
+
+  it("leaves a recorded choice alone under GPC when marketing is already off", async () => {
+    setGpc(true);
+    const calls = answering(undefined, () => json(aChoice({ analytics: true })));
+    await startBanner({ apiBase: API });
+    await waitFor(() => expect(CookieConsent.acceptedCategory("analytics")).toBe(true));
+    expect(posts(calls)).toEqual([]);
+  });
+
   it("under GPC shows the marketing switch off and disabled in the preferences", async () => {
     setGpc(true);
     answering();

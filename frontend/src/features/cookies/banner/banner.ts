@@ -102,8 +102,15 @@ function showHeldSwitch(modal: HTMLElement, banner: CookieBanner): void {
 
 async function reconcile(running: Running): Promise<void> {
   const current = await fetchCurrentChoice(running.options.apiBase);
-  if (current) follow(running, current);
-  else if (CookieConsent.validConsent()) await record(running, acceptedCategories());
+  if (!current) {
+    if (CookieConsent.validConsent()) await record(running, acceptedCategories());
+    return;
+  }
+  follow(running, current);
+  // A marketing grant recorded before the browser sent GPC is withdrawn now, and recorded as GPC.
+  if (running.gpc && current.categories.marketing && current.revision === running.banner.revision) {
+    await record(running, acceptedCategories());
+  }
 }
 
 async function run(options: BannerOptions): Promise<Running> {

@@ -83,7 +83,7 @@ function footer(banner: CookieBanner): string {
       return href ? `<a href="${href}">${label}</a>` : "";
     })
     .filter(Boolean);
-  return links.join("");
+  return links.join(" · ");
 }
 
 export function gpcNoticeHtml(banner: CookieBanner): string {

@@ -86,12 +86,18 @@ def registration(**overrides: Any) -> dict[str, Any]:
 
 
 async def sign_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD, otp_secret: str | None = None
+    client: httpx.AsyncClient,
+    email: str,
+    password: str = PASSWORD,
+    otp_secret: str | None = None,
+    otp: str | None = None,
 ) -> str:
-    """Sign the client in (it keeps the cookie) and set its CSRF header; returns the CSRF token."""
+    """Sign the client in (it keeps the cookie) and set its CSRF header; returns the CSRF token.
+
+    With `otp_secret` the current code is sent; `otp` sends that very code instead."""
     body: dict[str, Any] = {"email": email, "password": password}
-    if otp_secret:
-        body["otp"] = pyotp.TOTP(otp_secret).now()
+    if otp or otp_secret:
+        body["otp"] = otp or pyotp.TOTP(otp_secret or "").now()
     response = await client.post("/api/v1/auth/login", json=body)
     assert response.status_code == 200, response.text
     csrf: str = response.json()["csrf_token"]

@@ -100,7 +100,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in {tag.removeprefix("W/") for tag in tags}
 
 
-def mark_compressible(request: Request) -> None:
+async def mark_compressible(request: Request) -> None:
     """The dependency behind `Compressible`: marks this request's response for compression."""
     request.scope[SCOPE_KEY] = True
 

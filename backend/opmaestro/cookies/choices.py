@@ -154,29 +154,39 @@ async def record_choice(
     if user is not None and device.user_id != user.id and not device.new:
         await link(session, device.id, user.id, now, answers_follow=device.user_id is None)
     answers = answers_of(body, signals.opt_out(settings))
-    on_device = await ledger.append(
+    on_device = await _append(
         session,
         devices.device_ledger(device.id, user.id if user else device.user_id),
         answers,
-        actor=principal,
+        principal,
+        client,
+        now,
+    )
+    shown = on_device
+    if user is not None:
+        shown = await _append(session, _account_ledger(user.id, device.id), answers, principal, client, now)
+    return Recorded(_consent(body.revision, shown), device.id, device.new)
+
+
+async def _append(
+    session: AsyncSession,
+    subject: ledger.LedgerSubject,
+    answers: list[ledger.Answer],
+    actor: Principal | None,
+    client: Client,
+    now: datetime,
+) -> list[ledger.Appended]:
+    """Append a browser's answers to one chain (the jurisdiction is the account's, if any)."""
+    return await ledger.append(
+        session,
+        subject,
+        answers,
+        actor=actor,
         ip=client.ip,
         user_agent=client.user_agent,
         jurisdiction=None,
         at=now,
     )
-    shown = on_device
-    if user is not None:
-        shown = await ledger.append(
-            session,
-            _account_ledger(user.id, device.id),
-            answers,
-            actor=principal,
-            ip=client.ip,
-            user_agent=client.user_agent,
-            jurisdiction=None,
-            at=now,
-        )
-    return Recorded(_consent(body.revision, shown), device.id, device.new)
 
 
 def _account_ledger(user_id: UUID, device_id: UUID) -> ledger.LedgerSubject:
@@ -313,27 +323,9 @@ async def merge_on_sign_in(session: AsyncSession, settings: Settings, user_id: U
             # Another account's answers on this browser give way to this account's, newer or not.
             to_device.append(_copy(theirs))
     if to_account:
-        await ledger.append(
-            session,
-            _account_ledger(user_id, device_id),
-            to_account,
-            actor=None,
-            ip=client.ip,
-            user_agent=client.user_agent,
-            jurisdiction=None,
-            at=now,
-        )
+        await _append(session, _account_ledger(user_id, device_id), to_account, None, client, now)
     if to_device:
-        await ledger.append(
-            session,
-            devices.device_ledger(device_id, user_id),
-            to_device,
-            actor=None,
-            ip=client.ip,
-            user_agent=client.user_agent,
-            jurisdiction=None,
-            at=now,
-        )
+        await _append(session, devices.device_ledger(device_id, user_id), to_device, None, client, now)
         if device.revision is None or not on_device:
             revision = await session.scalar(_ACCOUNT_REVISION, {"user_id": user_id})
             device.revision = revision

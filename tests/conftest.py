@@ -21,6 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 _TEST_DIR = Path(tempfile.mkdtemp(prefix="opmaestro-tests-"))
 os.environ.setdefault("OPMAESTRO_DATABASE_URL", f"sqlite+aiosqlite:///{_TEST_DIR / 'test.db'}")
 os.environ["OPMAESTRO_ENVIRONMENT"] = "development"
+# Argon2 at its production cost would spend minutes of the suite on hashing; tests of the
+# cost itself set their own. (The browser tests' server keeps the production cost.)
+os.environ.setdefault("OPMAESTRO_PASSWORD_HASH_TIME_COST", "1")
+os.environ.setdefault("OPMAESTRO_PASSWORD_HASH_MEMORY_KIB", "1024")
+os.environ.setdefault("OPMAESTRO_PASSWORD_HASH_PARALLELISM", "1")
 for _name in ("OPMAESTRO_SMTP_HOST", "OPMAESTRO_JOB_BACKEND"):
     os.environ.pop(_name, None)
 

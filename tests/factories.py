@@ -7,13 +7,13 @@ from uuid import UUID
 
 import httpx
 import pyotp
-from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
-from opmaestro.core.config import Settings
+from opmaestro.core.config import Settings, get_settings
+from opmaestro.core.security import password_hasher
 from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
 
 PASSWORD = "correct horse battery staple"
@@ -23,8 +23,9 @@ DEFAULT_MAX_ATTEMPTS: int = Settings.model_fields["job_max_attempts"].default
 
 @lru_cache
 def _password_hash(password: str) -> str:
-    """Hash each test password once per run; Argon2 is slow on purpose."""
-    return PasswordHasher().hash(password)
+    """Hash each test password once per run, at the cost the app is configured with (so signing
+    in does not rehash it)."""
+    return password_hasher(get_settings()).hash(password)
 
 
 async def queued_job(

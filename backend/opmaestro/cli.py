@@ -18,6 +18,7 @@ from opmaestro.core.config import PROJECT_ROOT, JobBackend, get_settings
 from opmaestro.core.datamap import personal_columns
 from opmaestro.core.db import Base, create_engine, create_sessionmaker, unit_of_work
 from opmaestro.core.logging import configure_logging
+from opmaestro.core.security import configure_password_hashing
 
 app = typer.Typer(no_args_is_help=True, help="OpMaestro privacy platform.", add_completion=False)
 outbox_app = typer.Typer(
@@ -170,6 +171,7 @@ def create_admin(
     from opmaestro.accounts import bootstrap
 
     settings = get_settings()
+    configure_password_hashing(settings)
     try:
         user = _with_session(
             lambda s: bootstrap.create_admin(
@@ -188,6 +190,7 @@ def demo_admin() -> None:
     from opmaestro.accounts import bootstrap
 
     settings = get_settings()
+    configure_password_hashing(settings)
     if settings.is_production:
         typer.echo("refused: demo accounts are for development only", err=True)
         raise typer.Exit(2)

@@ -22,6 +22,7 @@ from opmaestro.core.http import reject_unknown_query
 from opmaestro.core.logging import configure_logging
 from opmaestro.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from opmaestro.core.openapi import install_openapi
+from opmaestro.core.security import configure_password_hashing
 from opmaestro.core.spa import mount_spa
 
 JOB_POOL_SIZE = 2
@@ -98,6 +99,7 @@ def create_app(
     """Build the API; tests pass their own sessionmaker and job backend."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    configure_password_hashing(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     # Days between an erasure request and the erasure itself, while the person can still cancel.
     erasure_grace_days: int = Field(default=14, ge=0, le=365)
     rate_limit_backend: RateLimitBackend = RateLimitBackend.MEMORY
+    # Argon2id cost; the defaults are RFC 9106's second recommended option (3 passes, 64 MiB).
+    # Lower only where speed matters more than the cost of guessing, as in the test suite.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=10)
+    password_hash_memory_kib: int = Field(default=65536, ge=1024, le=1_048_576)
+    password_hash_parallelism: int = Field(default=4, ge=1, le=16)
     login_attempts_per_account: int = Field(default=10, ge=1)
     login_attempts_per_account_global: int = Field(default=100, ge=1)
     login_attempts_per_ip: int = Field(default=100, ge=1)

@@ -12,6 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from opmaestro.core.config import Settings
+
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 
@@ -20,6 +22,23 @@ _hasher = PasswordHasher()
 _hashing_slots = asyncio.Semaphore(os.cpu_count() or 2)
 # Verified against when the email is unknown, so both paths cost one Argon2 verification.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(24))
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The Argon2id hasher with the cost the settings ask for."""
+    return PasswordHasher(
+        time_cost=settings.password_hash_time_cost,
+        memory_cost=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
+
+
+def configure_password_hashing(settings: Settings) -> None:
+    """Hash (and rehash at sign-in) with the settings' cost from now on; the app and CLI call it
+    once at start, before any request, so every password of a process is hashed alike."""
+    global _hasher, _DUMMY_HASH
+    _hasher = password_hasher(settings)
+    _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(24))
 
 
 @lru_cache(maxsize=1)

@@ -20,8 +20,10 @@ PASSWORD_MAX_LENGTH = 128
 _hasher = PasswordHasher()
 # Each Argon2id run holds 64 MiB and a core; more at once only queues and swells memory.
 _hashing_slots = asyncio.Semaphore(os.cpu_count() or 2)
-# Verified against when the email is unknown, so both paths cost one Argon2 verification.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(24))
+# Verified against when the email is unknown, so both paths cost one Argon2 verification. Made
+# on first use, not at import: every process (CLI, worker, test run) would otherwise pay one hash
+# at the production cost just to start.
+_dummy_hash: str | None = None
 
 
 def password_hasher(settings: Settings) -> PasswordHasher:
@@ -36,9 +38,17 @@ def password_hasher(settings: Settings) -> PasswordHasher:
 def configure_password_hashing(settings: Settings) -> None:
     """Hash (and rehash at sign-in) with the settings' cost from now on; the app and CLI call it
     once at start, before any request, so every password of a process is hashed alike."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     _hasher = password_hasher(settings)
-    _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(24))
+    _dummy_hash = None
+
+
+def _hash_of_nothing() -> str:
+    """A hash, at the current cost, of a password nobody knows."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_urlsafe(24))
+    return _dummy_hash
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +75,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _hash_of_nothing(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -29,7 +29,7 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.security import hash_token, new_token
 from opmaestro.main import create_app
-from tests.consent.helpers import bearer, create_token, put_consent, sign_in_staff
+from tests.consent.helpers import bearer, create_token, sign_in_staff
 from tests.factories import create_user, sign_in
 from tests.problems import assert_problem
 
@@ -65,11 +65,16 @@ def app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], over
     )
 
 
-async def register_client(session: AsyncSession, *scopes: str, name: str = "Acme CRM") -> tuple[OAuthClient, str]:
+async def register_client(
+    session: AsyncSession, *scopes: str, name: str = "Acme CRM"
+) -> tuple[OAuthClient, str]:
     """A registered OAuth client and its secret, straight in the database."""
     secret = new_token("opm_cs_")
     client = OAuthClient(
-        client_id=new_token("opm_ci_", nbytes=12), name=name, secret_hash=hash_token(secret), scopes=list(scopes)
+        client_id=new_token("opm_ci_", nbytes=12),
+        name=name,
+        secret_hash=hash_token(secret),
+        scopes=list(scopes),
     )
     session.add(client)
     await session.commit()
@@ -168,7 +173,9 @@ async def read_feed(api: httpx.AsyncClient, cursor: str | None = None, limit: in
     return page
 
 
-async def read_whole_feed(api: httpx.AsyncClient, cursor: str | None = None, limit: int = 2) -> tuple[list[dict[str, Any]], str]:
+async def read_whole_feed(
+    api: httpx.AsyncClient, cursor: str | None = None, limit: int = 2
+) -> tuple[list[dict[str, Any]], str]:
     items: list[dict[str, Any]] = []
     while True:
         page = await read_feed(api, cursor, limit)
@@ -229,10 +236,14 @@ class TestWhoMayCall:
         assert_problem(await api.get(f"{SUBJECTS}/{ann.id}"), 403, "insufficient-scope")
         assert_problem(await api.post(LOOKUP, json={"email": ann.email}), 403, "insufficient-scope")
         assert_problem(await api.get(CHANGES), 403, "insufficient-scope")
-        assert_problem(await api.post(RECORDS, json=record_body(ann), headers=key()), 403, "insufficient-scope")
+        assert_problem(
+            await api.post(RECORDS, json=record_body(ann), headers=key()), 403, "insufficient-scope"
+        )
 
     async def test_reading_does_not_allow_writing(self, reader, session, ann):
-        assert_problem(await reader.post(RECORDS, json=record_body(ann), headers=key()), 403, "insufficient-scope")
+        assert_problem(
+            await reader.post(RECORDS, json=record_body(ann), headers=key()), 403, "insufficient-scope"
+        )
         assert await count(session, ConsentEvidence) == 0
 
     async def test_a_token_asked_for_fewer_scopes_has_only_those(self, make_client, crm, ann):
@@ -325,27 +336,45 @@ class TestLookupByEmail:
         assert response.json()["marketing_email"]["allowed"] is True
 
     async def test_an_unknown_address_is_not_found(self, reader, ann):
-        assert_problem(await reader.post(LOOKUP, json={"email": "nobody@example.com"}), 404, "person-not-found")
+        assert_problem(
+            await reader.post(LOOKUP, json={"email": "nobody@example.com"}), 404, "person-not-found"
+        )
 
     @pytest.mark.parametrize(
         "body",
-        [{}, {"email": ""}, {"email": "a" * 400 + "@example.com"}, {"email": 5}, {"email": "a@b\n.com"},
-         {"email": "ann@example.com", "user_id": "x"}, [], "ann@example.com"],
+        [
+            {},
+            {"email": ""},
+            {"email": "a" * 400 + "@example.com"},
+            {"email": 5},
+            {"email": "a@b\n.com"},
+            {"email": "ann@example.com", "user_id": "x"},
+            [],
+            "ann@example.com",
+        ],
     )
     async def test_malformed_bodies_are_invalid(self, reader, body):
         assert_problem(await reader.post(LOOKUP, json=body), 422)
 
     async def test_a_body_that_is_not_json_is_refused(self, reader):
-        response = await reader.post(LOOKUP, content=b"email=ann@example.com",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = await reader.post(
+            LOOKUP,
+            content=b"email=ann@example.com",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert response.status_code in (400, 415, 422)
         assert response.headers["content-type"] == "application/problem+json"
-        broken = await reader.post(LOOKUP, content=b'{"email": ', headers={"Content-Type": "application/json"})
+        broken = await reader.post(
+            LOOKUP, content=b'{"email": ', headers={"Content-Type": "application/json"}
+        )
         assert_problem(broken, 400)
 
     async def test_an_oversized_body_is_refused(self, reader):
-        response = await reader.post(LOOKUP, content=b'{"email": "' + b"a" * 2_000_000 + b'"}',
-                                     headers={"Content-Type": "application/json"})
+        response = await reader.post(
+            LOOKUP,
+            content=b'{"email": "' + b"a" * 2_000_000 + b'"}',
+            headers={"Content-Type": "application/json"},
+        )
         assert_problem(response, 413)
 
     async def test_the_lookup_is_audited(self, reader, crm, session, ann):
@@ -401,7 +430,9 @@ class TestChangeFeed:
 
     async def test_a_browsers_own_cookie_choices_are_not_in_it(self, reader, make_client, session):
         browser = make_client()
-        banner = await browser.post("/api/v1/cookie-consents", json={"revision": 1, "accepted": ["analytics"]})
+        banner = await browser.post(
+            "/api/v1/cookie-consents", json={"revision": 1, "accepted": ["analytics"]}
+        )
         assert banner.status_code in (200, 201), banner.text
         assert await count(session, ConsentEvent) > 0
         assert (await read_feed(reader))["items"] == []
@@ -479,7 +510,11 @@ class TestRecord:
         mine = {c["key"]: c for c in (await client.get("/api/v1/me/consents")).json()}
         assert mine["marketing_email"]["granted"] is True and mine["marketing_email"]["method"] == "api"
         [item] = (await read_feed(reader))["items"]
-        assert (item["event_id"], item["method"], item["actor_kind"]) == (created["event_id"], "api", "client")
+        assert (item["event_id"], item["method"], item["actor_kind"]) == (
+            created["event_id"],
+            "api",
+            "client",
+        )
 
     async def test_the_evidence_is_in_the_persons_data(self, writer, client, session, ann):
         await writer.post(RECORDS, json=record_body(ann, reference="lead-1"), headers=key())
@@ -490,8 +525,12 @@ class TestRecord:
 
     async def test_a_retry_with_the_same_key_records_once(self, writer, session, ann):
         headers = key("retry-1")
-        first = await writer.post(RECORDS, json=record_body(ann, collected_at="2026-11-30T10:00:00+00:00"), headers=headers)
-        again = await writer.post(RECORDS, json=record_body(ann, collected_at="2026-11-30T10:00:00+00:00"), headers=headers)
+        first = await writer.post(
+            RECORDS, json=record_body(ann, collected_at="2026-11-30T10:00:00+00:00"), headers=headers
+        )
+        again = await writer.post(
+            RECORDS, json=record_body(ann, collected_at="2026-11-30T10:00:00+00:00"), headers=headers
+        )
         assert first.status_code == again.status_code == 201, again.text
         assert again.json() == first.json() | {"replayed": True}
         assert await count(session, ConsentEvent, ConsentEvent.subject_user_id == ann.id) == 1
@@ -511,7 +550,9 @@ class TestRecord:
         assert await count(session, ConsentEvent, ConsentEvent.subject_user_id == ann.id) == 1
 
     async def test_keys_belong_to_one_client(self, writer, make_client, session, ann):
-        other = await client_api(make_client, *await register_client(session, "consents:write", name="Mailer"))
+        other = await client_api(
+            make_client, *await register_client(session, "consents:write", name="Mailer")
+        )
         body = record_body(ann, reference="same-ref")
         first = (await writer.post(RECORDS, json=body, headers=key("same-key"))).json()
         second = (await other.post(RECORDS, json=body, headers=key("same-key"))).json()
@@ -539,14 +580,20 @@ class TestRecord:
         assert await count(session, ConsentEvent) == 0
 
     async def test_an_unknown_purpose_is_a_field_problem(self, writer, ann):
-        body = assert_problem(await writer.post(RECORDS, json=record_body(ann, purpose="telepathy"), headers=key()), 422)
+        body = assert_problem(
+            await writer.post(RECORDS, json=record_body(ann, purpose="telepathy"), headers=key()), 422
+        )
         assert body["errors"][0]["field"] == "purpose"
 
     async def test_an_unknown_or_closed_person_is_not_found(self, writer, session, ann):
-        assert_problem(await writer.post(RECORDS, json=record_body(uuid4()), headers=key()), 404, "person-not-found")
+        assert_problem(
+            await writer.post(RECORDS, json=record_body(uuid4()), headers=key()), 404, "person-not-found"
+        )
         ann.status = UserStatus.CLOSED
         await session.commit()
-        assert_problem(await writer.post(RECORDS, json=record_body(ann), headers=key()), 404, "person-not-found")
+        assert_problem(
+            await writer.post(RECORDS, json=record_body(ann), headers=key()), 404, "person-not-found"
+        )
 
     @pytest.mark.parametrize(
         ("changes", "field"),
@@ -571,7 +618,9 @@ class TestRecord:
         ],
     )
     async def test_bad_evidence_is_refused_with_the_field(self, writer, session, ann, changes, field):
-        body = assert_problem(await writer.post(RECORDS, json=record_body(ann, **changes), headers=key()), 422)
+        body = assert_problem(
+            await writer.post(RECORDS, json=record_body(ann, **changes), headers=key()), 422
+        )
         assert any(field in error["field"] for error in body["errors"]), body
         assert await count(session, ConsentEvent) == 0
 
@@ -582,7 +631,9 @@ class TestRecord:
         assert_problem(response, 422, "validation")
 
     async def test_the_wording_shown_may_be_sent_instead_of_a_version(self, writer, session, ann):
-        body = record_body(ann, notice_version=None, notice_text="Yes, send me product news.\nUnsubscribe any time.")
+        body = record_body(
+            ann, notice_version=None, notice_text="Yes, send me product news.\nUnsubscribe any time."
+        )
         del body["notice_version"]
         response = await writer.post(RECORDS, json=body, headers=key())
         assert response.status_code == 201, response.text
@@ -595,7 +646,9 @@ class TestRateLimit:
     async def test_each_client_has_its_own_quota(self, reader, make_client, session, ann, overrides):
         assert (await reader.get(f"{SUBJECTS}/{ann.id}")).status_code == 200
         assert (await reader.get(CHANGES)).status_code == 200
-        refused = assert_problem(await reader.post(LOOKUP, json={"email": ann.email}), 429, "too-many-requests")
+        refused = assert_problem(
+            await reader.post(LOOKUP, json={"email": ann.email}), 429, "too-many-requests"
+        )
         assert refused["detail"]
         response = await reader.get(CHANGES)
         assert int(response.headers["retry-after"]) >= 1
@@ -614,7 +667,11 @@ async def committed(
     app = create_app(settings, sessionmaker=committed_sessionmaker, job_backend=jobs.ExternalWorker())
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
-        body = {"grant_type": "client_credentials", "client_id": registered.client_id, "client_secret": secret}
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": registered.client_id,
+            "client_secret": secret,
+        }
         token = (await api.post(TOKEN, data=body)).json()["access_token"]
         api.headers.update(bearer(token))
         yield committed_sessionmaker, api, person
@@ -629,12 +686,24 @@ class TestFeedWhileWriting:
             dan = await create_user(setup, "dan@example.com")
         async with sessionmaker() as slow, sessionmaker() as fast:
             early = await ledger.record(
-                slow, user_id=person.id, purpose_key="analytics", action=ConsentAction.GRANTED,
-                method=CollectionMethod.SETTINGS, actor=None, ip=None, user_agent=None,
+                slow,
+                user_id=person.id,
+                purpose_key="analytics",
+                action=ConsentAction.GRANTED,
+                method=CollectionMethod.SETTINGS,
+                actor=None,
+                ip=None,
+                user_agent=None,
             )
             late = await ledger.record(
-                fast, user_id=dan.id, purpose_key="analytics", action=ConsentAction.GRANTED,
-                method=CollectionMethod.SETTINGS, actor=None, ip=None, user_agent=None,
+                fast,
+                user_id=dan.id,
+                purpose_key="analytics",
+                action=ConsentAction.GRANTED,
+                method=CollectionMethod.SETTINGS,
+                actor=None,
+                ip=None,
+                user_agent=None,
             )
             await fast.commit()
             page = await read_feed(api)
@@ -652,9 +721,14 @@ class TestFeedWhileWriting:
             async with sessionmaker() as writer_session:
                 for granted in (True, False, True):
                     event = await ledger.record(
-                        writer_session, user_id=person.id, purpose_key="analytics",
+                        writer_session,
+                        user_id=person.id,
+                        purpose_key="analytics",
                         action=ConsentAction.GRANTED if granted else ConsentAction.WITHDRAWN,
-                        method=CollectionMethod.SETTINGS, actor=None, ip=None, user_agent=None,
+                        method=CollectionMethod.SETTINGS,
+                        actor=None,
+                        ip=None,
+                        user_agent=None,
                     )
                     written.append(str(event.id))
                 await writer_session.commit()

@@ -9,7 +9,7 @@ import json
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,7 +97,9 @@ async def _consents_of(session: AsyncSession, user: User) -> SubjectConsentsRead
     )
 
 
-async def _read(session: AsyncSession, principal: Principal, user: User | None, action: str) -> SubjectConsentsRead:
+async def _read(
+    session: AsyncSession, principal: Principal, user: User | None, action: str
+) -> SubjectConsentsRead:
     if user is None:
         raise PersonNotFound("No person with an account matches.")
     await audit.record(
@@ -115,7 +117,9 @@ async def subject_consents(session: AsyncSession, principal: Principal, user_id:
 async def lookup(session: AsyncSession, principal: Principal, email: str) -> SubjectConsentsRead:
     """A person's current consents by the email address of their account (audited)."""
     _client(principal)
-    return await _read(session, principal, await accounts.get_by_email(session, email), "consent.client_lookup")
+    return await _read(
+        session, principal, await accounts.get_by_email(session, email), "consent.client_lookup"
+    )
 
 
 async def changes(
@@ -162,11 +166,7 @@ async def _earlier(
         matches.append(ConsentEvidence.idempotency_key == key)
     if reference is not None:
         matches.append(ConsentEvidence.reference == reference)
-    query = select(ConsentEvidence).where(ConsentEvidence.client_id == client_id)
-    if len(matches) == 1:
-        query = query.where(matches[0])
-    else:
-        query = query.where(matches[0] | matches[1])
+    query = select(ConsentEvidence).where(ConsentEvidence.client_id == client_id, or_(*matches))
     return list((await session.scalars(query)).all())
 
 
@@ -247,7 +247,9 @@ async def record(
     (same Idempotency-Key or reference, same request) answers the first record again."""
     client = _client(principal)
     if idempotency_key is None and body.reference is None:
-        raise IdempotencyKeyRequired("Send an Idempotency-Key header or a reference, so a retry records once.")
+        raise IdempotencyKeyRequired(
+            "Send an Idempotency-Key header or a reference, so a retry records once."
+        )
     _check_collected_at(body, settings)
     fingerprint = _fingerprint(body)
     if earlier := await _earlier(session, client.id, idempotency_key, body.reference):

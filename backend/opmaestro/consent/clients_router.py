@@ -88,7 +88,7 @@ router = APIRouter(
     responses={404: problem(PersonNotFound)},
 )
 async def get_subject_consents(user_id: UUID, principal: Reader, session: SessionDep) -> SubjectConsentsRead:
-    """A person's current answer per purpose and whether marketing email may go to them now (`consents:read`)."""
+    """A person's current answer per purpose, and whether marketing email may go to them now."""
     return await clients.subject_consents(session, principal, user_id)
 
 
@@ -99,7 +99,7 @@ async def get_subject_consents(user_id: UUID, principal: Reader, session: Sessio
     responses={404: problem(PersonNotFound)},
 )
 async def lookup_consents(body: ConsentLookup, principal: Reader, session: SessionDep) -> SubjectConsentsRead:
-    """The same answer by the account's email address, sent in the body so it stays out of URLs (`consents:read`)."""
+    """The same, found by the account's email address (in the body, so it stays out of URLs)."""
     return await clients.lookup(session, principal, body.email)
 
 

@@ -90,7 +90,9 @@ async def _position_pending(session: AsyncSession) -> bool:
             for offset, arrival in enumerate(arrivals, start=1)
         ],
     )
-    await session.execute(_ADVANCE, {"head_name": FEED, "position": head + len(arrivals), "updated_at": utcnow()})
+    await session.execute(
+        _ADVANCE, {"head_name": FEED, "position": head + len(arrivals), "updated_at": utcnow()}
+    )
     return len(arrivals) == SEQUENCE_BATCH
 
 

@@ -144,7 +144,9 @@ class ConsentFeedEntry(Base):
 
     __tablename__ = "consent_feed_entry"
 
-    arrival: Mapped[int] = mapped_column(FeedNumber, primary_key=True, autoincrement=True, info=not_personal())
+    arrival: Mapped[int] = mapped_column(
+        FeedNumber, primary_key=True, autoincrement=True, info=not_personal()
+    )
     event_id: Mapped[UUID] = mapped_column(
         ForeignKey("consent_event.id"), unique=True, info=not_personal("the event's public id")
     )

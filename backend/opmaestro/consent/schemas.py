@@ -258,11 +258,22 @@ class ConsentRecordCreate(RequestModel):
     )
     source: Annotated[
         str,
-        Field(min_length=1, max_length=200, pattern=ONE_LINE, description="Where it was collected (a form, a call)."),
+        Field(
+            min_length=1,
+            max_length=200,
+            pattern=ONE_LINE,
+            description="Where it was collected (a form, a call).",
+        ),
     ]
     notice_version: Annotated[
         str | None,
-        Field(default=None, min_length=1, max_length=64, pattern=ONE_LINE, description="The notice version shown."),
+        Field(
+            default=None,
+            min_length=1,
+            max_length=64,
+            pattern=ONE_LINE,
+            description="The notice version shown.",
+        ),
     ] = None
     notice_text: Annotated[
         str | None,

@@ -39,9 +39,6 @@ def upgrade() -> None:
         ),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["consent_event.id"], name=op.f("fk_consent_feed_entry_event_id_consent_event")
-        ),
         sa.PrimaryKeyConstraint("arrival", name=op.f("pk_consent_feed_entry")),
         sa.UniqueConstraint("event_id", name=op.f("uq_consent_feed_entry_event_id")),
         sa.UniqueConstraint("position", name=op.f("uq_consent_feed_entry_position")),
@@ -63,9 +60,6 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"], ["oauth_client.id"], name=op.f("fk_consent_evidence_client_id_oauth_client")
-        ),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["consent_event.id"], name=op.f("fk_consent_evidence_event_id_consent_event")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_evidence")),
         sa.UniqueConstraint(

@@ -147,9 +147,9 @@ class ConsentFeedEntry(Base):
     arrival: Mapped[int] = mapped_column(
         FeedNumber, primary_key=True, autoincrement=True, info=not_personal()
     )
-    event_id: Mapped[UUID] = mapped_column(
-        ForeignKey("consent_event.id"), unique=True, info=not_personal("the event's public id")
-    )
+    # No foreign key, as for the ledger's own references: nothing may stand in the way of the
+    # ledger's retention, and a missing event shows as a broken chain, not a refused delete.
+    event_id: Mapped[UUID] = mapped_column(unique=True, info=not_personal("the event's public id"))
     position: Mapped[int | None] = mapped_column(BigInteger, unique=True, info=not_personal())
 
 
@@ -173,9 +173,7 @@ class ConsentEvidence(IdMixin, TimestampMixin, Base):
         {"info": subject_rows(subject_key("user_id"))},
     )
 
-    event_id: Mapped[UUID] = mapped_column(
-        ForeignKey("consent_event.id"), unique=True, info=not_personal("the event it backs")
-    )
+    event_id: Mapped[UUID] = mapped_column(unique=True, info=not_personal("the event it backs"))
     user_id: Mapped[UUID] = mapped_column(index=True, info=not_personal("pseudonymous id"))
     client_id: Mapped[UUID] = mapped_column(
         ForeignKey("oauth_client.id"), info=not_personal("the OAuth client that recorded it")

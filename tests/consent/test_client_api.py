@@ -314,6 +314,13 @@ class TestReadOnePerson:
     async def test_an_unknown_person_is_not_found(self, reader):
         assert_problem(await reader.get(f"{SUBJECTS}/{uuid4()}"), 404, "person-not-found")
 
+    async def test_an_erased_person_is_not_found(self, reader, session, ann):
+        await record_event(session, ann, "marketing_email", True)
+        ann.status = UserStatus.ERASED
+        await session.commit()
+        assert_problem(await reader.get(f"{SUBJECTS}/{ann.id}"), 404, "person-not-found")
+        assert_problem(await reader.post(LOOKUP, json={"email": ann.email}), 404, "person-not-found")
+
     @pytest.mark.parametrize("user_id", ["not-a-uuid", "1", "x" * 5000])
     async def test_a_malformed_id_is_invalid(self, reader, user_id):
         assert_problem(await reader.get(f"{SUBJECTS}/{user_id}"), 422, "validation")
@@ -558,6 +565,20 @@ class TestRecord:
         second = (await other.post(RECORDS, json=body, headers=key("same-key"))).json()
         assert not second["replayed"] and second["event_id"] != first["event_id"]
 
+    async def test_a_retry_is_answered_even_after_its_collection_time_grew_old(
+        self, make_client, crm, session, ann, clock
+    ):
+        body = record_body(ann, collected_at=(utcnow() - timedelta(days=89)).isoformat())
+        writer = await client_api(make_client, *crm)
+        first = (await writer.post(RECORDS, json=body, headers=key("late-retry"))).json()
+        clock.advance(days=2)
+        writer = await client_api(make_client, *crm)
+        again = await writer.post(RECORDS, json=body, headers=key("late-retry"))
+        assert again.status_code == 201, again.text
+        assert again.json()["event_id"] == first["event_id"] and again.json()["replayed"]
+        fresh = await writer.post(RECORDS, json=body, headers=key("new-key"))
+        assert_problem(fresh, 422, "validation")
+
     async def test_a_key_or_reference_is_required(self, writer, session, ann):
         assert_problem(await writer.post(RECORDS, json=record_body(ann)), 400, "idempotency-key-required")
         assert await count(session, ConsentEvent) == 0
@@ -601,6 +622,8 @@ class TestRecord:
             ({"collected_at": (utcnow() + timedelta(hours=1)).isoformat()}, "collected_at"),
             ({"collected_at": (utcnow() - timedelta(days=91)).isoformat()}, "collected_at"),
             ({"collected_at": "2026-11-30T10:00:00"}, "collected_at"),
+            ({"collected_at": "0001-01-01T00:00:00+14:00"}, "collected_at"),
+            ({"collected_at": "9999-12-31T23:59:59-14:00"}, "collected_at"),
             ({"collected_at": "yesterday"}, "collected_at"),
             ({"granted": "yes"}, "granted"),
             ({"source": ""}, "source"),

@@ -100,7 +100,8 @@ async def _consents_of(session: AsyncSession, user: User) -> SubjectConsentsRead
 async def _read(
     session: AsyncSession, principal: Principal, user: User | None, action: str
 ) -> SubjectConsentsRead:
-    if user is None:
+    # An erased person is gone for the clients too; the feed keeps only their pseudonymous id.
+    if user is None or user.status == UserStatus.ERASED:
         raise PersonNotFound("No person with an account matches.")
     await audit.record(
         session, actor=principal, action=action, subject_type="user", subject_id=user.id, fields=["consents"]
@@ -250,10 +251,11 @@ async def record(
         raise IdempotencyKeyRequired(
             "Send an Idempotency-Key header or a reference, so a retry records once."
         )
-    _check_collected_at(body, settings)
     fingerprint = _fingerprint(body)
+    # A retry is answered as the first request was, even once its collected_at has grown old.
     if earlier := await _earlier(session, client.id, idempotency_key, body.reference):
         return await _replay(session, earlier, fingerprint)
+    _check_collected_at(body, settings)
     user = await session.get(User, body.user_id)
     if user is None or user.status != UserStatus.ACTIVE:
         raise PersonNotFound("No active account has this id.")

@@ -1,6 +1,7 @@
 """The clients' consent API: OAuth clients reading people's consents and the change feed
 (`consents:read`) and recording consents collected elsewhere (`consents:write`)."""
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Callable
@@ -10,12 +11,14 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from opmaestro.accounts.deps import AuthMethod, Principal
 from opmaestro.accounts.models import OAuthClient, PersonalAccessToken, Role, User, UserStatus
 from opmaestro.audit.models import AuditRecord
-from opmaestro.consent import ledger
+from opmaestro.consent import clients, ledger
+from opmaestro.consent.exceptions import IdempotencyConflict
 from opmaestro.consent.models import (
     CollectionMethod,
     ConsentAction,
@@ -24,6 +27,7 @@ from opmaestro.consent.models import (
     ConsentFeedEntry,
     user_subject,
 )
+from opmaestro.consent.schemas import ConsentRecordCreate
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
@@ -764,3 +768,60 @@ class TestFeedWhileWriting:
         async with sessionmaker() as check:
             assert await count(check, ConsentFeedEntry, ConsentFeedEntry.position.is_(None)) == 0
             assert (await ledger.verify_chain(check, user_subject(person.id))).intact
+
+
+async def until_a_transaction_waits_on_a_lock(session: AsyncSession) -> None:
+    """Return once another connection of this database waits on a lock (bounded, never a timing check)."""
+    for _ in range(2000):
+        waiting = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        await session.rollback()
+        if waiting:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the second request never waited for the first")
+
+
+class TestSimultaneousRetries:
+    @pytest.fixture
+    async def crm_principal(self, database_url, committed_sessionmaker):
+        if database_url.startswith("sqlite"):
+            pytest.skip("SQLite has one writer at a time: two requests cannot overlap")
+        async with committed_sessionmaker() as setup:
+            registered, _ = await register_client(setup, "consents:write")
+            erin = await create_user(setup, "erin@example.com")
+            finn = await create_user(setup, "finn@example.com")
+        principal = Principal(AuthMethod.CLIENT, frozenset({"consents:write"}), client=registered)
+        return committed_sessionmaker, principal, erin, finn
+
+    async def test_the_same_request_twice_at_once_records_once(self, crm_principal, settings):
+        sessionmaker, principal, erin, _ = crm_principal
+        body = ConsentRecordCreate.model_validate(record_body(erin))
+        async with sessionmaker() as first, sessionmaker() as second, sessionmaker() as watcher:
+            recorded = await clients.record(first, principal, settings, body, "same-moment")
+            retry = asyncio.create_task(clients.record(second, principal, settings, body, "same-moment"))
+            await until_a_transaction_waits_on_a_lock(watcher)
+            await first.commit()
+            replayed = await retry
+            await second.commit()
+            assert replayed.replayed and replayed.event_id == recorded.event_id
+            assert await count(watcher, ConsentEvent, ConsentEvent.subject_user_id == erin.id) == 1
+
+    async def test_one_key_for_two_people_at_once_records_the_first(self, crm_principal, settings):
+        sessionmaker, principal, erin, finn = crm_principal
+        for_erin = ConsentRecordCreate.model_validate(record_body(erin))
+        for_finn = ConsentRecordCreate.model_validate(record_body(finn))
+        async with sessionmaker() as first, sessionmaker() as second, sessionmaker() as watcher:
+            await clients.record(first, principal, settings, for_erin, "one-key")
+            clash = asyncio.create_task(clients.record(second, principal, settings, for_finn, "one-key"))
+            await until_a_transaction_waits_on_a_lock(watcher)
+            await first.commit()
+            with pytest.raises(IdempotencyConflict):
+                await clash
+            await second.rollback()
+            assert await count(watcher, ConsentEvent, ConsentEvent.subject_user_id == finn.id) == 0
+            assert (await ledger.verify_chain(watcher, user_subject(finn.id))).intact

@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query
 
 from opmaestro.accounts.deps import ClientConsentReader, ClientConsentWriter, Principal
 from opmaestro.consent import clients
@@ -16,6 +16,7 @@ from opmaestro.consent.exceptions import (
     PurposeNotOptional,
     TooManyConsentRequests,
 )
+from opmaestro.consent.feed import FEED_CURSOR_FORMAT
 from opmaestro.consent.schemas import (
     CLIENT_KEY,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -28,7 +29,7 @@ from opmaestro.consent.schemas import (
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import RateLimiterDep, SettingsDep
 from opmaestro.core.errors import problem
-from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit
+from opmaestro.core.http import SIGNED_IN_ERRORS, Limit
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor
 from opmaestro.core.ratelimit import Quota
 
@@ -62,6 +63,11 @@ async def _throttled_writer(
 
 
 Reader = Annotated[Principal, Depends(_throttled_reader)]
+# The feed's own cursor (`consent.feed`), not the list cursor of `core.pagination`.
+FeedCursor = Annotated[
+    Annotated[str, Query(max_length=200, json_schema_extra={"format": FEED_CURSOR_FORMAT})] | None,
+    Query(description="`next_cursor` of the previous page; leave it out to start at the beginning."),
+]
 Writer = Annotated[Principal, Depends(_throttled_writer)]
 IdempotencyKey = Annotated[
     str | None,
@@ -110,7 +116,7 @@ async def lookup_consents(body: ConsentLookup, principal: Reader, session: Sessi
     responses={400: problem(InvalidCursor)},
 )
 async def list_consent_changes(
-    principal: Reader, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    principal: Reader, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: FeedCursor = None
 ) -> ConsentChangesPage:
     """People's consent events after `cursor`, oldest first, without gaps or repeats (`consents:read`)."""
     return await clients.changes(session, principal, cursor, limit)

@@ -22,6 +22,8 @@ from opmaestro.core.db import table_of
 from opmaestro.core.pagination import InvalidCursor
 
 FEED = "people"
+# The spec's format name for the cursor `encode_cursor` makes.
+FEED_CURSOR_FORMAT = "consent-feed-cursor"
 # Entries positioned per read; a reader behind by more asks again (`has_more`).
 SEQUENCE_BATCH = 5000
 MAX_POSITION = 2**63 - 1

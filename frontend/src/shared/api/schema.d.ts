@@ -5804,7 +5804,7 @@ export interface operations {
     "consent-list_consent_changes": {
         parameters: {
             query?: {
-                /** @description `next_cursor` of the previous page. */
+                /** @description `next_cursor` of the previous page; leave it out to start at the beginning. */
                 cursor?: string | null;
                 limit?: number;
             };

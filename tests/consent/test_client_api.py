@@ -534,7 +534,7 @@ class TestRecord:
         tables = {column["table"] for column in categories["consent"]["columns"]}
         assert "consent_evidence" in tables
 
-    async def test_a_retry_with_the_same_key_records_once(self, writer, session, ann):
+    async def test_a_retry_with_the_same_key_records_once(self, writer, crm, session, ann):
         headers = key("retry-1")
         first = await writer.post(
             RECORDS, json=record_body(ann, collected_at="2026-11-30T10:00:00+00:00"), headers=headers
@@ -545,6 +545,7 @@ class TestRecord:
         assert first.status_code == again.status_code == 201, again.text
         assert again.json() == first.json() | {"replayed": True}
         assert await count(session, ConsentEvent, ConsentEvent.subject_user_id == ann.id) == 1
+        assert (await audit_actions(session, crm[0]))[-1] == "consent.record_replayed"
 
     async def test_a_retry_with_the_same_reference_records_once(self, writer, session, ann):
         body = record_body(ann, reference="crm-99")

@@ -172,7 +172,7 @@ async def _earlier(
 
 
 async def _replay(
-    session: AsyncSession, earlier: list[ConsentEvidence], fingerprint: str
+    session: AsyncSession, principal: Principal, earlier: list[ConsentEvidence], fingerprint: str
 ) -> ConsentRecordRead:
     if len(earlier) != 1 or earlier[0].request_sha256 != fingerprint:
         raise IdempotencyKeyReused(
@@ -181,8 +181,15 @@ async def _replay(
         )
     evidence = earlier[0]
     event = await session.get(ConsentEvent, evidence.event_id)
-    if event is None:  # the evidence row refers to its event by foreign key
+    if event is None:
         raise PersonNotFound("The recorded consent is gone.")
+    await audit.record(
+        session,
+        actor=principal,
+        action="consent.record_replayed",
+        subject_type="consent_event",
+        subject_id=event.id,
+    )
     return _record_read(event, evidence, replayed=True)
 
 
@@ -254,7 +261,7 @@ async def record(
     fingerprint = _fingerprint(body)
     # A retry is answered as the first request was, even once its collected_at has grown old.
     if earlier := await _earlier(session, client.id, idempotency_key, body.reference):
-        return await _replay(session, earlier, fingerprint)
+        return await _replay(session, principal, earlier, fingerprint)
     _check_collected_at(body, settings)
     user = await session.get(User, body.user_id)
     if user is None or user.status != UserStatus.ACTIVE:
@@ -268,7 +275,7 @@ async def record(
     # finds this record, and no other answer can slip in between the check and the append.
     await ledger.lock_subject(session, user_subject(user.id))
     if earlier := await _earlier(session, client.id, idempotency_key, body.reference):
-        return await _replay(session, earlier, fingerprint)
+        return await _replay(session, principal, earlier, fingerprint)
     await _check_not_superseded(session, body)
     (appended,) = await ledger.append(
         session,

@@ -178,17 +178,16 @@ class ConsentEvidence(IdMixin, TimestampMixin, Base):
     client_id: Mapped[UUID] = mapped_column(
         ForeignKey("oauth_client.id"), info=not_personal("the OAuth client that recorded it")
     )
+    # The client writes the key and the wording: they may say more about the person than meant to.
     idempotency_key: Mapped[str | None] = mapped_column(
-        String(255), info=not_personal("a retry key the client chose")
+        String(255), info=personal(CONSENT, erase=PROOF_OF_CONSENT)
     )
     reference: Mapped[str | None] = mapped_column(String(100), info=personal(CONSENT, erase=PROOF_OF_CONSENT))
     request_sha256: Mapped[str] = mapped_column(String(64), info=not_personal("fingerprint of the request"))
     source: Mapped[str] = mapped_column(String(200), info=personal(CONSENT, erase=PROOF_OF_CONSENT))
     collected_at: Mapped[datetime] = mapped_column(info=personal(CONSENT, erase=PROOF_OF_CONSENT))
     notice_version: Mapped[str | None] = mapped_column(String(64), info=not_personal())
-    notice_text: Mapped[str | None] = mapped_column(
-        Text, info=not_personal("the wording shown, the same for everyone it was shown to")
-    )
+    notice_text: Mapped[str | None] = mapped_column(Text, info=personal(CONSENT, erase=PROOF_OF_CONSENT))
 
 
 class AppendOnlyError(RuntimeError):

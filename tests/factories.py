@@ -118,6 +118,7 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
     a new table fails them until a row of it is added below."""
     from opmaestro.accounts.models import (
         AccountToken,
+        OAuthClient,
         PersonalAccessToken,
         RecoveryCode,
         SecurityEvent,
@@ -125,7 +126,7 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
     )
     from opmaestro.audit import service as audit
     from opmaestro.consent import ledger
-    from opmaestro.consent.models import CollectionMethod, ConsentAction
+    from opmaestro.consent.models import CollectionMethod, ConsentAction, ConsentEvidence
     from opmaestro.dsar.models import DataRequest, LegalHold
     from opmaestro.notifications.models import OutboxMessage
     from opmaestro.policies.models import PolicyAcceptance
@@ -134,10 +135,15 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
     user.company, user.job_title, user.phone = "Acme Corp", "Head of Sales", "+14155550132"
     user.date_of_birth = datetime(1990, 5, 17, tzinfo=UTC).date()
     user.mfa_secret = pyotp.random_base32()
+    crm = OAuthClient(
+        client_id=f"opm_ci_{user.id.hex}", name="CRM", secret_hash=f"cs-{user.id.hex}", scopes=[]
+    )
+    session.add(crm)
+    await session.flush()
     for n in range(rows):
         suffix = f"{user.id.hex}-{n}"
         action = ConsentAction.GRANTED if n % 2 == 0 else ConsentAction.WITHDRAWN
-        await ledger.record(
+        event = await ledger.record(
             session,
             user_id=user.id,
             purpose_key=ledger.MARKETING_EMAIL,
@@ -150,6 +156,18 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
         )
         session.add_all(
             [
+                ConsentEvidence(
+                    event_id=event.id,
+                    user_id=user.id,
+                    client_id=crm.id,
+                    idempotency_key=f"key-{suffix}",
+                    reference=f"crm-lead-{n}",
+                    request_sha256="0" * 64,
+                    source=f"Trade show form {n}",
+                    collected_at=now,
+                    notice_version="2026-10",
+                    notice_text="Yes, send me news.",
+                ),
                 AccountToken(
                     user_id=user.id,
                     purpose="email_change",
@@ -369,9 +387,46 @@ async def create_person_with_data(
     await audit.record(
         session, actor=None, action="user.updated", subject_type="user", subject_id=user.id, fields=["phone"]
     )
+    await create_api_consent(session, user)
     await create_linked_devices(session, user)
     await session.commit()
     return user
+
+
+async def create_api_consent(session: AsyncSession, user: User) -> None:
+    """A consent an OAuth client recorded for `user`, with its evidence (not committed)."""
+    from opmaestro.accounts.models import OAuthClient
+    from opmaestro.consent import ledger
+    from opmaestro.consent.models import CollectionMethod, ConsentAction, ConsentEvidence
+
+    crm = OAuthClient(
+        client_id=f"opm_ci_api_{user.id.hex}", name="CRM", secret_hash=f"api-{user.id.hex}", scopes=[]
+    )
+    session.add(crm)
+    await session.flush()
+    event = await ledger.record(
+        session,
+        user_id=user.id,
+        purpose_key="analytics",
+        action=ConsentAction.GRANTED,
+        method=CollectionMethod.API,
+        actor=None,
+        ip=None,
+        user_agent=None,
+    )
+    session.add(
+        ConsentEvidence(
+            event_id=event.id,
+            user_id=user.id,
+            client_id=crm.id,
+            idempotency_key=f"key-{user.id.hex}",
+            reference=f"lead-{user.id.hex[:8]}",
+            request_sha256="0" * 64,
+            source="Trade show sign-up form",
+            collected_at=utcnow(),
+            notice_text="Yes, you may measure how I use the product.",
+        )
+    )
 
 
 async def create_data_request(session: AsyncSession, **fields: Any) -> DataRequest:

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 from sqlalchemy.engine import make_url
 
-from opmaestro.accounts.deps import CSRF_HEADER, SCOPES, SESSION_COOKIE
+from opmaestro.accounts.deps import CLIENT_SCOPES, CSRF_HEADER, SCOPES, SESSION_COOKIE
 from opmaestro.accounts.models import Role
 from opmaestro.accounts.schemas import (
     BIRTH_DATE_FORMAT,
@@ -37,6 +37,7 @@ from opmaestro.accounts.schemas import (
     NEW_PASSWORD_FORMAT,
     PHONE_FORMAT,
 )
+from opmaestro.consent import feed
 from opmaestro.core.config import PROJECT_ROOT, Settings
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.pagination import encode_cursor
@@ -47,7 +48,7 @@ from tests.servers import wait_until_serving
 pytestmark = pytest.mark.timeout(300)
 EXAMPLES = 12
 GENERATED_CREDENTIAL_HEADERS = {"authorization", CSRF_HEADER.lower()}
-MEMBER_SCOPES = [scope for scope in SCOPES if not scope.startswith("admin:")]
+MEMBER_SCOPES = [scope for scope in SCOPES if not scope.startswith("admin:") and scope not in CLIENT_SCOPES]
 
 # What the spec's own formats mean (each is described where the spec uses it).
 schemathesis.openapi.format(
@@ -70,6 +71,10 @@ schemathesis.openapi.format(
 schemathesis.openapi.format(
     "cursor",
     st.builds(encode_cursor, st.datetimes(timezones=st.just(UTC)), st.uuids()),
+)
+
+schemathesis.openapi.format(
+    feed.FEED_CURSOR_FORMAT, st.builds(feed.encode_cursor, st.integers(min_value=0, max_value=2**40))
 )
 
 schema = schemathesis.openapi.from_path(PROJECT_ROOT / "openapi" / "openapi.json")

@@ -5,6 +5,7 @@ from fastapi import APIRouter, FastAPI
 from opmaestro.accounts.routers import admin as accounts_admin
 from opmaestro.accounts.routers import mfa, oauth, profile, security
 from opmaestro.accounts.routers.auth import auth_router, scopes_router
+from opmaestro.consent.clients_router import router as consent_clients_router
 from opmaestro.consent.router import admin_router as consent_admin_router
 from opmaestro.consent.router import campaigns_router, stats_router, unsubscribe_router
 from opmaestro.consent.router import me_router as consent_me_router
@@ -40,6 +41,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     campaigns_router,
     consent_purposes_router,
     consent_admin_router,
+    consent_clients_router,
     stats_router,
     dsar_me_router,
     dsar_public_router,

@@ -107,9 +107,10 @@ class TestSummary:
         assert categories["security"]["record_count"] == 12
         # user_account, account_token x2 and data_request x2, outbox_message x2.
         assert categories["contact"]["record_count"] == 7
-        # Two events, one current state, one chain head, two policy acceptances, and the current
-        # cookie answer of each of the two browsers linked to the account.
-        assert categories["consent"]["record_count"] == 8
+        # Two events, one current state, one chain head, two policy acceptances, the current
+        # cookie answer of each of the two browsers linked to the account, and the evidence of
+        # the two events (as if a client had recorded them).
+        assert categories["consent"]["record_count"] == 10
 
     async def test_mail_to_the_persons_address_without_their_id_is_counted(self, browser, session, member):
         # The sign-up confirmation is written before the mail carries the account id; erasure

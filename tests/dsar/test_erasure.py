@@ -172,7 +172,9 @@ class TestErasure:
             assert rows[deleted] == [], deleted
         [event] = rows["security_event"]
         assert event["ip_address"] is None and event["user_agent"] is None
-        assert len(rows["consent_event"]) == 1 and rows["consent_event"][0]["ip_address"]  # proof of consent
+        # Proof of consent: the events (one recorded by a client, without a device) and its evidence.
+        assert len(rows["consent_event"]) == 2 and rows["consent_event"][0]["ip_address"]
+        assert [evidence["source"] for evidence in rows["consent_evidence"]] == ["Trade show sign-up form"]
         assert len(rows["policy_acceptance"]) == 1
         assert any(record["action"] == "user.erased" for record in rows["audit_record"])
 

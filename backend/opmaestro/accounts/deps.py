@@ -48,8 +48,12 @@ SCOPES: dict[str, str] = {
     "data:read": "Read the summary of the personal data we hold about you",
     "admin:users:read": "Staff: search users",
     "admin:users:write": "Staff: change users' roles and status",
+    "consents:read": "Clients: read people's current consents and the consent change feed",
+    "consents:write": "Clients: record consents collected in another system",
 }
 STAFF_SCOPES = frozenset(scope for scope in SCOPES if scope.startswith("admin:"))
+# Scopes that act on everyone's consents: OAuth clients only, never a person's token or session.
+CLIENT_SCOPES = frozenset({"consents:read", "consents:write"})
 
 
 class AuthMethod(StrEnum):
@@ -275,6 +279,7 @@ class Authorize(AccessRule):
         verified: bool = False,
         allow_unenrolled: bool = False,
         allow_clients: bool = False,
+        clients_only: bool = False,
     ) -> None:
         unknown = set(scopes) - set(SCOPES)
         if unknown:
@@ -285,12 +290,13 @@ class Authorize(AccessRule):
         self.session_only = session_only
         self.verified = verified
         self.allow_unenrolled = allow_unenrolled
-        self.allow_clients = allow_clients
+        self.allow_clients = allow_clients or clients_only
+        self.clients_only = clients_only
 
     def describe(self) -> str:
         if self.public:
             return "public"
-        parts = ["signed-in"]
+        parts = ["OAuth clients only" if self.clients_only else "signed-in"]
         if self.roles:
             parts.append("roles: " + ", ".join(sorted(self.roles)))
         if self.scopes:
@@ -312,6 +318,8 @@ class Authorize(AccessRule):
         principal = await resolve_principal(request, session, settings, cookie, authorization, bearer)
         if principal is None:
             raise NotAuthenticated("Sign in, or send a Bearer token.")
+        if self.clients_only and principal.method is not AuthMethod.CLIENT:
+            raise Forbidden("Only OAuth clients (client credentials) can call this endpoint.")
         if principal.method is AuthMethod.SESSION:
             self._check_csrf(request, settings, principal, csrf)
         elif self.session_only:
@@ -371,3 +379,5 @@ ConsentWriter = Annotated[Principal, Depends(Authorize(scopes=("consent:write",)
 PrivacyAdministrator = Annotated[
     Principal, Depends(Authorize(roles=(Role.ADMIN, Role.PRIVACY_OFFICER), session_only=True))
 ]
+ClientConsentReader = Annotated[Principal, Depends(Authorize(scopes=("consents:read",), clients_only=True))]
+ClientConsentWriter = Annotated[Principal, Depends(Authorize(scopes=("consents:write",), clients_only=True))]

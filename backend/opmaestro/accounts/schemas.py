@@ -313,6 +313,7 @@ class TokenCreated(TokenRead):
 class ScopeRead(ResponseModel):
     name: str
     description: str
+    clients_only: bool = Field(description="Only OAuth clients can hold it, never a personal access token.")
 
 
 class MfaEnrollment(ResponseModel):

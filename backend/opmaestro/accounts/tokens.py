@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opmaestro.accounts.deps import PAT_PREFIX, STAFF_SCOPES, Principal
+from opmaestro.accounts.deps import CLIENT_SCOPES, PAT_PREFIX, STAFF_SCOPES, Principal
 from opmaestro.accounts.exceptions import (
     ClientNotFound,
     InvalidClient,
@@ -51,6 +51,10 @@ async def create_personal(
     user = principal.signed_in_user
     if set(body.scopes) & STAFF_SCOPES and not user.is_staff:
         raise ScopeNotAllowed("Only staff can grant staff scopes.")
+    if client_only := sorted(set(body.scopes) & CLIENT_SCOPES):
+        raise ScopeNotAllowed(
+            f"Only OAuth clients can hold {', '.join(client_only)}; your own consents are `consent:*`."
+        )
     secret = new_token(PAT_PREFIX)
     token = PersonalAccessToken(
         user_id=user.id,

@@ -15,3 +15,27 @@ class PurposeNotOptional(AppError):
 
 class ConsentEventNotFound(AppError):
     status, slug, title = 404, "consent-event-not-found", "Consent event not found"
+
+
+class PersonNotFound(AppError):
+    status, slug, title = 404, "person-not-found", "Person not found"
+
+
+class ConsentSuperseded(AppError):
+    status, slug, title = 409, "consent-superseded", "A newer answer exists"
+
+
+class IdempotencyKeyRequired(AppError):
+    status, slug, title = 400, "idempotency-key-required", "Idempotency key required"
+
+
+class IdempotencyKeyReused(AppError):
+    status, slug, title = 422, "idempotency-key-reused", "Idempotency key reused"
+
+
+class IdempotencyConflict(AppError):
+    status, slug, title = 409, "idempotency-conflict", "Request in progress"
+
+
+class TooManyConsentRequests(AppError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"

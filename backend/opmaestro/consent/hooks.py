@@ -7,9 +7,9 @@ import, imports this module.
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import hooks as account_hooks
-from opmaestro.accounts.models import User, UserStatus
+from opmaestro.accounts.models import User
 from opmaestro.accounts.schemas import RegistrationCreate
-from opmaestro.consent import ledger
+from opmaestro.consent import ledger, marketing
 from opmaestro.consent.models import CollectionMethod, ConsentAction
 from opmaestro.core.http import Client
 from opmaestro.notifications import service as notifications
@@ -37,13 +37,7 @@ async def record_signup_choice(
 async def marketing_refusal(session: AsyncSession, message: OutboxMessage) -> str | None:
     """Why a marketing message must not go out now, or None when its recipient still consents."""
     user = await session.get(User, message.user_id) if message.user_id else None
-    if user is None or user.status != UserStatus.ACTIVE:
-        return "suppressed: no active user account whose consent allows this message"
-    if user.email.lower() != message.to_address.lower():
-        return "suppressed: the recipient's address changed after the message was queued"
-    if not await ledger.is_granted(session, user.id, ledger.MARKETING_EMAIL):
-        return "suppressed: the recipient has not consented to marketing email"
-    return None
+    return await marketing.refusal(session, user, message.to_address)
 
 
 notifications.register_send_check(EmailCategory.MARKETING, marketing_refusal)

@@ -25,6 +25,7 @@ from opmaestro.consent.models import (
     ConsentAction,
     ConsentChainHead,
     ConsentEvent,
+    ConsentFeedEntry,
     ConsentPurpose,
     ConsentState,
     user_subject,
@@ -240,6 +241,7 @@ def _granted_now(state: Table, owner_column: str) -> Any:
 
 
 _INSERT_EVENT = insert(_EVENT)
+_INSERT_FEED_ENTRY = insert(table_of(ConsentFeedEntry))
 _ADVANCE_HEAD = update(_HEAD).where(_HEAD.c.subject == bindparam("head_subject"))
 
 
@@ -311,7 +313,8 @@ async def append(
     is decided on the state read under the chain's lock. The statements, in the caller's
     transaction, whatever the number of answers: the audit records, the lock that also reads the
     purposes, policy and country, (the current answers, when needed and the chain is not new),
-    then the events, the head and the state rows. Plain Core statements rather than the ORM's
+    then the events, (a person's: their place in the clients' change feed), the head and the
+    state rows. Plain Core statements rather than the ORM's
     unit of work: these rows are written once and never loaded back by the request, and the
     ORM's bookkeeping would double the cost of a change.
     """
@@ -403,6 +406,9 @@ async def append(
         }
         appended.append(Appended(entry, state, purpose))
     await session.execute(_INSERT_EVENT, [item.entry for item in appended])
+    # Only people's chains feed clients; a browser's device chain is the banner's business.
+    if subject.user_id is not None and subject.subject == user_subject(subject.user_id):
+        await session.execute(_INSERT_FEED_ENTRY, [{"event_id": item.entry["id"]} for item in appended])
     await session.execute(
         _ADVANCE_HEAD,
         {"head_subject": subject.subject, "seq": seq, "last_hash": prev_hash, "updated_at": now},

@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from opmaestro.core.clock import utcnow
@@ -129,6 +129,65 @@ class ConsentState(IdMixin, Base):
     method: Mapped[str] = mapped_column(String(24), info=personal(CONSENT, erase=PROOF_OF_CONSENT))
     event_id: Mapped[UUID] = mapped_column(info=not_personal("the event this state came from"))
     since: Mapped[datetime] = mapped_column(info=personal(CONSENT, erase=PROOF_OF_CONSENT))
+
+
+# 64-bit on PostgreSQL; SQLite numbers rows itself only in an INTEGER PRIMARY KEY.
+FeedNumber = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ConsentFeedEntry(Base):
+    """A person's consent event in the change feed that OAuth clients read.
+
+    `arrival` is given when the event is written and orders events not yet in the feed;
+    `position` is given later, under the feed head's lock, and only to events already committed,
+    so positions become visible in order: a reader never sees one before a smaller one."""
+
+    __tablename__ = "consent_feed_entry"
+
+    arrival: Mapped[int] = mapped_column(
+        FeedNumber, primary_key=True, autoincrement=True, info=not_personal()
+    )
+    # No foreign key, as for the ledger's own references: nothing may stand in the way of the
+    # ledger's retention, and a missing event shows as a broken chain, not a refused delete.
+    event_id: Mapped[UUID] = mapped_column(unique=True, info=not_personal("the event's public id"))
+    position: Mapped[int | None] = mapped_column(BigInteger, unique=True, info=not_personal())
+
+
+class ConsentFeedHead(Base):
+    """The last position handed out in a feed; locked while positions are given."""
+
+    __tablename__ = "consent_feed_head"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True, info=not_personal())
+    position: Mapped[int] = mapped_column(BigInteger, default=0, info=not_personal())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, info=not_personal())
+
+
+class ConsentEvidence(IdMixin, TimestampMixin, Base):
+    """How a consent recorded by an OAuth client was collected, and the client's retry keys."""
+
+    __tablename__ = "consent_evidence"
+    __table_args__ = (
+        UniqueConstraint("client_id", "idempotency_key"),
+        UniqueConstraint("client_id", "reference"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
+
+    event_id: Mapped[UUID] = mapped_column(unique=True, info=not_personal("the event it backs"))
+    user_id: Mapped[UUID] = mapped_column(index=True, info=not_personal("pseudonymous id"))
+    client_id: Mapped[UUID] = mapped_column(
+        ForeignKey("oauth_client.id"), info=not_personal("the OAuth client that recorded it")
+    )
+    # The client writes the key and the wording: they may say more about the person than meant to.
+    idempotency_key: Mapped[str | None] = mapped_column(
+        String(255), info=personal(CONSENT, erase=PROOF_OF_CONSENT)
+    )
+    reference: Mapped[str | None] = mapped_column(String(100), info=personal(CONSENT, erase=PROOF_OF_CONSENT))
+    request_sha256: Mapped[str] = mapped_column(String(64), info=not_personal("fingerprint of the request"))
+    source: Mapped[str] = mapped_column(String(200), info=personal(CONSENT, erase=PROOF_OF_CONSENT))
+    collected_at: Mapped[datetime] = mapped_column(info=personal(CONSENT, erase=PROOF_OF_CONSENT))
+    notice_version: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    notice_text: Mapped[str | None] = mapped_column(Text, info=personal(CONSENT, erase=PROOF_OF_CONSENT))
 
 
 class AppendOnlyError(RuntimeError):

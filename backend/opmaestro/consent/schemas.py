@@ -5,11 +5,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from opmaestro.consent.models import CollectionMethod, ConsentAction, LegalBasis
-from opmaestro.core.schemas import RequestModel, ResponseModel
+from opmaestro.core.schemas import PLAIN_TEXT, RequestModel, ResponseModel
 
 PurposeKey = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 PurposeName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -194,3 +194,126 @@ class ConsentStatsRead(ResponseModel):
     start: date = Field(description="First UTC day of the window.")
     end: date = Field(description="Last UTC day of the window (today).")
     purposes: list[PurposeStats]
+
+
+# The clients' consent API (`consents:read`, `consents:write`; docs/consent-api.md).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# A client's reference or retry key: printable ASCII without spaces, so it is safe in any log.
+CLIENT_KEY = r"^[\x21-\x7e]+$"
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+NOTICE_TEXT_MAX_LENGTH = 4000
+
+
+class MarketingEmailRead(ResponseModel):
+    allowed: bool = Field(description="Whether marketing email may be sent to the person now.")
+    reason: str | None = Field(description="Why not, when it may not; the outbox's own send-time check.")
+
+
+class ClientConsentRead(ResponseModel):
+    purpose: str
+    granted: bool | None = Field(description="null: never asked.")
+    action: ConsentAction | None
+    method: CollectionMethod | None
+    since: datetime | None = Field(description="When the current answer was recorded.")
+    purpose_version: int | None = Field(description="The purpose's version the answer was given to.")
+    policy_version: str | None = Field(description="The privacy policy version in force at the answer.")
+    renewal_needed: bool = Field(description="Granted to a version the purpose has since changed materially.")
+    event_id: UUID | None = Field(description="The ledger event of the current answer.")
+
+
+class SubjectConsentsRead(ResponseModel):
+    user_id: UUID
+    marketing_email: MarketingEmailRead
+    consents: list[ClientConsentRead]
+
+
+class ConsentLookup(RequestModel):
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=ONE_LINE)]
+
+
+class ConsentChangeRead(ResponseModel):
+    event_id: UUID
+    user_id: UUID
+    purpose: str
+    purpose_version: int
+    action: ConsentAction
+    granted: bool
+    method: CollectionMethod
+    actor_kind: str = Field(description="subject, staff, client or system.")
+    recorded_at: datetime
+
+
+class ConsentChangesPage(ResponseModel):
+    items: list[ConsentChangeRead]
+    next_cursor: str = Field(description="Pass it as `cursor` next time, even when `items` is empty.")
+    has_more: bool = Field(description="More changes are waiting: ask again at once.")
+
+
+class ConsentRecordCreate(RequestModel):
+    user_id: UUID
+    purpose: PurposeKey
+    granted: StrictBool = Field(description="false records a refusal, or a withdrawal of a grant.")
+    collected_at: AwareDatetime = Field(
+        description="When the person answered, with its UTC offset; not in the future, not too long ago."
+    )
+    source: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            pattern=ONE_LINE,
+            description="Where it was collected (a form, a call).",
+        ),
+    ]
+    notice_version: Annotated[
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=64,
+            pattern=ONE_LINE,
+            description="The notice version shown.",
+        ),
+    ] = None
+    notice_text: Annotated[
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=NOTICE_TEXT_MAX_LENGTH,
+            pattern=PLAIN_TEXT,
+            description="The wording shown to the person.",
+        ),
+    ] = None
+    reference: Annotated[
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=100,
+            pattern=CLIENT_KEY,
+            description="Your id for this consent; a second record with it is a retry of the first.",
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.notice_version is None and self.notice_text is None:
+            raise ValueError("Send notice_version, notice_text or both: what the person was shown.")
+        return self
+
+
+class ConsentRecordRead(ResponseModel):
+    event_id: UUID
+    user_id: UUID
+    purpose: str
+    purpose_version: int
+    granted: bool
+    action: ConsentAction
+    method: CollectionMethod
+    recorded_at: datetime
+    collected_at: datetime
+    source: str
+    notice_version: str | None
+    reference: str | None
+    replayed: bool = Field(description="true when this answers a retry of a request already recorded.")

@@ -12,6 +12,7 @@ class AccessRule:
     scopes: frozenset[str] = frozenset()
     session_only: bool = False
     allow_clients: bool = False
+    clients_only: bool = False
 
 
 class PublicAccess(AccessRule):

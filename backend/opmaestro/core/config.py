@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     cookie_banner_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
     cookie_consents_per_ip: int = Field(default=60, ge=1)
     cookie_consent_window_seconds: int = Field(default=60, ge=1)
+    # OAuth clients' consent API (docs/consent-api.md): requests per client per window, and how
+    # long ago a consent recorded from elsewhere may have been collected.
+    consent_api_requests_per_client: int = Field(default=600, ge=1)
+    consent_api_window_seconds: int = Field(default=60, ge=1)
+    consent_api_evidence_max_age_days: int = Field(default=90, ge=1, le=3650)
 
     job_backend: JobBackend = JobBackend.EMBEDDED
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -50,6 +50,8 @@ def access_rule(dependant: Dependant) -> AccessRule | None:
 def security_requirements(rule: AccessRule, method: str) -> list[dict[str, list[str]]]:
     """Alternatives (any one suffices), each a set of schemes sent together."""
     scopes = sorted(rule.scopes)
+    if rule.clients_only:
+        return [{"oauth2": scopes}]
     session: dict[str, list[str]] = (
         {"session": []} if method.upper() in SAFE_METHODS else {"session": [], "csrf": []}
     )

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from opmaestro.accounts import service as accounts
 from opmaestro.accounts import signin
-from opmaestro.accounts.deps import SCOPES, BrowserSessionUnenrolled, session_cookie_name
+from opmaestro.accounts.deps import CLIENT_SCOPES, SCOPES, BrowserSessionUnenrolled, session_cookie_name
 from opmaestro.accounts.exceptions import (
     EmailTaken,
     InvalidCredentials,
@@ -162,4 +162,7 @@ async def reset_password(body: PasswordReset, session: SessionDep, settings: Set
 @scopes_router.get("", summary="List token scopes", response_model=list[ScopeRead], dependencies=[Public])
 async def list_scopes() -> list[ScopeRead]:
     """The scopes a token or client can be granted."""
-    return [ScopeRead(name=name, description=description) for name, description in SCOPES.items()]
+    return [
+        ScopeRead(name=name, description=description, clients_only=name in CLIENT_SCOPES)
+        for name, description in SCOPES.items()
+    ]

@@ -9,9 +9,10 @@ import { aUser } from "@/test/fixtures";
 
 const me = aUser();
 const scopes = [
-  { name: "profile:read", description: "Read your profile" },
-  { name: "profile:write", description: "Change your profile" },
-  { name: "admin:users:read", description: "Staff: search users" },
+  { name: "profile:read", description: "Read your profile", clients_only: false },
+  { name: "profile:write", description: "Change your profile", clients_only: false },
+  { name: "admin:users:read", description: "Staff: search users", clients_only: false },
+  { name: "consents:read", description: "Clients: read people's consents", clients_only: true },
 ];
 const thisBrowser = {
   id: "0b6f4f57-2f4e-4a55-b0f0-1d1e2f3a4b5c",
@@ -60,6 +61,7 @@ describe("SecurityPage API tokens", () => {
     await fillIn(screen.getByLabelText(/Token name/), "Reporting script");
     await user.click(await screen.findByLabelText("Read your profile (profile:read)"));
     expect(screen.queryByLabelText(/admin:users:read/)).not.toBeInTheDocument();
+    expect(screen.queryByLabelText(/consents:read/)).not.toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Create token" }));
 
     const secret = await screen.findByLabelText("Your new token");

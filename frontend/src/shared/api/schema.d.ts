@@ -635,6 +635,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consents/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the consent change feed
+         * @description People's consent events after `cursor`, oldest first, without gaps or repeats (`consents:read`).
+         */
+        get: operations["consent-list_consent_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find a person's consents by email
+         * @description The same, found by the account's email address (in the body, so it stays out of URLs).
+         */
+        post: operations["consent-lookup_consents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a consent collected elsewhere
+         * @description Append a consent the client collected, with its evidence, to the person's ledger (`consents:write`).
+         */
+        post: operations["consent-record_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/subjects/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a person's consents
+         * @description A person's current answer per purpose, and whether marketing email may go to them now.
+         */
+        get: operations["consent-get_subject_consents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cookie-banner": {
         parameters: {
             query?: never;
@@ -1679,6 +1759,43 @@ export interface components {
             /** Intact */
             intact: boolean;
         };
+        /** ClientConsentRead */
+        ClientConsentRead: {
+            action: components["schemas"]["ConsentAction"] | null;
+            /**
+             * Event Id
+             * @description The ledger event of the current answer.
+             */
+            event_id: string | null;
+            /**
+             * Granted
+             * @description null: never asked.
+             */
+            granted: boolean | null;
+            method: components["schemas"]["CollectionMethod"] | null;
+            /**
+             * Policy Version
+             * @description The privacy policy version in force at the answer.
+             */
+            policy_version: string | null;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Purpose Version
+             * @description The purpose's version the answer was given to.
+             */
+            purpose_version: number | null;
+            /**
+             * Renewal Needed
+             * @description Granted to a version the purpose has since changed materially.
+             */
+            renewal_needed: boolean;
+            /**
+             * Since
+             * @description When the current answer was recorded.
+             */
+            since: string | null;
+        };
         /**
          * CollectionMethod
          * @enum {string}
@@ -1698,6 +1815,52 @@ export interface components {
          * @enum {string}
          */
         ConsentAction: "granted" | "denied" | "withdrawn";
+        /** ConsentChangeRead */
+        ConsentChangeRead: {
+            action: components["schemas"]["ConsentAction"];
+            /**
+             * Actor Kind
+             * @description subject, staff, client or system.
+             */
+            actor_kind: string;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /** Granted */
+            granted: boolean;
+            method: components["schemas"]["CollectionMethod"];
+            /** Purpose */
+            purpose: string;
+            /** Purpose Version */
+            purpose_version: number;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** ConsentChangesPage */
+        ConsentChangesPage: {
+            /**
+             * Has More
+             * @description More changes are waiting: ask again at once.
+             */
+            has_more: boolean;
+            /** Items */
+            items: components["schemas"]["ConsentChangeRead"][];
+            /**
+             * Next Cursor
+             * @description Pass it as `cursor` next time, even when `items` is empty.
+             */
+            next_cursor: string;
+        };
         /** ConsentEventRead */
         ConsentEventRead: {
             action: components["schemas"]["ConsentAction"];
@@ -1727,6 +1890,11 @@ export interface components {
             /** User Agent */
             user_agent: string | null;
         };
+        /** ConsentLookup */
+        ConsentLookup: {
+            /** Email */
+            email: string;
+        };
         /** ConsentRead */
         ConsentRead: {
             /** Description */
@@ -1750,6 +1918,89 @@ export interface components {
             since: string | null;
             /** Version */
             version: number;
+        };
+        /** ConsentRecordCreate */
+        ConsentRecordCreate: {
+            /**
+             * Collected At
+             * Format: date-time
+             * @description When the person answered, with its UTC offset; not in the future, not too long ago.
+             */
+            collected_at: string;
+            /**
+             * Granted
+             * @description false records a refusal, or a withdrawal of a grant.
+             */
+            granted: boolean;
+            /**
+             * Notice Text
+             * @description The wording shown to the person.
+             */
+            notice_text?: string | null;
+            /**
+             * Notice Version
+             * @description The notice version shown.
+             */
+            notice_version?: string | null;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Reference
+             * @description Your id for this consent; a second record with it is a retry of the first.
+             */
+            reference?: string | null;
+            /**
+             * Source
+             * @description Where it was collected (a form, a call).
+             */
+            source: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** ConsentRecordRead */
+        ConsentRecordRead: {
+            action: components["schemas"]["ConsentAction"];
+            /**
+             * Collected At
+             * Format: date-time
+             */
+            collected_at: string;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /** Granted */
+            granted: boolean;
+            method: components["schemas"]["CollectionMethod"];
+            /** Notice Version */
+            notice_version: string | null;
+            /** Purpose */
+            purpose: string;
+            /** Purpose Version */
+            purpose_version: number;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Reference */
+            reference: string | null;
+            /**
+             * Replayed
+             * @description true when this answers a retry of a request already recorded.
+             */
+            replayed: boolean;
+            /** Source */
+            source: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
         };
         /** ConsentStatsRead */
         ConsentStatsRead: {
@@ -2272,6 +2523,19 @@ export interface components {
             session_expires_at: string;
             user: components["schemas"]["MeRead"];
         };
+        /** MarketingEmailRead */
+        MarketingEmailRead: {
+            /**
+             * Allowed
+             * @description Whether marketing email may be sent to the person now.
+             */
+            allowed: boolean;
+            /**
+             * Reason
+             * @description Why not, when it may not; the outbox's own send-time check.
+             */
+            reason: string | null;
+        };
         /** MeRead */
         MeRead: {
             /** Company */
@@ -2331,7 +2595,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write")[];
         };
         /** OAuthClientCreated */
         OAuthClientCreated: {
@@ -2829,6 +3093,11 @@ export interface components {
         Role: "member" | "support" | "privacy_officer" | "admin";
         /** ScopeRead */
         ScopeRead: {
+            /**
+             * Clients Only
+             * @description Only OAuth clients can hold it, never a personal access token.
+             */
+            clients_only: boolean;
             /** Description */
             description: string;
             /** Name */
@@ -2876,6 +3145,17 @@ export interface components {
             /** Note */
             note?: string;
         };
+        /** SubjectConsentsRead */
+        SubjectConsentsRead: {
+            /** Consents */
+            consents: components["schemas"]["ClientConsentRead"][];
+            marketing_email: components["schemas"]["MarketingEmailRead"];
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
         /** TokenCreate */
         TokenCreate: {
             /**
@@ -2886,7 +3166,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write")[];
         };
         /** TokenCreated */
         TokenCreated: {
@@ -5512,6 +5792,346 @@ export interface operations {
             };
             /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "consent-list_consent_changes": {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page; leave it out to start at the beginning. */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentChangesPage"];
+                };
+            };
+            /** @description Invalid cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "consent-lookup_consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentLookup"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectConsentsRead"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Person not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "consent-record_consent": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours, unique per record: a retry with it answers the first record again. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentRecordCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRecordRead"];
+                };
+            };
+            /** @description Idempotency key required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Person not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Purpose not optional / A newer answer exists / Request in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type: send `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an idempotency key reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "consent-get_subject_consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectConsentsRead"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Person not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,7 +31,10 @@ export function CreateTokenForm({ isStaff, onCreated }: CreateTokenFormProps) {
       },
     },
   });
-  const offered = (scopes.data ?? []).filter((scope) => isStaff || !scope.name.startsWith("admin:"));
+  // Client-only scopes (`consents:*`) belong to OAuth clients, never to a person's token.
+  const offered = (scopes.data ?? []).filter(
+    (scope) => !scope.clients_only && (isStaff || !scope.name.startsWith("admin:")),
+  );
 
   const submit = form.onSubmit((values) => {
     create.mutate(

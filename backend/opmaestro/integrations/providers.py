@@ -181,7 +181,6 @@ async def revoke(
                     config.revoke_url,
                     data={"client_id": config.client_id or "", "stripe_user_id": subject},
                     auth=(config.client_secret or "", ""),
-                    withhold_token=True,
                 ),
                 "deauthorization",
             )

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import RedirectResponse
 
 from opmaestro.accounts.deps import BrowserSession
@@ -17,6 +17,22 @@ from opmaestro.integrations.schemas import AuthorizationStart, Disconnected, Int
 
 router = APIRouter(prefix="/integrations", tags=["integrations"], responses=SIGNED_IN_ERRORS)
 CallbackValue = Annotated[str | None, Query(max_length=2048)]
+
+
+async def provider_echoes(
+    scope: CallbackValue = None,
+    error_description: CallbackValue = None,
+    error_uri: CallbackValue = None,
+    iss: CallbackValue = None,
+    authuser: CallbackValue = None,
+    hd: CallbackValue = None,
+    prompt: CallbackValue = None,
+) -> None:
+    """What providers add to the redirect (Google's `authuser`, `hd`, `prompt`; `scope`; RFC 9207's
+    `iss`): accepted and not trusted. The granted scopes come from the token response."""
+
+
+ProviderEchoes = Depends(provider_echoes)
 
 
 @router.get("", summary="List integrations", response_model=IntegrationList)
@@ -47,6 +63,7 @@ async def connect_integration(
     summary="Finish connecting a provider",
     status_code=303,
     response_class=RedirectResponse,
+    dependencies=[ProviderEchoes],
     responses={303: {"description": "To Settings > Integrations, with `connected=1` or `error=<code>`."}},
 )
 async def integration_callback(

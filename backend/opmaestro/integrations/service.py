@@ -81,7 +81,7 @@ async def _imported_counts(session: AsyncSession, connection_ids: list[UUID]) ->
             .where(model.connection_id.in_(connection_ids))
             .group_by(model.connection_id)
         )
-        for connection_id, count in rows.tuples():
+        for connection_id, count in rows.all():
             counts[connection_id] = counts.get(connection_id, 0) + int(count)
     return counts
 
@@ -431,8 +431,10 @@ async def disconnect(
     provider = Provider(connection.provider)
     revoked = False
     failure: str | None = None
-    if revoke and connection.access_token is not None:
-        config = providers.config_of(settings, provider)
+    config = providers.config_of(settings, provider)
+    if revoke and connection.access_token is not None and not config.configured:
+        failure = "not_configured"
+    elif revoke and connection.access_token is not None:
         try:
             await providers.revoke(
                 settings,

@@ -501,8 +501,10 @@ async def disconnect_all(session: AsyncSession, settings: Settings, user_id: UUI
 
 async def sync(session: AsyncSession, settings: Settings, connection_id: UUID) -> None:
     """Import the connection's slice, replacing what the last import stored; a provider failure is
-    recorded on the connection (and not retried: the person sees it and can sync again)."""
-    connection = await session.get(IntegrationConnection, connection_id)
+    recorded on the connection (and not retried: the person sees it and can sync again).
+
+    The connection stays locked while it runs, so two imports of it never interleave their rows."""
+    connection = await session.get(IntegrationConnection, connection_id, with_for_update=True)
     if connection is None or connection.access_token is None:
         return
     provider = Provider(connection.provider)

@@ -88,16 +88,25 @@ function ConnectionDetails({ connection }: { connection: IntegrationConnectionRe
 
 function statusBadge(item: IntegrationRead) {
   if (item.status === "connected" && item.connection?.needs_reconnect)
-    return <Badge color="orange">Needs reconnecting</Badge>;
-  if (item.status === "connected") return <Badge color="green">Connected</Badge>;
+    return (
+      <Badge variant="outline" color="red.9">
+        Needs reconnecting
+      </Badge>
+    );
+  if (item.status === "connected")
+    return (
+      <Badge variant="outline" color="dark">
+        Connected
+      </Badge>
+    );
   if (item.status === "not_configured")
     return (
-      <Badge color="gray" variant="outline">
+      <Badge color="dark" variant="outline">
         Not available
       </Badge>
     );
   return (
-    <Badge color="blue" variant="outline">
+    <Badge color="blue.9" variant="outline">
       Not connected
     </Badge>
   );

@@ -25,6 +25,7 @@ import httpx
 import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from pydantic import SecretStr
 
 from tests.conftest import free_port
 from tests.integrations.fakes import FakeProviders
@@ -149,7 +150,7 @@ def live_server() -> Iterator[LiveServer]:
     providers = FakeProviders()
     providers.start(free_port())
     provider_env = {
-        f"OPMAESTRO_{name.upper()}": str(getattr(value, "get_secret_value", lambda: value)())
+        f"OPMAESTRO_{name.upper()}": value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         for name, value in providers.settings_overrides().items()
     }
     with tempfile.TemporaryDirectory(prefix="opmaestro-e2e-") as tmp:

@@ -30,7 +30,6 @@ class Provider(StrEnum):
 
 class SyncStatus(StrEnum):
     PENDING = "pending"
-    RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 

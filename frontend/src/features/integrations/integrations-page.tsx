@@ -21,7 +21,6 @@ import { errorMessage } from "./components/outcome";
 const NAMES: Record<string, string> = { google: "Google", gusto: "Gusto", stripe: "Stripe" };
 const SYNC_LABELS: Record<IntegrationConnectionRead["sync_status"], string> = {
   pending: "Import queued",
-  running: "Importing",
   succeeded: "Imported",
   failed: "Import failed",
 };

@@ -3079,7 +3079,7 @@ export interface components {
          * SyncStatus
          * @enum {string}
          */
-        SyncStatus: "pending" | "running" | "succeeded" | "failed";
+        SyncStatus: "pending" | "succeeded" | "failed";
         /** TokenCreate */
         TokenCreate: {
             /**

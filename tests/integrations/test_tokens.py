@@ -214,9 +214,10 @@ class TestSyncFailures:
     ):
         await connect(browser, "stripe", sessionmaker, integration_settings)
         connection = await service.get_connection_by_provider_subject(
-            session, Provider.STRIPE, "acct_1Nv0FGQ9RKHgCVdK"
+            session, "stripe", "acct_1Nv0FGQ9RKHgCVdK"
         )
         assert connection is not None
+        assert await service.connections_by_provider_subject(session, Provider.STRIPE, "acct_other") == []
         await service.drop_tokens(session, connection, reason="deauthorized at Stripe")
         await session.commit()
         listed = (await browser.get(URL)).json()["items"][2]["connection"]

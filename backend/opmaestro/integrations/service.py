@@ -304,20 +304,23 @@ async def get_connection(session: AsyncSession, user_id: UUID, provider: Provide
 
 
 async def connections_by_provider_subject(
-    session: AsyncSession, provider: Provider, subject: str
+    session: AsyncSession, provider: Provider | str, subject: str
 ) -> list[IntegrationConnection]:
     """Every connection to the provider's account `subject` (several people may connect one company)."""
     return list(
         await session.scalars(
             select(IntegrationConnection)
-            .where(IntegrationConnection.provider == provider.value, IntegrationConnection.subject == subject)
+            .where(
+                IntegrationConnection.provider == Provider(provider).value,
+                IntegrationConnection.subject == subject,
+            )
             .order_by(IntegrationConnection.created_at)
         )
     )
 
 
 async def get_connection_by_provider_subject(
-    session: AsyncSession, provider: Provider, subject: str
+    session: AsyncSession, provider: Provider | str, subject: str
 ) -> IntegrationConnection | None:
     """The first connection to the provider's account `subject`, or None."""
     found = await connections_by_provider_subject(session, provider, subject)

@@ -4,7 +4,7 @@ the provider's refusals and failures, all ending on the settings page with an er
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from opmaestro.integrations.models import IntegrationAuthorization, IntegrationConnection
 from tests.factories import create_user, sign_in
@@ -115,6 +115,14 @@ class TestState:
         second = await authorize(browser, "google")
         assert outcome(await browser.get(first))["error"] == "invalid_state"
         assert outcome(await browser.get(second))["connected"] == "1"
+
+
+    async def test_a_verifier_no_key_reads_is_refused(self, browser, session):
+        callback = await authorize(browser, "google")
+        await session.execute(update(IntegrationAuthorization).values(code_verifier="not-a-fernet-token"))
+        await session.commit()
+        assert outcome(await browser.get(callback))["error"] == "invalid_state"
+        assert await connections(session) == 0
 
 
 class TestProviderFailures:

@@ -208,10 +208,14 @@ async def _take_authorization(
 
 
 def _expires_at(token: dict[str, Any]) -> datetime | None:
-    if token.get("expires_at"):
-        return datetime.fromtimestamp(int(token["expires_at"]), UTC)
-    if token.get("expires_in"):
-        return utcnow() + timedelta(seconds=int(token["expires_in"]))
+    try:
+        if token.get("expires_at"):
+            return datetime.fromtimestamp(int(token["expires_at"]), UTC)
+        if token.get("expires_in"):
+            return utcnow() + timedelta(seconds=int(token["expires_in"]))
+    except (TypeError, ValueError, OverflowError, OSError):
+        # A lifetime we cannot read: treat the token as expiring now, so it is refreshed first.
+        return utcnow()
     return None
 
 
@@ -244,7 +248,11 @@ async def complete_authorization(
     config = providers.config_of(settings, provider)
     if not config.configured:
         return settings_page(settings, provider, error="not_configured")
-    verifier = crypto.decrypt(settings, pending.code_verifier) or ""
+    try:
+        verifier = crypto.decrypt(settings, pending.code_verifier) or ""
+    except crypto.TokenKeyError:
+        # The token keys changed (an old key dropped) while the person was at the provider.
+        return settings_page(settings, provider, error="invalid_state")
     try:
         token = await providers.exchange_code(settings, config, code, verifier)
         identity = (

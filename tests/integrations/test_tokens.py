@@ -91,6 +91,18 @@ class TestAtRest:
         assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
 
 
+    async def test_a_token_no_key_reads_fails_the_sync_visibly(
+        self, browser, session, sessionmaker, integration_settings
+    ):
+        await connect(browser, "stripe", sessionmaker, integration_settings)
+        await session.execute(text("UPDATE integration_connection SET access_token = 'garbage'"))
+        await session.commit()
+        assert (await browser.post(f"{URL}/stripe/sync")).status_code == 202
+        assert await run_sync_jobs(sessionmaker, integration_settings) == 1
+        listed = (await browser.get(URL)).json()["items"][2]["connection"]
+        assert listed["sync_status"] == "failed" and "undecryptable_token" in listed["sync_error"]
+
+
 class TestRefresh:
     async def test_an_expiring_token_is_refreshed_before_the_import(
         self, browser, session, sessionmaker, integration_settings, fake, clock

@@ -531,6 +531,10 @@ async def sync(session: AsyncSession, settings: Settings, connection_id: UUID) -
         _sync_failed(connection, failure.code)
         await session.flush()
         return
+    except crypto.TokenKeyError:
+        _sync_failed(connection, "undecryptable_token")
+        await session.flush()
+        return
     await _delete_imported(session, connection.id)
     session.add_all(
         IntegrationCalendarEvent(

@@ -116,7 +116,6 @@ class TestState:
         assert outcome(await browser.get(first))["error"] == "invalid_state"
         assert outcome(await browser.get(second))["connected"] == "1"
 
-
     async def test_a_verifier_no_key_reads_is_refused(self, browser, session):
         callback = await authorize(browser, "google")
         await session.execute(update(IntegrationAuthorization).values(code_verifier="not-a-fernet-token"))

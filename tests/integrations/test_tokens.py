@@ -90,7 +90,6 @@ class TestAtRest:
         assert answer.status_code == 200 and answer.json()["revoked_at_provider"] is False
         assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
 
-
     async def test_a_token_no_key_reads_fails_the_sync_visibly(
         self, browser, session, sessionmaker, integration_settings
     ):

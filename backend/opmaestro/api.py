@@ -21,6 +21,7 @@ from opmaestro.dsar.router import admin_router as dsar_admin_router
 from opmaestro.dsar.router import me_router as dsar_me_router
 from opmaestro.dsar.router import public_router as dsar_public_router
 from opmaestro.health.router import router as health_router
+from opmaestro.integrations.router import router as integrations_router
 from opmaestro.policies.router import router as policies_router
 
 API_PREFIX = "/api/v1"
@@ -49,6 +50,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     dsar_access.router,
     holds_router.router,
     cookies_admin_router,
+    integrations_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router, cookies_wellknown_router]

@@ -29,6 +29,7 @@ from opmaestro.core.jwt import SigningKey
 from opmaestro.dsar.models import DataRequest, LegalHold
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
+from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountToken",
@@ -57,4 +58,6 @@ __all__ = [
     "SigningKey",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

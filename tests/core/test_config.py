@@ -9,6 +9,7 @@ def production(**overrides) -> Settings:
         "environment": "production",
         "secret_key": "k" * 48,
         "public_base_url": "https://privacy.example.com",
+        "webhook_secret_keys": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
     } | overrides
     return Settings(**values)
 

@@ -56,7 +56,10 @@ class TestSecurityHeaders:
 
     async def test_production_adds_hsts(self, sessionmaker):
         settings = Settings(
-            environment="production", secret_key="s" * 40, public_base_url="https://privacy.example.com"
+            environment="production",
+            secret_key="s" * 40,
+            public_base_url="https://privacy.example.com",
+            webhook_secret_keys="a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
         )
         app = create_app(settings, sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker())
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:

@@ -12,8 +12,10 @@ from opmaestro.core.http import Client
 RegistrationListener = Callable[[AsyncSession, User, Client, RegistrationCreate], Awaitable[None]]
 # Also told about a sign-up: the browser that signs up (or in) is the account's from now on.
 SignInListener = Callable[[AsyncSession, User, Client, Settings], Awaitable[None]]
+ClosedListener = Callable[[AsyncSession, User], Awaitable[None]]
 _registered: list[RegistrationListener] = []
 _signed_in: list[SignInListener] = []
+_closed: list[ClosedListener] = []
 
 
 def on_registered(listener: RegistrationListener) -> RegistrationListener:
@@ -30,6 +32,13 @@ def on_signed_in(listener: SignInListener) -> SignInListener:
     return listener
 
 
+def on_closed(listener: ClosedListener) -> ClosedListener:
+    """Call `listener` when a person closes their account, inside the transaction that closes it."""
+    if listener not in _closed:
+        _closed.append(listener)
+    return listener
+
+
 async def registered(session: AsyncSession, user: User, client: Client, body: RegistrationCreate) -> None:
     """Tell every listener about a new account; an error in one rolls the registration back."""
     for listener in _registered:
@@ -40,3 +49,9 @@ async def signed_in(session: AsyncSession, user: User, client: Client, settings:
     """Tell every listener that this browser now belongs to `user`; an error in one rolls it back."""
     for listener in _signed_in:
         await listener(session, user, client, settings)
+
+
+async def closed(session: AsyncSession, user: User) -> None:
+    """Tell every listener that `user` closed the account; an error in one rolls the closing back."""
+    for listener in _closed:
+        await listener(session, user)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -130,6 +131,21 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "OpMaestro <no-reply@opmaestro.localhost>"
 
+    # Outbound webhooks. Signing secrets are encrypted at rest with these Fernet keys
+    # (comma-separated, newest first: MultiFernet encrypts with the first, decrypts with any).
+    webhook_secret_keys: SecretStr | None = None
+    # Development and tests only: let endpoints point at loopback and private addresses.
+    webhooks_allow_private_addresses: bool = False
+    webhook_max_endpoints: int = Field(default=10, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=20)
+    # Retry n waits a random time up to min(cap, base * 4**(n-1)) ("full jitter").
+    webhook_retry_base_seconds: float = Field(default=30.0, ge=0)
+    webhook_retry_max_seconds: float = Field(default=21600.0, ge=0)
+    webhook_disable_after_failures: int = Field(default=15, ge=1, le=1000)
+    webhook_rotation_grace_hours: int = Field(default=24, ge=0, le=720)
+    webhook_delivery_retention_days: int = Field(default=30, ge=1, le=365)
+
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
@@ -168,6 +184,19 @@ class Settings(BaseSettings):
                 r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", entry
             ):
                 raise ValueError(f"{entry!r} is not an origin (scheme://host[:port], no path or wildcard)")
+        return value
+
+    @field_validator("webhook_secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        for key in (part.strip() for part in (value.get_secret_value() if value else "").split(",")):
+            if key:
+                try:
+                    Fernet(key)
+                except ValueError:
+                    raise ValueError(
+                        "each webhook secret key must be a Fernet key (base64 of 32 bytes)"
+                    ) from None
         return value
 
     @field_validator("forwarded_allow_ips")
@@ -211,6 +240,10 @@ class Settings(BaseSettings):
             problems.append("OPMAESTRO_PUBLIC_BASE_URL must be an https:// URL")
         if self.smtp_username and not (self.smtp_password and self.smtp_password.get_secret_value()):
             problems.append("OPMAESTRO_SMTP_PASSWORD must be set when OPMAESTRO_SMTP_USERNAME is")
+        if not (self.webhook_secret_keys and self.webhook_secret_keys.get_secret_value().strip()):
+            problems.append("OPMAESTRO_WEBHOOK_SECRET_KEYS must be set (Fernet keys, comma-separated)")
+        if self.webhooks_allow_private_addresses:
+            problems.append("OPMAESTRO_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES must be false")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -77,7 +77,7 @@ def build(
     ) -> EndpointWithSecret:
         """Register a URL to receive signed events; the answer holds its signing secret, shown this once."""
         endpoint, secret = await service.create_endpoint(session, settings, resolver, owner, body)
-        return EndpointWithSecret.model_validate(endpoint).model_copy(update={"secret": secret})
+        return EndpointWithSecret(**EndpointRead.model_validate(endpoint).model_dump(), secret=secret)
 
     @router.get(
         "/{endpoint_id}", summary="Read a webhook endpoint", response_model=EndpointRead, responses=NOT_FOUND
@@ -122,7 +122,7 @@ def build(
     ) -> EndpointWithSecret:
         """A new signing secret, shown this once; the old one keeps signing too during the grace period."""
         endpoint, secret = await service.rotate_secret(session, settings, owner, endpoint_id)
-        return EndpointWithSecret.model_validate(endpoint).model_copy(update={"secret": secret})
+        return EndpointWithSecret(**EndpointRead.model_validate(endpoint).model_dump(), secret=secret)
 
     @router.get(
         "/{endpoint_id}/deliveries",

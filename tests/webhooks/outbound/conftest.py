@@ -111,7 +111,8 @@ def signed_in(
 ) -> Callable[..., Awaitable[SignedIn]]:
     async def make(email: str, role: Role = Role.MEMBER) -> SignedIn:
         secret = pyotp.random_base32() if role != Role.MEMBER else None
-        user = await create_user(session, email, role=role, mfa_secret=secret)
+        name = email.split("@")[0].title() + " Tester"
+        user = await create_user(session, email, role=role, mfa_secret=secret, name=name)
         browser = make_client()
         await sign_in(browser, email, otp_secret=secret)
         return browser, user

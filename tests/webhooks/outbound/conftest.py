@@ -3,7 +3,7 @@ checks every delivery with the `standardwebhooks` library, signed-in people and 
 
 import json
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,7 +61,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length).decode()
             state.received.append(Received(self.path, dict(self.headers.items()), body))
@@ -72,7 +72,7 @@ def receiver() -> Iterator[Receiver]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -153,15 +153,16 @@ async def client_token(admin: httpx.AsyncClient, api: httpx.AsyncClient, scopes:
 
 
 @pytest.fixture
-async def crm(admin: SignedIn, make_client: Callable[[], httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+async def crm(admin: SignedIn, make_client: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
     """An OAuth client application holding a token with `webhooks:manage`."""
     api = make_client()
     api.headers["Authorization"] = f"Bearer {await client_token(admin[0], api, ['webhooks:manage'])}"
-    yield api
+    return api
 
 
-async def register(browser: httpx.AsyncClient, url: str, events: list[str] | None = None,
-                   path: str = ME) -> dict[str, Any]:
+async def register(
+    browser: httpx.AsyncClient, url: str, events: list[str] | None = None, path: str = ME
+) -> dict[str, Any]:
     response = await browser.post(path, json={"url": url, "event_types": events or ALL_EVENTS})
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -172,9 +173,7 @@ RunDeliveries = Callable[..., Awaitable[int]]
 
 
 @pytest.fixture
-def run_deliveries(
-    hook_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
-) -> RunDeliveries:
+def run_deliveries(hook_settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> RunDeliveries:
     """Run the due delivery jobs as a worker would, once each; returns how many ran."""
 
     async def run(settings: Settings | None = None, name: str = DELIVER_JOB) -> int:

@@ -127,7 +127,9 @@ class TestSignedDelivery:
             "kind": "erasure",
         }
 
-    async def test_the_persons_own_endpoints_go_with_their_erasure(self, ann, receiver, session, hook_settings):
+    async def test_the_persons_own_endpoints_go_with_their_erasure(
+        self, ann, receiver, session, hook_settings
+    ):
         browser, user = ann
         await register(browser, receiver.url)
         await browser.put(MARKETING, json={"granted": True})
@@ -136,7 +138,9 @@ class TestSignedDelivery:
         left = await session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.user_id == user.id))
         assert left is None
 
-    async def test_completing_any_request_sends_data_request_completed(self, ann, receiver, run_deliveries, session):
+    async def test_completing_any_request_sends_data_request_completed(
+        self, ann, receiver, run_deliveries, session
+    ):
         browser, user = ann
         created = await register(browser, receiver.url, ["data_request.completed"])
         request = DataRequest(
@@ -185,10 +189,16 @@ class TestRetries:
         await browser.put(MARKETING, json={"granted": True})
         await run_deliveries()
         [entry] = (await browser.get(f"{ME}/{created['id']}/deliveries")).json()["items"]
-        assert (entry["status"], entry["last_status_code"], entry["last_error"]) == ("pending", 500, "HTTP 500")
+        assert (entry["status"], entry["last_status_code"], entry["last_error"]) == (
+            "pending",
+            500,
+            "HTTP 500",
+        )
         assert entry["next_attempt_at"] is not None
 
-    async def test_it_gives_up_after_the_last_attempt(self, ann, receiver, run_deliveries, session, hook_settings):
+    async def test_it_gives_up_after_the_last_attempt(
+        self, ann, receiver, run_deliveries, session, hook_settings
+    ):
         browser, _ = ann
         created = await register(browser, receiver.url, ["consent.changed"])
         receiver.statuses = [500] * 10
@@ -327,7 +337,9 @@ class TestDeliveryTimeAddressCheck:
         monkeypatch.setattr(addresses, "system_resolver", resolver)
         strict = hook_settings.model_copy(update={"webhooks_allow_private_addresses": False})
         browser, _ = ann
-        created = await register(browser, receiver.url.replace("http://127.0.0.1", "http://hooks.example.com"))
+        created = await register(
+            browser, receiver.url.replace("http://127.0.0.1", "http://hooks.example.com")
+        )
         await session.execute(
             update(WebhookEndpoint)
             .where(WebhookEndpoint.id == UUID(created["id"]))

@@ -46,7 +46,11 @@ class TestRegister:
             {"url": "https://hooks.example.com/x", "event_types": []},
             {"url": "https://hooks.example.com/x", "event_types": ["user.sneezed"]},
             {"url": "https://hooks.example.com/x", "event_types": ["consent.changed"], "secret": "mine"},
-            {"url": "https://hooks.example.com/x", "event_types": ["consent.changed"], "description": "x" * 201},
+            {
+                "url": "https://hooks.example.com/x",
+                "event_types": ["consent.changed"],
+                "description": "x" * 201,
+            },
             {"url": "https://hooks.example.com/x", "event_types": "consent.changed"},
             {"url": 42, "event_types": ["consent.changed"]},
             {},
@@ -238,7 +242,9 @@ class TestServerSideRequestForgery:
 
         monkeypatch.setattr(addresses, "system_resolver", resolver)
         browser, _ = ann
-        response = await browser.post(ME, json={"url": "https://hooks.example.com/", "event_types": ALL_EVENTS})
+        response = await browser.post(
+            ME, json={"url": "https://hooks.example.com/", "event_types": ALL_EVENTS}
+        )
         body = assert_problem(response, 422, "webhook-url-refused")
         assert "127.0.0.1" in body["detail"]
 

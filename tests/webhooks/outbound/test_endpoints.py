@@ -76,6 +76,10 @@ class TestRegister:
             "https://user:pass@hooks.example.com/x",
             "https://hooks.example.com/x#frag",
             "https://hooks.example.com:99999/x",
+            "https://hooks.example.com/a\x00b",
+            "https://hooks.exa\x00mple.com/",
+            "https://hooks.example.com/a b",
+            "https:///nohost",
         ],
     )
     async def test_urls_we_never_send_to_are_refused(self, ann, url):

@@ -56,6 +56,8 @@ class Target:
 
 def parse(url: str, *, allow_http: bool) -> Target:
     """Split an endpoint URL, refusing what we never send to (other schemes, credentials, fragments)."""
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise UnsafeAddress("The URL must not contain spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -103,7 +105,7 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
+    except (OSError, UnicodeError, ValueError) as error:
         raise UnsafeAddress(f"The host {host!r} does not resolve.") from error
     found: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:

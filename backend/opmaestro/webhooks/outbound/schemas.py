@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from opmaestro.core.schemas import PLAIN_TEXT, RequestModel, ResponseModel
 from opmaestro.webhooks.outbound.models import (
@@ -14,14 +14,17 @@ from opmaestro.webhooks.outbound.models import (
     EventType,
 )
 
+WEBHOOK_URL_FORMAT = "webhook-url"
 EndpointUrl = Annotated[
     str,
     Field(
         min_length=8,
         max_length=URL_MAX_LENGTH,
-        pattern=r"^https?://[^\s]+$",
-        description="Where events are POSTed: an https:// URL on a public address.",
-        examples=["https://crm.example.com/hooks/opmaestro"],
+        description=(
+            "Where events are POSTed: an https:// URL whose host resolves only to public addresses "
+            "(format `webhook-url`; checked when registered and again before each delivery)."
+        ),
+        json_schema_extra={"format": WEBHOOK_URL_FORMAT},
     ),
 ]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=PLAIN_TEXT)]
@@ -32,14 +35,14 @@ class EndpointCreate(RequestModel):
     url: EndpointUrl
     event_types: EventTypes
     description: Description = ""
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class EndpointUpdate(RequestModel):
     url: EndpointUrl | None = None
     event_types: EventTypes | None = None
     description: Description | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class EndpointRead(ResponseModel):

@@ -2361,8 +2361,8 @@ export interface components {
             event_types: components["schemas"]["EventType"][];
             /**
              * Url
-             * @description Where events are POSTed: an https:// URL on a public address.
-             * @example https://crm.example.com/hooks/opmaestro
+             * Format: webhook-url
+             * @description Where events are POSTed: an https:// URL whose host resolves only to public addresses (format `webhook-url`; checked when registered and again before each delivery).
              */
             url: string;
         };

@@ -5,7 +5,6 @@ import ipaddress
 from datetime import timedelta
 from uuid import UUID
 
-import pytest
 from sqlalchemy import select, update
 
 from opmaestro.core.clock import utcnow
@@ -391,10 +390,9 @@ class TestPrune:
         assert left.status == DeliveryStatus.PENDING
 
 
-@pytest.mark.parametrize("event", ["consent.changed"])
-async def test_the_persons_deliveries_are_in_their_data_summary(ann, receiver, event):
+async def test_the_persons_endpoints_and_deliveries_are_in_their_data_summary(ann, receiver):
     browser, _ = ann
-    await register(browser, receiver.url, [event])
+    await register(browser, receiver.url, ["consent.changed"])
     await browser.put(MARKETING, json={"granted": True})
     summary = await browser.get("/api/v1/me/data")
     assert summary.status_code == 200

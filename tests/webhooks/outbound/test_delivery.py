@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 
+from opmaestro.accounts.models import OAuthClient
 from opmaestro.core.clock import utcnow
 from opmaestro.dsar import erasure, workflow
 from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
@@ -156,6 +157,34 @@ class TestSignedDelivery:
         assert await run_deliveries() == 1
         [event] = receiver.verified(created["secret"])
         assert event["data"]["kind"] == "export"
+
+
+class TestStopped:
+    async def test_a_revoked_client_hears_nothing_more(self, ann, crm, receiver, run_deliveries, session):
+        created = await register(crm, receiver.url, ["consent.changed"], path=CLIENT_ENDPOINTS)
+        await ann[0].put(MARKETING, json={"granted": True})
+        client_id = (await session.get(WebhookEndpoint, UUID(created["id"]))).client_id
+        # Revoked after the first event was queued, before it went out; then a second event.
+        await session.execute(
+            update(OAuthClient).where(OAuthClient.id == client_id).values(revoked_at=utcnow())
+        )
+        await session.commit()
+        await ann[0].put(MARKETING, json={"granted": False})
+        assert await run_deliveries() == 1
+        [row] = await deliveries_of(session, created["id"])
+        assert row.status == DeliveryStatus.FAILED and "revoked" in row.last_error
+        assert receiver.received == []
+
+    async def test_deleting_an_endpoint_drops_what_it_had_not_received(
+        self, ann, receiver, run_deliveries, session
+    ):
+        browser, _ = ann
+        created = await register(browser, receiver.url, ["consent.changed"])
+        await browser.put(MARKETING, json={"granted": True})
+        assert (await browser.delete(f"{ME}/{created['id']}")).status_code == 204
+        assert await deliveries_of(session, created["id"]) == []
+        assert await run_deliveries() == 1
+        assert receiver.received == []
 
 
 def _verified_only(receiver, secret):

@@ -133,6 +133,17 @@ async def _attempt(
     return status, f"HTTP {status}", duration
 
 
+async def _not_sendable(session: AsyncSession, endpoint: WebhookEndpoint | None) -> str | None:
+    """Why nothing may go to this endpoint now, or None."""
+    if endpoint is None or not endpoint.enabled:
+        return "not sent: the endpoint was disabled"
+    if endpoint.client_id is not None:
+        client = await session.get(OAuthClient, endpoint.client_id)
+        if client is None or client.revoked_at is not None:
+            return "not sent: the OAuth client that owns the endpoint was revoked"
+    return None
+
+
 async def deliver(
     session: AsyncSession, settings: Settings, delivery_id: UUID, *, before_send: Any = None
 ) -> WebhookDelivery | None:
@@ -144,10 +155,11 @@ async def deliver(
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return delivery
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-    if endpoint is None or not endpoint.enabled:
+    refusal = await _not_sendable(session, endpoint)
+    if refusal is not None:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
-        delivery.last_error = "not sent: the endpoint was disabled"
+        delivery.last_error = refusal
         await session.flush()
         return delivery
     status_code, error, duration = await _attempt(settings, endpoint, delivery, before_send)

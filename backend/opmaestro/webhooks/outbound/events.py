@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import hooks as account_hooks
-from opmaestro.accounts.models import User
+from opmaestro.accounts.models import OAuthClient, User
 from opmaestro.consent import changes as consent_changes
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
@@ -44,9 +44,15 @@ async def emit(
     endpoints = [
         endpoint
         for endpoint in await session.scalars(
-            select(WebhookEndpoint).where(
+            select(WebhookEndpoint)
+            .outerjoin(OAuthClient, OAuthClient.id == WebhookEndpoint.client_id)
+            .where(
                 WebhookEndpoint.enabled.is_(True),
-                or_(WebhookEndpoint.user_id == user_id, WebhookEndpoint.client_id.is_not(None)),
+                or_(
+                    WebhookEndpoint.user_id == user_id,
+                    # A revoked client hears nothing more.
+                    WebhookEndpoint.client_id.is_not(None) & OAuthClient.revoked_at.is_(None),
+                ),
             )
         )
         if event_type.value in endpoint.event_types

@@ -156,10 +156,10 @@ async def deliver(
         return delivery
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
     refusal = await _not_sendable(session, endpoint)
-    if refusal is not None:
+    if endpoint is None or refusal is not None:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
-        delivery.last_error = refusal
+        delivery.last_error = refusal or "not sent: the endpoint was deleted"
         await session.flush()
         return delivery
     status_code, error, duration = await _attempt(settings, endpoint, delivery, before_send)

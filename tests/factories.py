@@ -13,6 +13,7 @@ from opmaestro.accounts.models import Role, User, UserStatus
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings, get_settings
+from opmaestro.core.db import new_id
 from opmaestro.core.security import password_hasher
 from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
 
@@ -130,6 +131,7 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
     from opmaestro.dsar.models import DataRequest, LegalHold
     from opmaestro.notifications.models import OutboxMessage
     from opmaestro.policies.models import PolicyAcceptance
+    from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 
     now = utcnow()
     user.company, user.job_title, user.phone = "Acme Corp", "Head of Sales", "+14155550132"
@@ -229,6 +231,29 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
                 ),
                 LegalHold(user_id=user.id, category="billing", reason=f"Tax audit {n}"),
             ]
+        )
+        endpoint = WebhookEndpoint(
+            id=new_id(),
+            user_id=user.id,
+            url=f"https://hooks.example.com/{suffix}",
+            description=f"My CRM {n}",
+            event_types=["consent.changed"],
+            enabled=True,
+            secret_encrypted=f"encrypted-{suffix}",
+            previous_secret_encrypted=f"previous-{suffix}",
+            consecutive_failures=0,
+        )
+        session.add(endpoint)
+        await session.flush()
+        session.add(
+            WebhookDelivery(
+                endpoint_id=endpoint.id,
+                subject_user_id=user.id,
+                event_type="consent.changed",
+                payload=f'{{"type":"consent.changed","data":{{"user_id":"{user.id}"}}}}',
+                status="succeeded",
+                attempts=1,
+            )
         )
         await audit.record(
             session,
@@ -370,6 +395,7 @@ async def create_person_with_data(
     from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
     from opmaestro.notifications.models import OutboxMessage
     from opmaestro.policies.models import PolicyAcceptance
+    from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 
     def token() -> str:
         return secrets.token_hex(32)
@@ -447,6 +473,28 @@ async def create_person_with_data(
                 status="sent",
             )
         )
+    endpoint = WebhookEndpoint(
+        id=new_id(),
+        user_id=user.id,
+        url=f"https://hooks.example.com/{user.id.hex}",
+        description=f"{name}'s CRM",
+        event_types=["consent.changed"],
+        enabled=True,
+        secret_encrypted=token(),
+        consecutive_failures=0,
+    )
+    session.add(endpoint)
+    await session.flush()
+    session.add(
+        WebhookDelivery(
+            endpoint_id=endpoint.id,
+            subject_user_id=user.id,
+            event_type="account.closed",
+            payload=f'{{"type":"account.closed","data":{{"user_id":"{user.id}"}}}}',
+            status="succeeded",
+            attempts=1,
+        )
+    )
     await ledger.record(
         session,
         user_id=user.id,

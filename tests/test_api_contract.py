@@ -41,6 +41,7 @@ from opmaestro.consent import feed
 from opmaestro.core.config import PROJECT_ROOT, Settings
 from opmaestro.core.db import create_engine, create_sessionmaker
 from opmaestro.core.pagination import encode_cursor
+from opmaestro.webhooks.outbound.schemas import WEBHOOK_URL_FORMAT
 from tests.conftest import free_port
 from tests.factories import PASSWORD, create_user
 from tests.servers import wait_until_serving
@@ -67,6 +68,10 @@ schemathesis.openapi.format(
 schemathesis.openapi.format(
     BIRTH_DATE_FORMAT,
     st.dates(date(1900, 1, 1), date(date.today().year - MINIMUM_AGE - 1, 1, 1)).map(date.isoformat),
+)
+# The contract server may send webhooks to loopback (nothing listens on the discard port).
+schemathesis.openapi.format(
+    WEBHOOK_URL_FORMAT, st.sampled_from(["http://127.0.0.1:9/hooks", "http://[::1]:9/in?x=1"])
 )
 schemathesis.openapi.format(
     "cursor",
@@ -139,6 +144,7 @@ def served(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "OPMAESTRO_PORT": str(port),
         # Logout is given a fresh member session each time it is called (see `_credentials`).
         "OPMAESTRO_LOGIN_ATTEMPTS_PER_ACCOUNT": "100000",
+        "OPMAESTRO_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "true",
     }
     cli = [sys.executable, "-m", "opmaestro.cli"]
     subprocess.run([*cli, "migrate"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120)

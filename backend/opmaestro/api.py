@@ -23,6 +23,8 @@ from opmaestro.dsar.router import public_router as dsar_public_router
 from opmaestro.health.router import router as health_router
 from opmaestro.integrations.router import router as integrations_router
 from opmaestro.policies.router import router as policies_router
+from opmaestro.webhooks.outbound.router import client_router as webhooks_client_router
+from opmaestro.webhooks.outbound.router import me_router as webhooks_me_router
 
 API_PREFIX = "/api/v1"
 # Requests are matched against these in order, router by router, so the busiest come first.
@@ -51,6 +53,8 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     holds_router.router,
     cookies_admin_router,
     integrations_router,
+    webhooks_me_router,
+    webhooks_client_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router, cookies_wellknown_router]

@@ -35,6 +35,7 @@ from opmaestro.integrations.models import (
 )
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
+from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountToken",
@@ -67,4 +68,6 @@ __all__ = [
     "SigningKey",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

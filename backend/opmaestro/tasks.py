@@ -10,3 +10,5 @@ from opmaestro.dsar import tasks as dsar_tasks  # noqa: F401
 from opmaestro.integrations import hooks as integrations_hooks  # noqa: F401
 from opmaestro.integrations import tasks as integrations_tasks  # noqa: F401
 from opmaestro.notifications import tasks as notifications_tasks  # noqa: F401
+from opmaestro.webhooks.outbound import delivery as webhooks_delivery  # noqa: F401
+from opmaestro.webhooks.outbound import events as webhooks_events  # noqa: F401

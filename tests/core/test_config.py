@@ -11,6 +11,7 @@ def production(**overrides) -> Settings:
         "secret_key": "k" * 48,
         "public_base_url": "https://privacy.example.com",
         "integration_token_keys": Fernet.generate_key().decode(),
+        "webhook_secret_keys": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
     } | overrides
     return Settings(**values)
 

@@ -61,6 +61,7 @@ class TestSecurityHeaders:
             secret_key="s" * 40,
             public_base_url="https://privacy.example.com",
             integration_token_keys=Fernet.generate_key().decode(),
+            webhook_secret_keys="a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
         )
         app = create_app(settings, sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker())
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:

@@ -102,10 +102,10 @@ class TestSummary:
         other = await create_user(session, "bob@example.com", name="Bob")
         await create_personal_data(session, other, rows=3)
         categories = {entry["category"]: entry for entry in (await browser.get(URL)).json()["categories"]}
-        # Two of each in account_token, data_request, personal_access_token and recovery_code,
-        # three sessions (two made, one signed in), the one user_account row, and the encrypted
-        # tokens of the two connected tools.
-        assert categories["security"]["record_count"] == 14
+        # Two of each in account_token, data_request, personal_access_token, recovery_code and
+        # webhook_endpoint, three sessions (two made, one signed in), the one user_account row,
+        # and the encrypted tokens of the two connected tools.
+        assert categories["security"]["record_count"] == 16
         # Two connections (Google, Gusto), two calendar events, two employees.
         assert categories["integration"]["record_count"] == 6
         # user_account, account_token x2 and data_request x2, outbox_message x2.

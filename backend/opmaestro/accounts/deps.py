@@ -46,6 +46,7 @@ SCOPES: dict[str, str] = {
     "consent:read": "Read your consents",
     "consent:write": "Change your consents",
     "data:read": "Read the summary of the personal data we hold about you",
+    "webhooks:manage": "Manage webhook endpoints and read their delivery log",
     "admin:users:read": "Staff: search users",
     "admin:users:write": "Staff: change users' roles and status",
     "consents:read": "Clients: read people's current consents and the consent change feed",

@@ -15,9 +15,12 @@ RegistrationListener = Callable[[AsyncSession, User, Client, RegistrationCreate]
 SignInListener = Callable[[AsyncSession, User, Client, Settings], Awaitable[None]]
 # Told when an account is closed or erased, with the reason (say, to revoke grants at providers).
 AccountEndedListener = Callable[[AsyncSession, UUID, Settings, str], Awaitable[None]]
+# Told when the person closes the account (DELETE /me), with the account as it is then.
+ClosedListener = Callable[[AsyncSession, User], Awaitable[None]]
 _registered: list[RegistrationListener] = []
 _signed_in: list[SignInListener] = []
 _ended: list[AccountEndedListener] = []
+_closed: list[ClosedListener] = []
 
 
 def on_registered(listener: RegistrationListener) -> RegistrationListener:
@@ -31,6 +34,13 @@ def on_signed_in(listener: SignInListener) -> SignInListener:
     """Call `listener` on each sign-in and sign-up, with the browser's request, in its transaction."""
     if listener not in _signed_in:
         _signed_in.append(listener)
+    return listener
+
+
+def on_closed(listener: ClosedListener) -> ClosedListener:
+    """Call `listener` when a person closes their account, inside the transaction that closes it."""
+    if listener not in _closed:
+        _closed.append(listener)
     return listener
 
 
@@ -57,3 +67,9 @@ async def account_ended(session: AsyncSession, user_id: UUID, settings: Settings
     """Tell every listener that the account is closed or being erased; an error in one rolls it back."""
     for listener in _ended:
         await listener(session, user_id, settings, reason)
+
+
+async def closed(session: AsyncSession, user: User) -> None:
+    """Tell every listener that `user` closed the account; an error in one rolls the closing back."""
+    for listener in _closed:
+        await listener(session, user)

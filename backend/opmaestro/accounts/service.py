@@ -400,6 +400,7 @@ async def close_account(
         subject_id=user.id,
         fields=["status"],
     )
+    await hooks.closed(session, user)
     await session.flush()
     return user
 

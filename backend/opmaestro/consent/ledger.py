@@ -18,7 +18,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from opmaestro.accounts.deps import AuthMethod, Principal
 from opmaestro.accounts.models import User
 from opmaestro.audit import service as audit
-from opmaestro.consent import purposes, receipts
+from opmaestro.consent import changes, purposes, receipts
 from opmaestro.consent.exceptions import ConsentEventNotFound, PurposeNotFound, PurposeNotOptional
 from opmaestro.consent.models import (
     CollectionMethod,
@@ -417,6 +417,22 @@ async def append(
         _upsert_state(dialect, subject.state, subject.owner_column, tuple(sorted(subject.state_values))),
         [item.state for item in appended],
     )
+    if subject.user_id is not None:
+        await changes.recorded(
+            session,
+            [
+                changes.ConsentChange(
+                    user_id=subject.user_id,
+                    event_id=item.entry["id"],
+                    purpose_key=item.entry["purpose_key"],
+                    purpose_version=item.entry["purpose_version"],
+                    action=item.entry["action"],
+                    method=item.entry["method"],
+                    recorded_at=now,
+                )
+                for item in appended
+            ],
+        )
     return appended
 
 

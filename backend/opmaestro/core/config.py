@@ -1,6 +1,5 @@
 """Settings read from the environment (prefix OPMAESTRO_) and an optional .env file."""
 
-import base64
 import ipaddress
 import re
 from enum import StrEnum
@@ -8,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,7 +16,6 @@ from opmaestro.core.links import public_url
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MIN_SECRET_LENGTH = 32
-FERNET_KEY_BYTES = 32
 
 
 class Environment(StrEnum):
@@ -167,6 +166,21 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "OpMaestro <no-reply@opmaestro.localhost>"
 
+    # Outbound webhooks. Signing secrets are encrypted at rest with these Fernet keys
+    # (comma-separated, newest first: MultiFernet encrypts with the first, decrypts with any).
+    webhook_secret_keys: SecretStr | None = None
+    # Development and tests only: let endpoints point at loopback and private addresses.
+    webhooks_allow_private_addresses: bool = False
+    webhook_max_endpoints: int = Field(default=10, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=20)
+    # Retry n waits a random time up to min(cap, base * 4**(n-1)) ("full jitter").
+    webhook_retry_base_seconds: float = Field(default=30.0, ge=0)
+    webhook_retry_max_seconds: float = Field(default=21600.0, ge=0)
+    webhook_disable_after_failures: int = Field(default=15, ge=1, le=1000)
+    webhook_rotation_grace_hours: int = Field(default=24, ge=0, le=720)
+    webhook_delivery_retention_days: int = Field(default=30, ge=1, le=365)
+
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
@@ -207,19 +221,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not an origin (scheme://host[:port], no path or wildcard)")
         return value
 
-    @field_validator("integration_token_keys")
+    @field_validator("integration_token_keys", "webhook_secret_keys")
     @classmethod
     def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        # A Fernet key is 32 bytes in URL-safe base64; refuse a typo at start rather than at the first token.
+        # Each entry must be a Fernet key (32 bytes, URL-safe base64): a typo is refused at start
+        # rather than at the first token or signature. Empty entries are ignored.
         if value is None:
             return None
         for entry in (part.strip() for part in value.get_secret_value().split(",")):
+            if not entry:
+                continue
             try:
-                size = len(base64.urlsafe_b64decode(entry)) if entry else FERNET_KEY_BYTES
+                Fernet(entry)
             except ValueError:
-                size = 0
-            if size != FERNET_KEY_BYTES:
-                raise ValueError("each integration token key must be a Fernet key (32 bytes, base64)")
+                raise ValueError("each key must be a Fernet key (32 bytes, URL-safe base64)") from None
         return value
 
     @field_validator("forwarded_allow_ips")
@@ -266,6 +281,10 @@ class Settings(BaseSettings):
             problems.append("OPMAESTRO_INTEGRATION_TOKEN_KEYS must be set (Fernet keys, comma-separated)")
         if self.smtp_username and not (self.smtp_password and self.smtp_password.get_secret_value()):
             problems.append("OPMAESTRO_SMTP_PASSWORD must be set when OPMAESTRO_SMTP_USERNAME is")
+        if not (self.webhook_secret_keys and self.webhook_secret_keys.get_secret_value().strip()):
+            problems.append("OPMAESTRO_WEBHOOK_SECRET_KEYS must be set (Fernet keys, comma-separated)")
+        if self.webhooks_allow_private_addresses:
+            problems.append("OPMAESTRO_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES must be false")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

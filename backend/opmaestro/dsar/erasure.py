@@ -35,7 +35,7 @@ from opmaestro.core.datamap import (
     subject_keys,
 )
 from opmaestro.core.db import Base, table_of
-from opmaestro.dsar import holds, ownership, scan, workflow
+from opmaestro.dsar import holds, hooks, ownership, scan, workflow
 from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
 from opmaestro.notifications import service as notifications
 
@@ -348,6 +348,8 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
         await _alert_staff(session, settings, request, result.found)
         return
     await workflow.complete(session, request, actor=None)
+    if not rerun:
+        await hooks.erased(session, user_id)
     await _notify_requester(session, settings, address, report, held)
 
 

@@ -22,6 +22,7 @@ from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.links import public_url
+from opmaestro.dsar import hooks
 from opmaestro.dsar.models import CLOSED_STATES, OPEN_STATES, DataRequest, RequestKind, RequestState
 from opmaestro.notifications import service as notifications
 
@@ -112,6 +113,7 @@ async def complete(
     request.progress_percent = 100
     await move(session, request, RequestState.COMPLETED, actor=actor)
     await _notify_later(session, request, Notice.COMPLETED)
+    await hooks.completed(session, request)
 
 
 async def fail(

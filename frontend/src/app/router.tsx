@@ -21,6 +21,7 @@ const SignedInLayout = lazy(() => import("./signed-in-layout").then((m) => ({ de
 const StaffOnly = lazy(() => import("./signed-in-layout").then((m) => ({ default: m.StaffOnly })));
 const ProfilePage = lazy(() => import("@/features/profile/profile-page").then((m) => ({ default: m.ProfilePage })));
 const SecurityPage = lazy(() => import("@/features/security/security-page").then((m) => ({ default: m.SecurityPage })));
+const WebhooksPage = lazy(() => import("@/features/webhooks/webhooks-page").then((m) => ({ default: m.WebhooksPage })));
 const CloseAccountPage = lazy(() =>
   import("@/features/account/close-account-page").then((m) => ({ default: m.CloseAccountPage })),
 );
@@ -102,6 +103,7 @@ export const routes: RouteObject[] = [
         children: [
           { path: "profile", element: <ProfilePage /> },
           { path: "security", element: <SecurityPage /> },
+          { path: "settings/webhooks", element: <WebhooksPage /> },
           { path: "close-account", element: <CloseAccountPage /> },
           { path: "settings/integrations", element: <IntegrationsPage /> },
           { path: "privacy/consents", element: <ConsentsPage /> },

@@ -15,6 +15,7 @@ const NAV = [
   { to: "/profile", label: "Profile" },
   { to: "/security", label: "Security" },
   { to: "/settings/integrations", label: "Integrations" },
+  { to: "/settings/webhooks", label: "Webhooks" },
   { to: "/close-account", label: "Close account" },
 ];
 const PRIVACY_NAV = [

@@ -106,8 +106,9 @@ class TestSummary:
         # webhook_endpoint, three sessions (two made, one signed in), the one user_account row,
         # and the encrypted tokens of the two connected tools.
         assert categories["security"]["record_count"] == 16
-        # Two connections (Google, Gusto), two calendar events, two employees.
-        assert categories["integration"]["record_count"] == 6
+        # Two connections (Google, Gusto), two calendar events, two employees, and the two
+        # deliveries to the person's webhook endpoints.
+        assert categories["integration"]["record_count"] == 8
         # user_account, account_token x2 and data_request x2, outbox_message x2.
         assert categories["contact"]["record_count"] == 7
         # Two events, one current state, one chain head, two policy acceptances, the current

@@ -193,7 +193,9 @@ def decode_external(
     key = next((key for key in keys if key.get("kid") == header["kid"]), None)
     if key is None:
         raise UnknownKey(header["kid"])
-    options = {f"require_{claim}": True for claim in required} | {
+    # The audience is checked below against several accepted values (jose takes one only, and
+    # would check `aud` again if required here).
+    options = {f"require_{claim}": True for claim in required if claim != "aud"} | {
         "verify_aud": False,
         "verify_exp": False,
         "verify_nbf": False,

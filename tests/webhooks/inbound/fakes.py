@@ -40,7 +40,10 @@ class FakeServer:
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 recorded = Recorded(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
                 )
                 fake.requests.append(recorded)
                 route = fake.routes.get((self.command, self.path))
@@ -89,7 +92,9 @@ class SigningKeyPair:
         } | {"kid": kid, "use": "sig", "alg": "RS256"}
 
     def sign(self, claims: dict[str, Any], *, kid: str | None = None, algorithm: str = "RS256") -> str:
-        return str(jose_jwt.encode(claims, self.private_pem, algorithm=algorithm, headers={"kid": kid or self.kid}))
+        return str(
+            jose_jwt.encode(claims, self.private_pem, algorithm=algorithm, headers={"kid": kid or self.kid})
+        )
 
 
 class FakeGoogle(FakeServer):
@@ -105,7 +110,10 @@ class FakeGoogle(FakeServer):
             200,
             {"issuer": "https://accounts.google.com/", "jwks_uri": f"{self.base_url}{self.JWKS}"},
         )
-        self.routes[("GET", self.JWKS)] = lambda _r: (200, {"keys": [key.public_jwk for key in self.published]})
+        self.routes[("GET", self.JWKS)] = lambda _r: (
+            200,
+            {"keys": [key.public_jwk for key in self.published]},
+        )
 
     @property
     def configuration_url(self) -> str:

@@ -91,7 +91,7 @@ class TestRegistry:
         assert handlers_for(Provider.STRIPE, "test.recorded") == (record,)
 
     def test_a_type_is_required(self):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="at least one event type"):
             handles(Provider.STRIPE)
 
 
@@ -128,7 +128,9 @@ class TestJob:
         [event] = await stored(session, event_id="evt_flaky")
         assert event.state == EventState.HANDLED and event.attempts == 3 and event.last_error is None
 
-    async def test_when_retries_run_out_the_event_is_marked_failed(self, client, session, runner, hook_settings):
+    async def test_when_retries_run_out_the_event_is_marked_failed(
+        self, client, session, runner, hook_settings
+    ):
         await deliver(client, "evt_broken", "test.broken")
         for _ in range(hook_settings.job_max_attempts):
             await make_due(session)

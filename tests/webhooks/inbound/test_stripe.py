@@ -26,7 +26,11 @@ class TestSigned:
         assert response.status_code == 200, response.text
         assert response.json() == {"status": "accepted"}
         [event] = await stored(session, provider="stripe")
-        assert (event.event_id, event.event_type, event.object_id) == ("evt_signed", "customer.updated", "cus_123")
+        assert (event.event_id, event.event_type, event.object_id) == (
+            "evt_signed",
+            "customer.updated",
+            "cus_123",
+        )
         assert event.body == body.decode() and event.state == EventState.RECEIVED
         assert event.object_version == event.occurred_at.timestamp()
         assert await queued(session) == 1
@@ -66,7 +70,9 @@ class TestRefused:
     async def test_signed_with_another_secret(self, client, session):
         body = stripe_event()
         assert_problem(
-            await deliver(client, body, stripe_signature(body, "whsec_someone_else")), 400, "invalid-webhook-signature"
+            await deliver(client, body, stripe_signature(body, "whsec_someone_else")),
+            400,
+            "invalid-webhook-signature",
         )
         assert await stored(session) == []
 
@@ -96,10 +102,13 @@ class TestRefused:
 
     async def test_a_little_clock_skew_is_accepted(self, client):
         body = stripe_event("evt_skew")
-        assert (await deliver(client, body, stripe_signature(body, at=int(time.time()) + 20))).status_code == 200
+        assert (
+            await deliver(client, body, stripe_signature(body, at=int(time.time()) + 20))
+        ).status_code == 200
 
     @pytest.mark.parametrize(
-        "header", ["garbage", "t=abc,v1=00", "v1=deadbeef", "t=123", "t=,v1=", "t=1,v0=aa", "é=é".encode("latin-1")]
+        "header",
+        ["garbage", "t=abc,v1=00", "v1=deadbeef", "t=123", "t=,v1=", "t=1,v0=aa", "é=é".encode("latin-1")],
     )
     async def test_malformed_signature_headers(self, client, header):
         assert_problem(await deliver(client, stripe_event(), header), 400)

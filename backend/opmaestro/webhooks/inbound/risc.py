@@ -42,22 +42,23 @@ class GoogleKeys:
         self.configuration_url = configuration_url
         self._keys: list[dict[str, Any]] = []
         self._fetched_at: float | None = None
+        self._refetched_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def keys(self, settings: Settings) -> list[dict[str, Any]]:
-        if (
-            self._fetched_at is None
-            or time.monotonic() - self._fetched_at > settings.google_keys_cache_seconds
-        ):
+        age = None if self._fetched_at is None else time.monotonic() - self._fetched_at
+        if age is None or age > settings.google_keys_cache_seconds:
             await self._refresh(stale_before=self._fetched_at)
         return self._keys
 
     async def refetch(self, settings: Settings) -> list[dict[str, Any]] | None:
-        """Fetch again for an unknown `kid`, unless that was done within the refetch interval."""
-        fetched_at = self._fetched_at
-        if fetched_at is not None and time.monotonic() - fetched_at < settings.google_keys_refetch_seconds:
+        """Fetch again for an unknown `kid`; None when an unknown `kid` caused a fetch within the
+        refetch interval already (made-up key ids must not make us hammer Google)."""
+        now = time.monotonic()
+        if self._refetched_at is not None and now - self._refetched_at < settings.google_keys_refetch_seconds:
             return None
-        await self._refresh(stale_before=fetched_at)
+        self._refetched_at = now
+        await self._refresh(stale_before=self._fetched_at)
         return self._keys
 
     async def _refresh(self, *, stale_before: float | None) -> None:

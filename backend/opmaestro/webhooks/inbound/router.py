@@ -14,7 +14,7 @@ from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS
 from opmaestro.webhooks.inbound import calendar_push, gusto_events, risc, stripe_events
-from opmaestro.webhooks.inbound.deps import GoogleKeysDep, RawBody
+from opmaestro.webhooks.inbound.deps import DeliveryDep, GoogleKeysDep, RawBody
 from opmaestro.webhooks.inbound.exceptions import (
     InvalidChannelToken,
     InvalidSignature,
@@ -63,13 +63,10 @@ def _receipt(accepted: bool) -> WebhookReceipt:
     openapi_extra=_json_body("A Stripe event, signed in the Stripe-Signature header."),
 )
 async def receive_stripe_event(
-    body: RawBody,
-    session: SessionDep,
-    settings: SettingsDep,
-    stripe_signature: Annotated[str | None, Header(max_length=4096)] = None,
+    sent: DeliveryDep, stripe_signature: Annotated[str | None, Header(max_length=4096)] = None
 ) -> WebhookReceipt:
     """Verify a Stripe event on its raw body, store it once and queue its handling."""
-    return _receipt(await stripe_events.receive(session, settings, body, stripe_signature))
+    return _receipt(await stripe_events.receive(sent.ingest, sent.settings, sent.body, stripe_signature))
 
 
 @router.post(
@@ -157,15 +154,13 @@ async def receive_calendar_notification(
         }
     },
 )
-async def receive_security_event(
-    body: RawBody, session: SessionDep, settings: SettingsDep, keys: GoogleKeysDep
-) -> WebhookReceipt:
+async def receive_security_event(sent: DeliveryDep, keys: GoogleKeysDep) -> WebhookReceipt:
     """Verify a security event token against Google's keys, store it once (by jti) and queue it."""
     try:
-        token = body.decode("ascii").strip()
+        token = sent.body.decode("ascii").strip()
     except UnicodeDecodeError:
         raise SecurityEventRejected("invalid_request", "The body is not a token.") from None
-    return _receipt(await risc.receive(session, settings, keys, token))
+    return _receipt(await risc.receive(sent.ingest, sent.settings, keys, token))
 
 
 @admin_router.get(

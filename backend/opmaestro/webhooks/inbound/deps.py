@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import Headers
 
 from opmaestro.core.config import Settings
 from opmaestro.core.deps import app_job_backend, app_sessionmaker, app_settings
@@ -29,17 +30,18 @@ class Delivery:
     """A provider's call: its raw body, the settings, and the batch writer that stores events."""
 
     body: bytes
+    headers: Headers
     settings: Settings
     ingest: store.Ingest
 
 
 async def delivery(request: Request) -> Delivery:
-    # One dependency rather than four: a provider's burst is the hottest write path we serve,
-    # and FastAPI solves each dependency on every request.
+    # One dependency rather than five (headers included): a provider's burst is the hottest
+    # write path we serve, and FastAPI solves each dependency and parameter on every request.
     settings = app_settings(request)
     body = await read_body(request, settings.inbound_webhook_max_body_bytes)
     ingest = store.ingest_for(await app_sessionmaker(request), await app_job_backend(request))
-    return Delivery(body, settings, ingest)
+    return Delivery(body, request.headers, settings, ingest)
 
 
 async def raw_body(request: Request) -> bytes:

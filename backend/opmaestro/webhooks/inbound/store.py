@@ -19,7 +19,7 @@ from opmaestro.core.config import Settings
 from opmaestro.core.db import CommitListener, new_id, table_of, unit_of_work
 from opmaestro.core.jwt import unverified_claims
 from opmaestro.webhooks.inbound.models import EventState, InboundEvent, ObjectVersion
-from opmaestro.webhooks.inbound.registry import Provider, ProviderEvent
+from opmaestro.webhooks.inbound.registry import Provider, ProviderEvent, handlers_for
 
 HANDLE_JOB = "webhooks.inbound.handle"
 
@@ -49,28 +49,23 @@ async def receive(
 ) -> bool:
     """Store a verified event unless it was stored before, and queue its handling in the same
     transaction; False for a duplicate delivery, which then has no effect at all."""
-    now = utcnow()
-    stored = await session.execute(
-        _insert(session.get_bind().dialect.name),
-        {
-            "id": new_id(),
-            "provider": str(provider),
-            "event_id": event_id,
-            "event_type": event_type,
-            "object_id": object_id,
-            "object_version": object_version,
-            "occurred_at": occurred_at,
-            "body": body,
-            "user_id": user_id,
-            "received_at": now,
-            "state": EventState.RECEIVED,
-            "attempts": 0,
-        },
+    row = _row(
+        provider=provider,
+        event_id=event_id,
+        event_type=event_type,
+        body=body,
+        object_id=object_id,
+        object_version=object_version,
+        occurred_at=occurred_at,
+        user_id=user_id,
     )
+    stored = await session.execute(_insert(session.get_bind().dialect.name), row)
     row_id = stored.scalar_one_or_none()
     if row_id is None:
         return False
-    await jobs.enqueue(session, HANDLE_JOB, {"event_id": str(row_id)}, max_attempts=settings.job_max_attempts)
+    if row["state"] == EventState.RECEIVED:
+        payload = {"event_id": str(row_id)}
+        await jobs.enqueue(session, HANDLE_JOB, payload, max_attempts=settings.job_max_attempts)
     return True
 
 
@@ -85,6 +80,9 @@ def _row(
     occurred_at: datetime | None,
     user_id: UUID | None,
 ) -> dict[str, Any]:
+    """An event's row; one no handler takes is stored as ignored, and no job is queued for it."""
+    now = utcnow()
+    handled = bool(handlers_for(provider, event_type))
     return {
         "id": new_id(),
         "provider": str(provider),
@@ -95,8 +93,9 @@ def _row(
         "occurred_at": occurred_at,
         "body": body,
         "user_id": user_id,
-        "received_at": utcnow(),
-        "state": EventState.RECEIVED,
+        "received_at": now,
+        "state": EventState.RECEIVED if handled else EventState.IGNORED,
+        "handled_at": None if handled else now,
         "attempts": 0,
     }
 
@@ -156,7 +155,11 @@ class Ingest:
             await jobs.enqueue_many(
                 session,
                 HANDLE_JOB,
-                [{"event_id": str(row_id)} for row_id in sorted(new)],
+                [
+                    {"event_id": str(row["id"])}
+                    for row in first.values()
+                    if row["id"] in new and row["state"] == EventState.RECEIVED
+                ],
                 max_attempts=max_attempts,
             )
         return new

@@ -17,6 +17,8 @@ from opmaestro.webhooks.inbound.exceptions import (
 )
 from opmaestro.webhooks.inbound.registry import Provider
 
+MAX_SIGNATURE_LENGTH = 4096
+
 
 def _signed_at(header: str) -> int | None:
     """The `t=` of a Stripe-Signature header already verified by the library."""
@@ -41,6 +43,8 @@ def verify(settings: Settings, body: bytes, header: str | None) -> dict[str, Any
         raise WebhookNotConfigured("Stripe webhooks are not configured on this server.")
     if not header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
+    if len(header) > MAX_SIGNATURE_LENGTH:
+        raise InvalidSignature("The Stripe-Signature header is too long.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -17,7 +17,11 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.jwt import InvalidToken, UnknownKey, decode_external
 from opmaestro.webhooks.inbound import store
-from opmaestro.webhooks.inbound.exceptions import SecurityEventRejected, WebhookNotConfigured
+from opmaestro.webhooks.inbound.exceptions import (
+    ProviderUnavailable,
+    SecurityEventRejected,
+    WebhookNotConfigured,
+)
 from opmaestro.webhooks.inbound.registry import Provider
 
 logger = logging.getLogger(__name__)
@@ -113,7 +117,7 @@ async def verify(settings: Settings, keys: GoogleKeys, token: str) -> dict[str, 
             return decode_external(token, fresh, **decode)  # type: ignore[arg-type]
     except KeyFetchFailed as error:
         logger.warning("google's RISC keys could not be fetched: %s", error)
-        raise WebhookNotConfigured("Google's keys could not be fetched; try again later.") from None
+        raise ProviderUnavailable("Google's keys could not be fetched; try again later.") from None
     except UnknownKey:
         raise SecurityEventRejected("invalid_key", "No published key has this token's key id.") from None
     except InvalidToken as error:

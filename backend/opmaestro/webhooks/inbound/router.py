@@ -19,6 +19,7 @@ from opmaestro.webhooks.inbound.exceptions import (
     InvalidChannelToken,
     InvalidSignature,
     MalformedEvent,
+    ProviderUnavailable,
     SecurityEventRejected,
     StaleDelivery,
     SubscriptionNotFound,
@@ -45,8 +46,8 @@ def _json_body(description: str) -> dict[str, Any]:
 
 SIGNED_ERRORS: dict[int | str, dict[str, Any]] = {
     400: problem(InvalidSignature, StaleDelivery, MalformedEvent),
+    404: problem(WebhookNotConfigured),
     413: problem(WebhookBodyTooLarge),
-    503: problem(WebhookNotConfigured),
 }
 
 
@@ -165,8 +166,9 @@ async def receive_calendar_notification(
     dependencies=[Public],
     responses={
         400: problem(SecurityEventRejected),
+        404: problem(WebhookNotConfigured),
         413: problem(WebhookBodyTooLarge),
-        503: problem(WebhookNotConfigured),
+        503: problem(ProviderUnavailable),
     },
     openapi_extra={
         "requestBody": {

@@ -148,8 +148,14 @@ def subject_of(event: dict[str, Any]) -> str | None:
     return sub if isinstance(sub, str) and len(sub) <= 255 else None
 
 
-async def receive(ingest: store.Ingest, settings: Settings, keys: GoogleKeys, token: str) -> bool:
+async def receive(ingest: store.Ingest, settings: Settings, keys: GoogleKeys, body: bytes) -> bool:
     """Verify the token, then store it once (by `jti`) and queue its handling."""
+    if not settings.google_risc_audience_list:
+        raise WebhookNotConfigured("Cross-Account Protection is not configured on this server.")
+    try:
+        token = body.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise SecurityEventRejected("invalid_request", "The body is not a token.") from None
     claims = await verify(settings, keys, token)
     jti, issued = claims.get("jti"), claims.get("iat")
     if not isinstance(jti, str) or not jti or len(jti) > 255:

@@ -92,6 +92,7 @@ bench: install spa
 	$(BIN)/python bench/erasure.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/webhooks_outbound.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist test-artifacts

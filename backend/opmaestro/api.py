@@ -23,6 +23,8 @@ from opmaestro.dsar.router import public_router as dsar_public_router
 from opmaestro.health.router import router as health_router
 from opmaestro.integrations.router import router as integrations_router
 from opmaestro.policies.router import router as policies_router
+from opmaestro.webhooks.inbound.router import admin_router as inbound_webhooks_admin_router
+from opmaestro.webhooks.inbound.router import router as inbound_webhooks_router
 from opmaestro.webhooks.outbound.router import client_router as webhooks_client_router
 from opmaestro.webhooks.outbound.router import me_router as webhooks_me_router
 
@@ -30,6 +32,8 @@ API_PREFIX = "/api/v1"
 # Requests are matched against these in order, router by router, so the busiest come first.
 DOMAIN_ROUTERS: list[APIRouter] = [
     health_router,
+    # Providers deliver in bursts, and each delivery must be answered fast.
+    inbound_webhooks_router,
     cookies_public_router,
     profile.router,
     security.router,
@@ -55,6 +59,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     integrations_router,
     webhooks_me_router,
     webhooks_client_router,
+    inbound_webhooks_admin_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router, cookies_wellknown_router]

@@ -35,6 +35,7 @@ from opmaestro.integrations.models import (
 )
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
+from opmaestro.webhooks.inbound.models import GustoSubscription, InboundEvent, ObjectVersion, PushChannel
 from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "CookieDeviceState",
     "DataRequest",
     "EmailCampaign",
+    "GustoSubscription",
+    "InboundEvent",
     "IntegrationAuthorization",
     "IntegrationCalendarEvent",
     "IntegrationConnection",
@@ -58,11 +61,13 @@ __all__ = [
     "Job",
     "LegalHold",
     "OAuthClient",
+    "ObjectVersion",
     "OutboxMessage",
     "PeriodicSchedule",
     "PersonalAccessToken",
     "PolicyAcceptance",
     "PolicyVersion",
+    "PushChannel",
     "RecoveryCode",
     "SecurityEvent",
     "SigningKey",

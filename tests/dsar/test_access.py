@@ -104,11 +104,12 @@ class TestSummary:
         categories = {entry["category"]: entry for entry in (await browser.get(URL)).json()["categories"]}
         # Two of each in account_token, data_request, personal_access_token, recovery_code and
         # webhook_endpoint, three sessions (two made, one signed in), the one user_account row,
-        # and the encrypted tokens of the two connected tools.
-        assert categories["security"]["record_count"] == 16
-        # Two connections (Google, Gusto), two calendar events, two employees, and the two
-        # deliveries to the person's webhook endpoints.
-        assert categories["integration"]["record_count"] == 8
+        # the encrypted tokens of the two connected tools, and two Google push channels (their
+        # token hashes).
+        assert categories["security"]["record_count"] == 18
+        # Two connections (Google, Gusto), two calendar events, two employees, the two deliveries
+        # to the person's webhook endpoints, two provider events and two push channels.
+        assert categories["integration"]["record_count"] == 12
         # user_account, account_token x2 and data_request x2, outbox_message x2.
         assert categories["contact"]["record_count"] == 7
         # Two events, one current state, one chain head, two policy acceptances, the current

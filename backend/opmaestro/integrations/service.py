@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 SYNC_JOB = "integrations.sync"
 PRUNE_JOB = "integrations.prune_authorizations"
 SETTINGS_PAGE = "/settings/integrations"
+SIGN_IN_PAGE = "/sign-in"
 IMPORTS = {
     Provider.GOOGLE: "Your Google account's email and id, and the start, end and title of your primary "
     "calendar's events in the coming days.",
@@ -180,6 +181,31 @@ async def start_authorization(
 def settings_page(settings: Settings, provider: Provider, **outcome: str) -> str:
     """The SPA's Settings > Integrations page, with the outcome of a connection in the query."""
     return public_url(settings, SETTINGS_PAGE) + "?" + urlencode({"provider": provider.value} | outcome)
+
+
+def sign_in_page(settings: Settings, provider: Provider, error: str) -> str:
+    """The SPA's sign-in page, which returns to the settings page (with `error`) after sign-in.
+
+    `next` is always our own path, never anything from the request: no open redirect."""
+    back = SETTINGS_PAGE + "?" + urlencode({"provider": provider.value, "error": error})
+    return public_url(settings, SIGN_IN_PAGE) + "?" + urlencode({"next": back})
+
+
+async def abandon_authorization(
+    session: AsyncSession, settings: Settings, provider: Provider, *, state: str | None
+) -> str:
+    """The browser came back without the session the state was bound to: spend the state (it can
+    never be completed now) and send the person to sign in and start again."""
+    if state:
+        await session.execute(
+            delete(IntegrationAuthorization)
+            .where(
+                IntegrationAuthorization.state_hash == hash_token(state),
+                IntegrationAuthorization.provider == provider.value,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return sign_in_page(settings, provider, "session_expired")
 
 
 async def _take_authorization(

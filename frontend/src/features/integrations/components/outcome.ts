@@ -6,6 +6,8 @@ const ERRORS: Record<string, string> = {
   missing_code: "The provider did not complete the connection. Please try again.",
   provider_error: "The provider could not complete the connection. Please try again later.",
   not_configured: "This provider is not set up on this server.",
+  session_expired:
+    "You were signed out before the provider sent you back, so the connection could not be completed. Please connect again.",
 };
 
 export function errorMessage(code: string): string {

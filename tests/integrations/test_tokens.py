@@ -160,12 +160,7 @@ class TestRefresh:
             connection_id = connection.id
 
         async def use() -> str:
-            async with committed_sessionmaker() as session:
-                found = await session.get(IntegrationConnection, connection_id)
-                assert found is not None
-                token = await service.access_token_for(session, found, integration_settings)
-                await session.commit()
-                return token
+            return await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
 
         first, second = await asyncio.gather(use(), use())
 
@@ -178,21 +173,117 @@ class TestRefresh:
             assert crypto.decrypt(integration_settings, stored.refresh_token) == current
             assert current != issued["refresh_token"]
 
-    async def test_a_failed_refresh_is_a_provider_error(self, session, member, integration_settings, fake):
+    async def test_a_refresh_outlives_a_caller_that_rolls_back(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
+        """Gusto spends the old refresh token: the new one must be stored whatever the caller does."""
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "rollback@example.com", name="Roll Back")
+            issued = fake._issue("gusto", "companies:read employees:read")
+            connection = IntegrationConnection(
+                user_id=user.id,
+                provider=Provider.GUSTO.value,
+                subject="c2b5a3c4-6f8d-4b7e-9a1f-3d2e1c0b9a87",
+                granted_scopes=["companies:read", "employees:read"],
+                access_token=crypto.encrypt(integration_settings, issued["access_token"]),
+                refresh_token=crypto.encrypt(integration_settings, issued["refresh_token"]),
+                expires_at=utcnow() + timedelta(seconds=10),
+            )
+            session.add(connection)
+            await session.commit()
+            connection_id = connection.id
+
+        async with committed_sessionmaker() as caller:
+            token = await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
+            # The caller goes on writing, then fails and rolls back everything it wrote.
+            mine = await caller.get(IntegrationConnection, connection_id)
+            assert mine is not None
+            mine.sync_error = "the caller's own write"
+            await caller.flush()
+            await caller.rollback()
+
+        assert fake.state.calls["gusto.refresh"] == 1
+        assert issued["refresh_token"] not in fake.state.grants  # spent at the provider
+        async with committed_sessionmaker() as reader:
+            stored = await reader.get(IntegrationConnection, connection_id)
+            assert stored is not None and stored.sync_error is None
+            assert crypto.decrypt(integration_settings, stored.access_token) == token
+            assert crypto.decrypt(integration_settings, stored.refresh_token) in fake.state.grants
+        # And the stored refresh token works: the next refresh succeeds.
+        async with committed_sessionmaker() as session:
+            stored = await session.get(IntegrationConnection, connection_id)
+            assert stored is not None
+            stored.expires_at = utcnow()
+            await session.commit()
+        again = await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
+        assert again != token and again in fake.state.access
+        assert fake.state.calls["gusto.refresh"] == 2
+
+    async def test_an_import_that_fails_after_a_refresh_keeps_the_new_tokens(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        """The read fails after the refresh: the refreshed grant is kept, and the next import uses it."""
+        await connect(browser, "gusto", sessionmaker, integration_settings)
+        await expire_soon(session, 0)
+        fake.state.failures["gusto.employees"] = "500"
+        assert (await browser.post(f"{URL}/gusto/sync")).status_code == 202
+        assert await run_sync_jobs(sessionmaker, integration_settings) == 1
+        session.expire_all()
+        stored = await session.scalar(select(IntegrationConnection))
+        assert stored.sync_status == "failed"
+        assert crypto.decrypt(integration_settings, stored.refresh_token) in fake.state.grants
+        del fake.state.failures["gusto.employees"]
+        await expire_soon(session, 0)
+        assert (await browser.post(f"{URL}/gusto/sync")).status_code == 202
+        assert await run_sync_jobs(sessionmaker, integration_settings) == 1
+        session.expire_all()
+        assert (await session.scalar(select(IntegrationConnection))).sync_status == "succeeded"
+        assert fake.state.calls["gusto.refresh"] == 2
+
+    async def test_a_refresh_never_widens_the_recorded_scopes(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "scopes@example.com", name="Scopes")
+            issued = fake._issue("gusto", "companies:read employees:read payrolls:write")
+            connection = IntegrationConnection(
+                user_id=user.id,
+                provider=Provider.GUSTO.value,
+                subject="company",
+                granted_scopes=["companies:read", "employees:read"],
+                access_token=crypto.encrypt(integration_settings, issued["access_token"]),
+                refresh_token=crypto.encrypt(integration_settings, issued["refresh_token"]),
+                expires_at=utcnow(),
+            )
+            session.add(connection)
+            await session.commit()
+            connection_id = connection.id
+        await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
+        assert fake.state.calls["gusto.refresh"] == 1
+        async with committed_sessionmaker() as reader:
+            stored = await reader.get(IntegrationConnection, connection_id)
+            assert stored is not None
+            assert stored.granted_scopes == ["companies:read", "employees:read"]
+
+    async def test_a_failed_refresh_is_a_provider_error(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
         issued = fake._issue("gusto", "companies:read")
-        connection = IntegrationConnection(
-            user_id=member.id,
-            provider="gusto",
-            subject="company",
-            granted_scopes=[],
-            access_token=crypto.encrypt(integration_settings, issued["access_token"]),
-            refresh_token=crypto.encrypt(integration_settings, "spent-refresh-token"),
-            expires_at=utcnow() - timedelta(seconds=1),
-        )
-        session.add(connection)
-        await session.flush()
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "failed@example.com", name="Failed")
+            connection = IntegrationConnection(
+                user_id=user.id,
+                provider="gusto",
+                subject="company",
+                granted_scopes=[],
+                access_token=crypto.encrypt(integration_settings, issued["access_token"]),
+                refresh_token=crypto.encrypt(integration_settings, "spent-refresh-token"),
+                expires_at=utcnow() - timedelta(seconds=1),
+            )
+            session.add(connection)
+            await session.commit()
         with pytest.raises(IntegrationProviderError) as raised:
-            await service.access_token_for(session, connection, integration_settings)
+            await service.access_token_for(committed_sessionmaker, integration_settings, connection.id)
         assert raised.value.extra["provider_error"] == "invalid_grant"
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opmaestro.accounts.deps import Principal
 from opmaestro.audit import service as audit
@@ -318,12 +318,18 @@ def _store_token(
     token: dict[str, Any],
     *,
     requested: tuple[str, ...] = (),
+    refreshing: bool = False,
 ) -> None:
     connection.access_token = crypto.encrypt(settings, str(token["access_token"]))
     if token.get("refresh_token"):
         connection.refresh_token = crypto.encrypt(settings, str(token["refresh_token"]))
     connection.expires_at = _expires_at(token)
-    if "scope" in token:
+    if "scope" in token and refreshing:
+        # RFC 6749 section 6: a refresh may narrow the grant, never widen it. A wider answer is not
+        # what the person consented to, so the recorded scopes only ever shrink here.
+        answered = set(scopes_list(token["scope"]))
+        connection.granted_scopes = [scope for scope in connection.granted_scopes or [] if scope in answered]
+    elif "scope" in token:
         connection.granted_scopes = scopes_list(token["scope"])
     elif requested and not connection.granted_scopes:
         # RFC 6749 section 5.1: no `scope` in the answer means the requested ones were granted.
@@ -390,39 +396,50 @@ def _needs_refresh(connection: IntegrationConnection, settings: Settings) -> boo
 
 
 async def access_token_for(
-    session: AsyncSession, connection: IntegrationConnection, settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, connection_id: UUID
 ) -> str:
-    """A usable access token, refreshed first when it expires within the margin.
+    """A usable access token for the connection (see `_usable_token`)."""
+    return (await _usable_token(sessionmaker, settings, connection_id))[0]
 
-    Refreshes of one connection are serialized (a row lock on PostgreSQL; SQLite transactions hold
-    the write lock): Gusto spends a refresh token on use, so a second refresh with the old one
-    would fail and lose the grant. Commit soon after: the new tokens exist only in this transaction."""
-    if connection.access_token is None:
-        raise IntegrationNotConnected(
-            f"{connection.provider} must be connected again: its tokens were revoked."
+
+async def _usable_token(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, connection_id: UUID
+) -> tuple[str, Provider, str]:
+    """A usable access token for the connection, refreshed first when it expires within the margin.
+
+    The refresh runs and commits in a short transaction of its own, never in the caller's: Gusto
+    spends a refresh token on use, so a new one that rolled back with the caller would leave only
+    a dead token behind. Refreshes of one connection are serialized (a row lock on PostgreSQL;
+    SQLite transactions begin with the write lock), and the row is read again once locked, so two
+    concurrent callers make one provider call. Call it with no transaction of your own open on
+    the connection's row (on SQLite: none at all), or the two would wait for each other."""
+    async with sessionmaker() as session:
+        found = await session.get(IntegrationConnection, connection_id)
+        if found is None or found.access_token is None:
+            raise IntegrationNotConnected("The integration must be connected again: its tokens were revoked.")
+        account = (Provider(found.provider), found.subject)
+        if not _needs_refresh(found, settings):
+            return crypto.decrypt(settings, found.access_token) or "", *account
+        locked = await session.scalar(
+            select(IntegrationConnection)
+            .where(IntegrationConnection.id == connection_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-    if not _needs_refresh(connection, settings):
-        return crypto.decrypt(settings, connection.access_token) or ""
-    locked = await session.scalar(
-        select(IntegrationConnection)
-        .where(IntegrationConnection.id == connection.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None or locked.access_token is None:
-        raise IntegrationNotConnected(f"{connection.provider} is no longer connected.")
-    refresh_token = crypto.decrypt(settings, locked.refresh_token)
-    if not _needs_refresh(locked, settings) or not refresh_token:
-        return crypto.decrypt(settings, locked.access_token) or ""
-    config = providers.config_of(settings, Provider(locked.provider))
-    try:
-        token = await providers.refresh(settings, config, refresh_token)
-    except providers.ProviderFailed as failure:
-        raise IntegrationProviderError(failure.detail, extra={"provider_error": failure.code}) from None
-    _store_token(settings, locked, token)
-    locked.refreshed_at = utcnow()
-    await session.flush()
-    return str(token["access_token"])
+        if locked is None or locked.access_token is None:
+            raise IntegrationNotConnected("The integration is no longer connected.")
+        refresh_token = crypto.decrypt(settings, locked.refresh_token)
+        if not _needs_refresh(locked, settings) or not refresh_token:
+            return crypto.decrypt(settings, locked.access_token) or "", *account
+        config = providers.config_of(settings, account[0])
+        try:
+            token = await providers.refresh(settings, config, refresh_token)
+        except providers.ProviderFailed as failure:
+            raise IntegrationProviderError(failure.detail, extra={"provider_error": failure.code}) from None
+        _store_token(settings, locked, token, refreshing=True)
+        locked.refreshed_at = utcnow()
+        await session.commit()
+        return str(token["access_token"]), *account
 
 
 async def _delete_imported(session: AsyncSession, connection_id: UUID) -> None:
@@ -536,31 +553,42 @@ async def disconnect_all(session: AsyncSession, settings: Settings, user_id: UUI
     return len(connections)
 
 
-async def sync(session: AsyncSession, settings: Settings, connection_id: UUID) -> None:
+async def sync(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    connection_id: UUID,
+) -> None:
     """Import the connection's slice, replacing what the last import stored; a provider failure is
     recorded on the connection (and not retried: the person sees it and can sync again).
 
-    The connection stays locked while it runs, so two imports of it never interleave their rows."""
+    In three steps, so that no transaction is open during a provider's round trip except a
+    refresh's own: a usable token (refreshed and committed apart, see `access_token_for`), the
+    provider read with no transaction open, then the connection locked in `session` while its rows
+    are replaced, so two imports of it never interleave their rows."""
+    failure: str | None = None
+    found: providers.Slice | None = None
+    provider, subject = Provider.GOOGLE, ""
+    try:
+        access_token, provider, subject = await _usable_token(sessionmaker, settings, connection_id)
+        found = await providers.read(settings, providers.config_of(settings, provider), access_token)
+    except IntegrationNotConnected:
+        return
+    except IntegrationProviderError as failed:
+        failure = str(failed.extra.get("provider_error", "provider_error"))
+    except providers.ProviderFailed as failed:
+        failure = failed.code
+    except crypto.TokenKeyError:
+        failure = "undecryptable_token"
     connection = await session.get(IntegrationConnection, connection_id, with_for_update=True)
     if connection is None or connection.access_token is None:
         return
-    provider = Provider(connection.provider)
-    config = providers.config_of(settings, provider)
-    try:
-        access_token = await access_token_for(session, connection, settings)
-        found = await providers.read(settings, config, access_token)
-    except IntegrationProviderError as failure:
-        _sync_failed(connection, str(failure.extra.get("provider_error", "provider_error")))
+    if failure is not None or found is None:
+        _sync_failed(connection, failure or "provider_error")
         await session.flush()
         return
-    except providers.ProviderFailed as failure:
-        _sync_failed(connection, failure.code)
-        await session.flush()
-        return
-    except crypto.TokenKeyError:
-        _sync_failed(connection, "undecryptable_token")
-        await session.flush()
-        return
+    if connection.subject != subject:
+        return  # connected again to another account meanwhile: that connection's own import follows
     await _delete_imported(session, connection.id)
     session.add_all(
         IntegrationCalendarEvent(

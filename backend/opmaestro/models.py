@@ -32,6 +32,7 @@ from opmaestro.integrations.models import (
     IntegrationCalendarEvent,
     IntegrationConnection,
     IntegrationEmployee,
+    IntegrationRevocation,
 )
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
@@ -54,6 +55,7 @@ __all__ = [
     "IntegrationCalendarEvent",
     "IntegrationConnection",
     "IntegrationEmployee",
+    "IntegrationRevocation",
     "Job",
     "LegalHold",
     "OAuthClient",

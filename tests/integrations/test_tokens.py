@@ -21,10 +21,11 @@ from opmaestro.integrations.models import (
     IntegrationCalendarEvent,
     IntegrationConnection,
     IntegrationEmployee,
+    IntegrationRevocation,
     Provider,
 )
 from tests.factories import PASSWORD, create_user
-from tests.integrations.conftest import connect, run_sync_jobs
+from tests.integrations.conftest import connect, run_revocation_jobs, run_sync_jobs
 from tests.problems import assert_problem
 
 URL = "/api/v1/integrations"
@@ -87,7 +88,7 @@ class TestAtRest:
         await session.execute(text("UPDATE integration_connection SET access_token = 'garbage'"))
         await session.commit()
         answer = await browser.delete(f"{URL}/google")
-        assert answer.status_code == 200 and answer.json()["revoked_at_provider"] is False
+        assert answer.status_code == 200 and answer.json()["revocation"] == "failed"
         assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
 
     async def test_a_token_no_key_reads_fails_the_sync_visibly(
@@ -328,28 +329,113 @@ class TestSyncFailures:
         assert (await raw_tokens(session)) == [(None, None)]
 
 
-class TestRevocationFailures:
-    @pytest.mark.parametrize("failure", ["500", "invalid_client"])
-    async def test_local_data_goes_even_when_the_provider_cannot_be_told(
-        self, browser, session, sessionmaker, integration_settings, fake, failure
-    ):
-        await connect(browser, "gusto", sessionmaker, integration_settings)
-        fake.state.failures["gusto.revoke"] = failure
-        answer = await browser.delete(f"{URL}/gusto")
-        assert answer.status_code == 200 and answer.json()["revoked_at_provider"] is False
-        assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
-        assert await session.scalar(select(func.count()).select_from(IntegrationEmployee)) == 0
-        actions = set(await session.scalars(select(AuditRecord.action)))
-        assert {"integration.revocation_failed", "integration.disconnected"} <= actions
+async def audited(session) -> list[str]:
+    return list(await session.scalars(select(AuditRecord.action).order_by(AuditRecord.created_at)))
 
+
+async def pending_revocations(session) -> int:
+    return int(await session.scalar(select(func.count()).select_from(IntegrationRevocation)) or 0)
+
+
+class TestRevocation:
     @pytest.mark.parametrize("overrides", [{"integration_http_timeout_seconds": 0.5}])
-    async def test_a_revocation_that_never_answers_still_disconnects(
+    async def test_disconnect_answers_without_calling_the_provider(
         self, browser, session, sessionmaker, integration_settings, fake
     ):
         await connect(browser, "stripe", sessionmaker, integration_settings)
         fake.state.failures["stripe.deauthorize"] = "hang"
         answer = await browser.delete(f"{URL}/stripe")
-        assert answer.status_code == 200 and answer.json()["revoked_at_provider"] is False
+        assert answer.status_code == 200 and answer.json()["revocation"] == "pending"
+        assert fake.state.calls["stripe.deauthorize"] == 0
+        assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
+        # Only what Stripe needs is kept: its account id, no token.
+        [pending] = (await session.scalars(select(IntegrationRevocation))).all()
+        assert pending.subject == "acct_1Nv0FGQ9RKHgCVdK" and pending.token is None
+
+    async def test_only_one_encrypted_token_waits_for_the_job(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "gusto", sessionmaker, integration_settings)
+        [(_access, refresh)] = await raw_tokens(session)
+        await browser.delete(f"{URL}/gusto")
+        [pending] = (await session.scalars(select(IntegrationRevocation))).all()
+        assert pending.subject is None and pending.token_type_hint == "refresh_token"
+        assert not any(token in (pending.token or "") for token in issued_tokens(fake))
+        assert crypto.decrypt(integration_settings, pending.token) == crypto.decrypt(
+            integration_settings, refresh
+        )
+
+    @pytest.mark.parametrize("overrides", [{"job_max_attempts": 3}])
+    async def test_a_failed_revocation_is_retried_until_the_provider_confirms(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "google", sessionmaker, integration_settings)
+        fake.state.failures["google.revoke"] = "500"
+        assert (await browser.delete(f"{URL}/google")).json()["revocation"] == "pending"
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert await pending_revocations(session) == 1  # queued again after its backoff
+        del fake.state.failures["google.revoke"]
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert fake.state.calls["google.revoke"] == 2 and len(fake.state.revoked_tokens) == 1
+        assert await pending_revocations(session) == 0
+        actions = await audited(session)
+        assert actions[-1] == "integration.revoked" and "integration.revocation_failed" not in actions
+
+    @pytest.mark.parametrize("overrides", [{"job_max_attempts": 2}])
+    @pytest.mark.parametrize("failure", ["500", "invalid_client"])
+    async def test_the_last_failed_attempt_deletes_the_grant_and_is_audited(
+        self, browser, session, sessionmaker, integration_settings, fake, failure
+    ):
+        await connect(browser, "gusto", sessionmaker, integration_settings)
+        fake.state.failures["gusto.revoke"] = failure
+        answer = await browser.delete(f"{URL}/gusto")
+        assert answer.status_code == 200 and answer.json()["revocation"] == "pending"
+        assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
+        assert await session.scalar(select(func.count()).select_from(IntegrationEmployee)) == 0
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 0  # no third attempt
+        assert fake.state.calls["gusto.revoke"] == 2
+        assert await pending_revocations(session) == 0
+        actions = await audited(session)
+        assert actions[-1] == "integration.revocation_failed"
+        records = (await session.scalars(select(AuditRecord))).all()
+        # No token, encrypted or not, in any audit record.
+        assert not any("gAAAA" in str(record.__dict__) for record in records)
+
+    async def test_a_token_no_key_reads_is_failed_at_once(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "google", sessionmaker, integration_settings)
+        await session.execute(text("UPDATE integration_connection SET refresh_token = 'garbage'"))
+        await session.commit()
+        answer = await browser.delete(f"{URL}/google")
+        assert answer.status_code == 200 and answer.json()["revocation"] == "failed"
+        assert await pending_revocations(session) == 0
+        assert "integration.revocation_failed" in await audited(session)
+
+    async def test_dropped_tokens_need_no_revocation(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "stripe", sessionmaker, integration_settings)
+        connection = await session.scalar(select(IntegrationConnection))
+        await service.drop_tokens(session, connection, reason="deauthorized at Stripe")
+        await session.commit()
+        assert (await browser.delete(f"{URL}/stripe")).json()["revocation"] == "not_needed"
+        assert await pending_revocations(session) == 0
+
+    async def test_a_revocation_already_done_runs_no_second_time(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "google", sessionmaker, integration_settings)
+        await browser.delete(f"{URL}/google")
+        pending = await session.scalar(select(IntegrationRevocation))
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        await service.revoke_pending(
+            session, sessionmaker, integration_settings, pending.id, last_attempt=True
+        )
+        assert fake.state.calls["google.revoke"] == 1
+        assert (await audited(session)).count("integration.revoked") == 1
 
 
 class TestAccountEnd:
@@ -360,10 +446,14 @@ class TestAccountEnd:
             await connect(browser, provider, sessionmaker, integration_settings)
         closed = await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
         assert closed.status_code == 202, closed.text
-        assert fake.state.calls["google.revoke"] == 1 and fake.state.calls["gusto.revoke"] == 1
-        assert fake.state.deauthorized == ["acct_1Nv0FGQ9RKHgCVdK"]
         for model in (IntegrationConnection, IntegrationCalendarEvent, IntegrationEmployee):
             assert await session.scalar(select(func.count()).select_from(model)) == 0
+        # Closing did not wait for the providers: the jobs tell them.
+        assert fake.state.calls["google.revoke"] == 0 and await pending_revocations(session) == 3
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 3
+        assert fake.state.calls["google.revoke"] == 1 and fake.state.calls["gusto.revoke"] == 1
+        assert fake.state.deauthorized == ["acct_1Nv0FGQ9RKHgCVdK"]
+        assert await pending_revocations(session) == 0
 
     async def test_erasure_revokes_and_deletes(
         self, browser, session, sessionmaker, integration_settings, fake, member
@@ -387,9 +477,15 @@ class TestAccountEnd:
         assert await jobs.JobRunner(sessionmaker, integration_settings).run_by_id(job_id)
         await session.refresh(request)
         assert request.state == RequestState.COMPLETED, request.outcome
-        assert fake.state.calls["google.revoke"] == 1
         assert await session.scalar(select(func.count()).select_from(IntegrationCalendarEvent)) == 0
         assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
+        # The grant to revoke survived the erasure (retained until sent), and only until then.
+        retained = {f"{item['table']}.{item['column']}" for item in request.certificate["retained"]}
+        assert "integration_revocation.token" in retained
+        assert await pending_revocations(session) == 1
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert fake.state.calls["google.revoke"] == 1
+        assert await pending_revocations(session) == 0
 
 
 class TestPersonalData:

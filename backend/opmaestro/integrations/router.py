@@ -149,6 +149,7 @@ async def sync_integration(
 async def disconnect_integration(
     provider: Provider, principal: BrowserSession, session: SessionDep, settings: SettingsDep
 ) -> Disconnected:
-    """Revoke the grant at the provider and delete its tokens and everything imported (audited)."""
-    revoked = await service.disconnect_provider(session, settings, principal, provider)
-    return Disconnected(provider=provider, revoked_at_provider=revoked)
+    """Delete the tokens and everything imported (audited), and queue the revocation of the grant at
+    the provider: the answer does not wait for it (`revocation: pending`)."""
+    revocation = await service.disconnect_provider(session, settings, principal, provider)
+    return Disconnected(provider=provider, revocation=revocation)

@@ -8,7 +8,7 @@ the account hooks): `get_connection_by_provider_subject`, `connections_by_provid
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -33,6 +33,7 @@ from opmaestro.integrations.models import (
     IntegrationCalendarEvent,
     IntegrationConnection,
     IntegrationEmployee,
+    IntegrationRevocation,
     Provider,
     SyncStatus,
     scopes_list,
@@ -47,6 +48,10 @@ logger = logging.getLogger(__name__)
 
 SYNC_JOB = "integrations.sync"
 PRUNE_JOB = "integrations.prune_authorizations"
+REVOKE_JOB = "integrations.revoke"
+# What `disconnect` answers about the provider's side: a job tells it; the grant was already gone
+# there (the provider revoked it, or there was never a token); or it can never be told here.
+Revocation = Literal["pending", "not_needed", "failed"]
 SETTINGS_PAGE = "/settings/integrations"
 SIGN_IN_PAGE = "/sign-in"
 IMPORTS = {
@@ -477,44 +482,39 @@ async def disconnect(
     actor: Principal | None,
     reason: str,
     revoke: bool = True,
-) -> bool:
-    """Revoke the grant at the provider, then delete the tokens and everything imported (audited).
+) -> Revocation:
+    """Delete the tokens and everything imported at once (audited), and queue the revocation of
+    the grant at the provider: one token (or Stripe's account id), still encrypted, moves to
+    `integration_revocation` and a job calls the provider with retries (`revoke_pending`).
 
-    A provider that cannot be told does not keep the data here: it is deleted all the same, and the
-    failure is recorded. Returns whether the provider confirmed the revocation."""
+    No provider round trip happens in the caller's transaction. A grant that can never be
+    revoked from here (the provider is no longer configured, no key reads the token) is
+    audited as failed at once."""
     provider = Provider(connection.provider)
-    revoked = False
+    outcome: Revocation = "not_needed"
     failure: str | None = None
-    config = providers.config_of(settings, provider)
-    if revoke and connection.access_token is not None and not config.configured:
-        failure = "not_configured"
-    elif revoke and connection.access_token is not None:
-        try:
-            await providers.revoke(
-                settings,
-                config,
-                subject=connection.subject,
-                access_token=crypto.decrypt(settings, connection.access_token),
-                refresh_token=crypto.decrypt(settings, connection.refresh_token),
-            )
-            revoked = True
-        except providers.ProviderFailed as failed:
-            failure = failed.code
-        except crypto.TokenKeyError:
-            failure = "undecryptable_token"
+    pending: IntegrationRevocation | None = None
+    if revoke and connection.access_token is not None:
+        if not providers.config_of(settings, provider).configured:
+            failure = "not_configured"
+        else:
+            try:
+                pending = _pending_revocation(settings, connection, reason)
+            except crypto.TokenKeyError:
+                failure = "undecryptable_token"
     connection_id = connection.id
     await _delete_imported(session, connection_id)
     await session.delete(connection)
+    if pending is not None:
+        session.add(pending)
     await session.flush()
     if failure:
-        logger.warning("integration %s: revocation failed (%s); deleted locally", provider.value, failure)
-        await audit.record(
-            session,
-            actor=actor,
-            action="integration.revocation_failed",
-            subject_type=_subject_type(provider),
-            subject_id=connection_id,
-            reason=f"{reason}; provider error: {failure}",
+        outcome = "failed"
+        await _revocation_failed(session, provider, connection_id, actor=actor, reason=reason, code=failure)
+    elif pending is not None:
+        outcome = "pending"
+        await jobs.enqueue(
+            session, REVOKE_JOB, {"revocation_id": str(pending.id)}, max_attempts=settings.job_max_attempts
         )
     await audit.record(
         session,
@@ -525,12 +525,124 @@ async def disconnect(
         fields=["access_token", "refresh_token", "imported data"],
         reason=reason,
     )
-    return revoked
+    return outcome
+
+
+def _pending_revocation(
+    settings: Settings, connection: IntegrationConnection, reason: str
+) -> IntegrationRevocation:
+    """What the provider's revocation needs and nothing more (raises TokenKeyError if unreadable)."""
+    provider = Provider(connection.provider)
+    pending = IntegrationRevocation(
+        user_id=connection.user_id, provider=provider.value, connection_id=connection.id, reason=reason[:200]
+    )
+    if provider is Provider.STRIPE:
+        pending.subject = connection.subject  # Stripe deauthorizes the account, not a token
+        return pending
+    refresh_token = crypto.decrypt(settings, connection.refresh_token)
+    access_token = crypto.decrypt(settings, connection.access_token)
+    # RFC 7009: revoking the refresh token ends the grant and its access tokens with it.
+    pending.token_type_hint = "refresh_token" if refresh_token else "access_token"
+    pending.token = crypto.encrypt(settings, refresh_token or access_token or "")
+    return pending
+
+
+async def _revocation_failed(
+    session: AsyncSession,
+    provider: Provider,
+    connection_id: UUID,
+    *,
+    actor: Principal | None,
+    reason: str,
+    code: str,
+) -> None:
+    logger.warning("integration %s: revocation failed (%s); deleted locally", provider.value, code)
+    await audit.record(
+        session,
+        actor=actor,
+        action="integration.revocation_failed",
+        subject_type=_subject_type(provider),
+        subject_id=connection_id,
+        reason=f"{reason}; provider error: {code}"[:500],
+    )
+
+
+class RevocationRetry(Exception):
+    """The provider could not be told yet: the job runs again after its backoff."""
+
+
+async def revoke_pending(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    revocation_id: UUID,
+    *,
+    last_attempt: bool,
+) -> None:
+    """Tell the provider, then delete the pending revocation (audited: revoked, or failed after
+    the last attempt). Raises `RevocationRetry` to be run again.
+
+    The row is read in a short transaction of its own and the provider called with none open,
+    so a slow provider never holds the database's write lock (SQLite) or a row lock."""
+    async with sessionmaker() as reader:
+        pending = await reader.get(IntegrationRevocation, revocation_id)
+        if pending is None:
+            return  # already done by an earlier run
+        reader.expunge(pending)
+    provider = Provider(pending.provider)
+    config = providers.config_of(settings, provider)
+    failure: str | None = None
+    final = last_attempt
+    try:
+        if not config.configured:
+            raise providers.ProviderFailed("not_configured", "The provider is no longer configured.")
+        token = crypto.decrypt(settings, pending.token)
+        await providers.revoke(
+            settings,
+            config,
+            subject=pending.subject or "",
+            access_token=token if pending.token_type_hint == "access_token" else None,
+            refresh_token=token if pending.token_type_hint == "refresh_token" else None,
+        )
+    except providers.ProviderFailed as failed:
+        failure = failed.code
+    except crypto.TokenKeyError:
+        failure, final = "undecryptable_token", True  # no retry brings a dropped key back
+    if failure is not None and not final:
+        raise RevocationRetry(f"{provider.value} revocation failed ({failure}); retrying")
+    await _finish_revocation(session, revocation_id, failure=failure)
+
+
+async def _finish_revocation(session: AsyncSession, revocation_id: UUID, *, failure: str | None) -> None:
+    """Delete the pending revocation and audit the outcome (once: a second caller finds no row)."""
+    pending = await session.get(IntegrationRevocation, revocation_id, with_for_update=True)
+    if pending is None:
+        return
+    provider, connection_id, reason = Provider(pending.provider), pending.connection_id, pending.reason
+    await session.delete(pending)
+    await session.flush()
+    if failure is not None:
+        await _revocation_failed(session, provider, connection_id, actor=None, reason=reason, code=failure)
+        return
+    await audit.record(
+        session,
+        actor=None,
+        action="integration.revoked",
+        subject_type=_subject_type(provider),
+        subject_id=connection_id,
+        reason=reason,
+    )
+
+
+async def revocation_gave_up(session: AsyncSession, revocation_id: UUID, error: str) -> None:
+    """The job died (its last attempt failed or its worker vanished): forget the grant, audited."""
+    code = "provider_error" if "RevocationRetry" in error else "job_failed"
+    await _finish_revocation(session, revocation_id, failure=code)
 
 
 async def disconnect_provider(
     session: AsyncSession, settings: Settings, principal: Principal, provider: Provider
-) -> bool:
+) -> Revocation:
     """The signed-in person disconnects one provider."""
     connection = await get_connection(session, principal.signed_in_user.id, provider)
     return await disconnect(
@@ -539,7 +651,7 @@ async def disconnect_provider(
 
 
 async def disconnect_all(session: AsyncSession, settings: Settings, user_id: UUID, *, reason: str) -> int:
-    """Disconnect every provider of an account (closed or erased): revoke, then delete."""
+    """Disconnect every provider of an account (closed or erased): delete now, revoke by a job."""
     connections = list(
         await session.scalars(select(IntegrationConnection).where(IntegrationConnection.user_id == user_id))
     )
@@ -656,5 +768,7 @@ async def rotate_keys(session: AsyncSession, settings: Settings) -> int:
         rotated += 1
     for pending in await session.scalars(select(IntegrationAuthorization).with_for_update()):
         pending.code_verifier = crypto.rotate(settings, pending.code_verifier) or ""
+    for revocation in await session.scalars(select(IntegrationRevocation).with_for_update()):
+        revocation.token = crypto.rotate(settings, revocation.token)
     await session.flush()
     return rotated

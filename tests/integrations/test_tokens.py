@@ -195,7 +195,9 @@ class TestRefresh:
             connection_id = connection.id
 
         async with committed_sessionmaker() as caller:
-            token = await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
+            token = await service.access_token_for(
+                committed_sessionmaker, integration_settings, connection_id
+            )
             # The caller goes on writing, then fails and rolls back everything it wrote.
             mine = await caller.get(IntegrationConnection, connection_id)
             assert mine is not None

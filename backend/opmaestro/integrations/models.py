@@ -130,7 +130,9 @@ class IntegrationRevocation(IdMixin, Base):
     token_type_hint: Mapped[str | None] = mapped_column(String(16), info=not_personal())
     # Stripe deauthorizes by the connected account's id, without a token; None for the others.
     subject: Mapped[str | None] = mapped_column(String(255), info=personal(INTEGRATION, erase=UNTIL_REVOKED))
-    reason: Mapped[str] = mapped_column(String(200), info=not_personal("our own wording: why it was disconnected"))
+    reason: Mapped[str] = mapped_column(
+        String(200), info=not_personal("our own wording: why it was disconnected")
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info=not_personal())
 
 

@@ -17,7 +17,9 @@ async def _sync_dead(session: AsyncSession, payload: dict[str, Any], _error: str
 
 @jobs.handler(service.SYNC_JOB, on_dead=_sync_dead)
 async def run_sync(context: jobs.JobContext, payload: dict[str, Any]) -> None:
-    await service.sync(context.session, context.sessionmaker, context.settings, UUID(payload["connection_id"]))
+    await service.sync(
+        context.session, context.sessionmaker, context.settings, UUID(payload["connection_id"])
+    )
 
 
 async def _revoke_dead(session: AsyncSession, payload: dict[str, Any], error: str) -> None:

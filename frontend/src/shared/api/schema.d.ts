@@ -911,7 +911,8 @@ export interface paths {
         post?: never;
         /**
          * Disconnect a provider
-         * @description Revoke the grant at the provider and delete its tokens and everything imported (audited).
+         * @description Delete the tokens and everything imported (audited), and queue the revocation of the grant at
+         *     the provider: the answer does not wait for it (`revocation: pending`).
          */
         delete: operations["integrations-disconnect_integration"];
         options?: never;
@@ -929,6 +930,11 @@ export interface paths {
         /**
          * Finish connecting a provider
          * @description Where the provider sends the browser back: checks the state, stores the grant, queues the import.
+         *
+         *     Public as a route, because the browser may come back without a session (it expired, or the
+         *     person signed out in another tab): the state is bound to the session's account and cannot be
+         *     completed then, so it is spent and the browser goes to sign in, then back to the settings page
+         *     with `error=session_expired` (start again). Every other path needs the signed-in account.
          */
         get: operations["integrations-integration_callback"];
         put?: never;
@@ -2466,10 +2472,11 @@ export interface components {
         Disconnected: {
             provider: components["schemas"]["Provider"];
             /**
-             * Revoked At Provider
-             * @description False when the provider could not be told; local data is gone anyway.
+             * Revocation
+             * @description The provider's side: `pending` (a job is telling it now, with retries), `not_needed` (the grant was already gone there) or `failed` (it cannot be told from here: remove the access in the provider's settings). Tokens and imported data are deleted here in every case.
+             * @enum {string}
              */
-            revoked_at_provider: boolean;
+            revocation: "pending" | "not_needed" | "failed";
         };
         /** EmailChange */
         EmailChange: {
@@ -6895,7 +6902,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To Settings > Integrations, with `connected=1` or `error=<code>`. */
+            /** @description To Settings > Integrations, with `connected=1` or `error=<code>`; without a valid session, to the sign-in page, which returns there with `error=session_expired`. */
             303: {
                 headers: {
                     [name: string]: unknown;

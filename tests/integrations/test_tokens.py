@@ -291,6 +291,19 @@ class TestRefresh:
 
 
 class TestSyncFailures:
+    async def test_a_providers_error_text_is_reduced_to_a_code(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        """The provider chooses the `error` of a refused refresh; only code characters reach the
+        page, the audit log and the logs."""
+        await connect(browser, "google", sessionmaker, integration_settings)
+        await expire_soon(session, 0)
+        fake.state.failures["google.token"] = "<b>Call +1 555 0100</b>\nnow"
+        assert (await browser.post(f"{URL}/google/sync")).status_code == 202
+        assert await run_sync_jobs(sessionmaker, integration_settings) == 1
+        listed = (await browser.get(URL)).json()["items"][0]["connection"]
+        assert listed["sync_error"] == "The provider could not be read (bCall15550100bnow)."
+
     @pytest.mark.parametrize(("path", "failure"), [("google.events", "500"), ("google.events", "401")])
     async def test_a_failing_read_marks_the_sync_failed_and_keeps_the_old_rows(
         self, browser, session, sessionmaker, integration_settings, fake, path, failure

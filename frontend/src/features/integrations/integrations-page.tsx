@@ -47,7 +47,7 @@ function CallbackOutcome() {
   const dismiss = () => setParams({}, { replace: true });
   // The query is anyone's to craft: only our own names and messages are shown (own keys only, so
   // "constructor" or "__proto__" find nothing inherited).
-  const name = Object.hasOwn(NAMES, provider) ? NAMES[provider] : "The provider";
+  const name = (Object.hasOwn(NAMES, provider) && NAMES[provider]) || "The provider";
   return error ? (
     <Alert
       color="red"

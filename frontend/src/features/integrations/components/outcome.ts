@@ -12,5 +12,5 @@ const ERRORS: Record<string, string> = {
 
 export function errorMessage(code: string): string {
   // Own keys only: a crafted `error=constructor` must not find Object's inherited members.
-  return Object.hasOwn(ERRORS, code) ? ERRORS[code] : "The connection did not complete. Please try again.";
+  return (Object.hasOwn(ERRORS, code) && ERRORS[code]) || "The connection did not complete. Please try again.";
 }

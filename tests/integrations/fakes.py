@@ -62,8 +62,10 @@ class ProviderState:
     grants: dict[str, Grant] = field(default_factory=dict)  # by refresh token (current)
     access: dict[str, Grant] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
-    # Path -> how the next calls to it fail: "invalid_grant", "500", "hang", "401".
+    # Path -> how the next calls to it fail: "invalid_grant", "500", "hang", "401"; "hold" waits
+    # until the test sets `released`, then answers normally.
     failures: dict[str, str] = field(default_factory=dict)
+    released: threading.Event = field(default_factory=threading.Event)
     revoked_tokens: list[str] = field(default_factory=list)
     deauthorized: list[str] = field(default_factory=list)
     expires_in: int = 3599
@@ -196,6 +198,9 @@ class FakeProviders:
         failure = self.state.failures.get(name)
         if failure == "hang":
             await asyncio.sleep(60)
+        if failure == "hold":
+            await asyncio.to_thread(self.state.released.wait, 60)
+            return None
         if failure == "500":
             return Response("<html>upstream error</html>", status_code=500, media_type="text/html")
         if failure == "401":

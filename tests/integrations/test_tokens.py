@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
+from opmaestro.accounts.models import User
 from opmaestro.audit.models import AuditRecord
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
@@ -366,6 +367,45 @@ class TestRevocation:
         # Only what Stripe needs is kept: its account id, no token.
         [pending] = (await session.scalars(select(IntegrationRevocation))).all()
         assert pending.subject == "acct_1Nv0FGQ9RKHgCVdK" and pending.token is None
+
+    async def test_the_job_holds_no_transaction_while_the_provider_answers(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
+        """While the provider takes its time, other writes go through (on SQLite a transaction
+        open across the call would hold the single write lock, and the write below would wait)."""
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "slow@example.com", name="Slow Provider")
+            pending = IntegrationRevocation(
+                user_id=user.id,
+                provider="stripe",
+                connection_id=user.id,
+                subject="acct_1Nv0FGQ9RKHgCVdK",
+                reason="disconnected by the account",
+            )
+            session.add(pending)
+            await session.flush()
+            await jobs.enqueue(
+                session, service.REVOKE_JOB, {"revocation_id": str(pending.id)}, max_attempts=1
+            )
+            await session.commit()
+            user_id = user.id
+        fake.state.failures["stripe.deauthorize"] = "hold"
+        running = asyncio.create_task(run_revocation_jobs(committed_sessionmaker, integration_settings))
+        try:
+            while fake.state.calls["stripe.deauthorize"] == 0:
+                await asyncio.sleep(0.01)
+            async with committed_sessionmaker() as writer:
+                found = await writer.get(User, user_id)
+                assert found is not None
+                found.name = "Written Meanwhile"
+                await writer.commit()
+            assert not running.done()  # the provider still holds its answer
+        finally:
+            fake.state.released.set()
+        assert await running == 1
+        assert fake.state.deauthorized == ["acct_1Nv0FGQ9RKHgCVdK"]
+        async with committed_sessionmaker() as reader:
+            assert await pending_revocations(reader) == 0
 
     async def test_only_one_encrypted_token_waits_for_the_job(
         self, browser, session, sessionmaker, integration_settings, fake

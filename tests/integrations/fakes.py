@@ -63,8 +63,9 @@ class ProviderState:
     access: dict[str, Grant] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     # Path -> how the next calls to it fail: "invalid_grant", "500", "hang", "401"; "hold" waits
-    # until the test sets `released`, then answers normally.
+    # until the test sets `released` (having set `held` on arrival), then answers normally.
     failures: dict[str, str] = field(default_factory=dict)
+    held: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     revoked_tokens: list[str] = field(default_factory=list)
     deauthorized: list[str] = field(default_factory=list)
@@ -199,6 +200,7 @@ class FakeProviders:
         if failure == "hang":
             await asyncio.sleep(60)
         if failure == "hold":
+            self.state.held.set()
             await asyncio.to_thread(self.state.released.wait, 60)
             return None
         if failure == "500":

@@ -392,8 +392,7 @@ class TestRevocation:
         fake.state.failures["stripe.deauthorize"] = "hold"
         running = asyncio.create_task(run_revocation_jobs(committed_sessionmaker, integration_settings))
         try:
-            while fake.state.calls["stripe.deauthorize"] == 0:
-                await asyncio.sleep(0.01)
+            assert await asyncio.to_thread(fake.state.held.wait, 30)  # the job is at the provider
             async with committed_sessionmaker() as writer:
                 found = await writer.get(User, user_id)
                 assert found is not None

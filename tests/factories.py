@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pyotp
@@ -289,16 +289,27 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
 
 
 async def create_integration_data(session: AsyncSession, user: User, *, rows: int = 2) -> None:
-    """A Google and a Gusto connection of `user` with imported rows and a pending authorization
-    (not committed); the tokens are placeholders, never decrypted here."""
+    """A Google and a Gusto connection of `user` with imported rows, a pending authorization and a
+    Stripe grant waiting to be revoked (not committed); the tokens are placeholders, never decrypted here."""
     from opmaestro.integrations.models import (
         IntegrationAuthorization,
         IntegrationCalendarEvent,
         IntegrationConnection,
         IntegrationEmployee,
+        IntegrationRevocation,
     )
 
     now = utcnow()
+    # A Stripe grant disconnected and not yet deauthorized at Stripe (its job still to run).
+    session.add(
+        IntegrationRevocation(
+            user_id=user.id,
+            provider="stripe",
+            connection_id=uuid4(),
+            subject=f"acct_{user.id.hex[:16]}",
+            reason="disconnected by the account",
+        )
+    )
     google = IntegrationConnection(
         user_id=user.id,
         provider="google",

@@ -52,6 +52,18 @@ OPENAPI_TAGS = [
         "name": "dsar",
         "description": "Data subject requests: export, erasure and correction, by account or by email.",
     },
+    {
+        "name": "integrations",
+        "description": "Connected tools (Google, Gusto, Stripe): connect with OAuth, import, sync, disconnect.",
+    },
+    {
+        "name": "webhooks",
+        "description": "Signed provider callbacks (Stripe, Gusto, Google), and a person's outbound webhook endpoints.",
+    },
+    {
+        "name": "clients",
+        "description": "For OAuth clients (client credentials): their own outbound webhook endpoints.",
+    },
     {"name": "admin", "description": "Staff: users, OAuth clients, purposes, campaigns, consent statistics."},
     {"name": "health", "description": "Liveness and readiness probes for load balancers and orchestrators."},
 ]

@@ -32,6 +32,7 @@ from opmaestro.integrations.models import (
     IntegrationCalendarEvent,
     IntegrationConnection,
     IntegrationEmployee,
+    IntegrationRevocation,
 )
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
@@ -58,6 +59,7 @@ __all__ = [
     "IntegrationCalendarEvent",
     "IntegrationConnection",
     "IntegrationEmployee",
+    "IntegrationRevocation",
     "Job",
     "LegalHold",
     "OAuthClient",

@@ -104,12 +104,13 @@ class TestSummary:
         categories = {entry["category"]: entry for entry in (await browser.get(URL)).json()["categories"]}
         # Two of each in account_token, data_request, personal_access_token, recovery_code and
         # webhook_endpoint, three sessions (two made, one signed in), the one user_account row,
-        # the encrypted tokens of the two connected tools, and two Google push channels (their
-        # token hashes).
-        assert categories["security"]["record_count"] == 18
+        # the encrypted tokens of the two connected tools, two Google push channels (their token
+        # hashes), and the grant still to be revoked at Stripe.
+        assert categories["security"]["record_count"] == 19
         # Two connections (Google, Gusto), two calendar events, two employees, the two deliveries
-        # to the person's webhook endpoints, two provider events and two push channels.
-        assert categories["integration"]["record_count"] == 12
+        # to the person's webhook endpoints, two provider events, two push channels, and the
+        # Stripe grant still to be revoked.
+        assert categories["integration"]["record_count"] == 13
         # user_account, account_token x2 and data_request x2, outbox_message x2.
         assert categories["contact"]["record_count"] == 7
         # Two events, one current state, one chain head, two policy acceptances, the current

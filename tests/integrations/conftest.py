@@ -70,17 +70,26 @@ async def authorize(browser: httpx.AsyncClient, provider: str) -> str:
     return f"{location.path}?{location.query}"
 
 
-async def run_sync_jobs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+async def run_jobs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, name: str) -> int:
+    """Run every queued job of `name` once (its due time ignored, as a backoff elapsed)."""
     async with sessionmaker() as reader:
         queued = list(
             await reader.scalars(
                 select(jobs.Job.id)
-                .where(jobs.Job.name == service.SYNC_JOB, jobs.Job.status == jobs.JobStatus.QUEUED)
+                .where(jobs.Job.name == name, jobs.Job.status == jobs.JobStatus.QUEUED)
                 .order_by(jobs.Job.created_at)
             )
         )
     runner = jobs.JobRunner(sessionmaker, settings)
     return sum([await runner.run_by_id(job_id) for job_id in queued])
+
+
+async def run_sync_jobs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    return await run_jobs(sessionmaker, settings, service.SYNC_JOB)
+
+
+async def run_revocation_jobs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    return await run_jobs(sessionmaker, settings, service.REVOKE_JOB)
 
 
 async def connect(

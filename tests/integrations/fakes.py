@@ -62,8 +62,11 @@ class ProviderState:
     grants: dict[str, Grant] = field(default_factory=dict)  # by refresh token (current)
     access: dict[str, Grant] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
-    # Path -> how the next calls to it fail: "invalid_grant", "500", "hang", "401".
+    # Path -> how the next calls to it fail: "invalid_grant", "500", "hang", "401"; "hold" waits
+    # until the test sets `released` (having set `held` on arrival), then answers normally.
     failures: dict[str, str] = field(default_factory=dict)
+    held: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
     revoked_tokens: list[str] = field(default_factory=list)
     deauthorized: list[str] = field(default_factory=list)
     expires_in: int = 3599
@@ -196,6 +199,10 @@ class FakeProviders:
         failure = self.state.failures.get(name)
         if failure == "hang":
             await asyncio.sleep(60)
+        if failure == "hold":
+            self.state.held.set()
+            await asyncio.to_thread(self.state.released.wait, 60)
+            return None
         if failure == "500":
             return Response("<html>upstream error</html>", status_code=500, media_type="text/html")
         if failure == "401":

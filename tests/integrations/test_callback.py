@@ -144,3 +144,62 @@ class TestProviderFailures:
         fake.state.failures["stripe.token"] = "hang"
         assert outcome(await browser.get(callback))["error"] == "provider_error"
         assert await connections(session) == 0
+
+
+def sign_in_redirect(response) -> dict[str, str]:
+    """The sign-in page the callback sent the browser to, and the query it returns to afterwards."""
+    assert response.status_code == 303, response.text
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/sign-in", response.headers["location"]
+    back = urlsplit(parse_qs(location.query)["next"][0])
+    assert back.scheme == "" and back.netloc == ""
+    assert back.path == "/settings/integrations"
+    return {name: values[0] for name, values in parse_qs(back.query).items()}
+
+
+class TestWithoutSession:
+    """A browser that comes back without its session is sent to sign in (never shown JSON), then to
+    the settings page with `session_expired`; the state is spent, so it must start again."""
+
+    async def test_a_browser_without_a_session_is_sent_to_sign_in(self, browser, session):
+        callback = await authorize(browser, "google")
+        browser.cookies.clear()
+        answer = await browser.get(callback)
+        assert "json" not in answer.headers.get("content-type", "")
+        assert sign_in_redirect(answer) == {"provider": "google", "error": "session_expired"}
+        assert await connections(session) == 0
+        assert await session.scalar(select(func.count()).select_from(IntegrationAuthorization)) == 0
+
+    async def test_an_expired_session_is_sent_to_sign_in_and_the_state_is_spent(
+        self, browser, session, clock, member
+    ):
+        callback = await authorize(browser, "gusto")
+        clock.advance(minutes=31)  # past the 30-minute idle limit
+        answer = await browser.get(callback)
+        assert sign_in_redirect(answer) == {"provider": "gusto", "error": "session_expired"}
+        # Signed in again, the same callback is refused as unknown (not merely expired): it was spent.
+        await sign_in(browser, member.email)
+        assert outcome(await browser.get(callback))["error"] == "invalid_state"
+        assert await connections(session) == 0
+
+    async def test_a_forged_cookie_is_sent_to_sign_in(self, browser, make_client):
+        callback = await authorize(browser, "stripe")
+        stranger = make_client()
+        stranger.cookies.set(next(iter(browser.cookies.keys())), "forged")
+        assert sign_in_redirect(await stranger.get(callback))["error"] == "session_expired"
+        # The owner's state was spent by the stranger's visit too: nobody completes a leaked state.
+        assert outcome(await browser.get(callback))["error"] == "invalid_state"
+
+    async def test_the_return_path_ignores_anything_in_the_request(self, make_client):
+        anonymous = make_client()
+        answer = await anonymous.get(
+            f"{URL}/google/callback",
+            params={"state": "x", "code": "y", "iss": "https://evil.example/", "error_uri": "//evil.example"},
+        )
+        back = sign_in_redirect(answer)
+        assert back == {"provider": "google", "error": "session_expired"}
+
+    async def test_malformed_requests_without_a_session_are_problems(self, make_client):
+        anonymous = make_client()
+        assert_problem(await anonymous.get(f"{URL}/google/callback", params={"state": "s" * 2049}), 422)
+        assert_problem(await anonymous.get(f"{URL}/nope/callback", params={"state": "s"}), 422)

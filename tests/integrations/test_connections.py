@@ -12,9 +12,10 @@ from opmaestro.integrations.models import (
     IntegrationCalendarEvent,
     IntegrationConnection,
     IntegrationEmployee,
+    IntegrationRevocation,
 )
 from tests.factories import create_user, sign_in
-from tests.integrations.conftest import authorize, connect, run_sync_jobs
+from tests.integrations.conftest import authorize, connect, run_revocation_jobs, run_sync_jobs
 from tests.integrations.fakes import (
     GOOGLE_EMAIL,
     GOOGLE_SCOPE,
@@ -59,7 +60,8 @@ class TestList:
     async def test_signed_out_is_refused(self, client):
         assert_problem(await client.get(URL), 401)
         assert_problem(await client.post(f"{URL}/google/connect"), 401)
-        assert_problem(await client.get(f"{URL}/google/callback?state=x&code=y"), 401)
+        # The callback sends a browser to sign in instead (see test_callback.TestWithoutSession).
+        assert (await client.get(f"{URL}/google/callback?state=x&code=y")).status_code == 303
         assert_problem(await client.post(f"{URL}/google/sync"), 401)
         assert_problem(await client.delete(f"{URL}/google"), 401)
 
@@ -147,13 +149,18 @@ class TestConnect:
 
         disconnected = await browser.delete(f"{URL}/google")
         assert disconnected.status_code == 200, disconnected.text
-        assert disconnected.json() == {"provider": "google", "revoked_at_provider": True}
+        assert disconnected.json() == {"provider": "google", "revocation": "pending"}
+        # The answer did not wait for Google: the job tells it.
+        assert fake.state.revoked_tokens == []
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
         assert len(fake.state.revoked_tokens) == 1
         assert listed(await browser.get(URL), "google")["status"] == "not_connected"
         assert await count(session, IntegrationConnection) == 0
         assert await count(session, IntegrationCalendarEvent) == 0
         actions = list(await session.scalars(select(AuditRecord.action).order_by(AuditRecord.created_at)))
-        assert "integration.connected" in actions and actions[-1] == "integration.disconnected"
+        assert "integration.connected" in actions
+        assert actions[-2:] == ["integration.disconnected", "integration.revoked"]
+        assert await count(session, IntegrationRevocation) == 0
 
     async def test_gusto_imports_the_company_and_its_employees(
         self, browser, session, sessionmaker, integration_settings, fake
@@ -172,7 +179,8 @@ class TestConnect:
         ]
 
         disconnected = await browser.delete(f"{URL}/gusto")
-        assert disconnected.json()["revoked_at_provider"] is True
+        assert disconnected.json()["revocation"] == "pending"
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
         assert fake.state.calls["gusto.revoke"] == 1
         assert await count(session, IntegrationEmployee) == 0
 
@@ -185,7 +193,8 @@ class TestConnect:
         assert connection["granted_scopes"] == ["read_only"] and connection["account_email"] is None
 
         disconnected = await browser.delete(f"{URL}/stripe")
-        assert disconnected.json()["revoked_at_provider"] is True
+        assert disconnected.json()["revocation"] == "pending"
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
         assert fake.state.deauthorized == [STRIPE_ACCOUNT]
 
     async def test_the_scopes_actually_granted_are_stored(

@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
+from opmaestro.accounts.models import User
 from opmaestro.audit.models import AuditRecord
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
@@ -21,10 +22,11 @@ from opmaestro.integrations.models import (
     IntegrationCalendarEvent,
     IntegrationConnection,
     IntegrationEmployee,
+    IntegrationRevocation,
     Provider,
 )
 from tests.factories import PASSWORD, create_user
-from tests.integrations.conftest import connect, run_sync_jobs
+from tests.integrations.conftest import connect, run_revocation_jobs, run_sync_jobs
 from tests.problems import assert_problem
 
 URL = "/api/v1/integrations"
@@ -87,7 +89,7 @@ class TestAtRest:
         await session.execute(text("UPDATE integration_connection SET access_token = 'garbage'"))
         await session.commit()
         answer = await browser.delete(f"{URL}/google")
-        assert answer.status_code == 200 and answer.json()["revoked_at_provider"] is False
+        assert answer.status_code == 200 and answer.json()["revocation"] == "failed"
         assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
 
     async def test_a_token_no_key_reads_fails_the_sync_visibly(
@@ -160,12 +162,7 @@ class TestRefresh:
             connection_id = connection.id
 
         async def use() -> str:
-            async with committed_sessionmaker() as session:
-                found = await session.get(IntegrationConnection, connection_id)
-                assert found is not None
-                token = await service.access_token_for(session, found, integration_settings)
-                await session.commit()
-                return token
+            return await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
 
         first, second = await asyncio.gather(use(), use())
 
@@ -178,25 +175,136 @@ class TestRefresh:
             assert crypto.decrypt(integration_settings, stored.refresh_token) == current
             assert current != issued["refresh_token"]
 
-    async def test_a_failed_refresh_is_a_provider_error(self, session, member, integration_settings, fake):
+    async def test_a_refresh_outlives_a_caller_that_rolls_back(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
+        """Gusto spends the old refresh token: the new one must be stored whatever the caller does."""
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "rollback@example.com", name="Roll Back")
+            issued = fake._issue("gusto", "companies:read employees:read")
+            connection = IntegrationConnection(
+                user_id=user.id,
+                provider=Provider.GUSTO.value,
+                subject="c2b5a3c4-6f8d-4b7e-9a1f-3d2e1c0b9a87",
+                granted_scopes=["companies:read", "employees:read"],
+                access_token=crypto.encrypt(integration_settings, issued["access_token"]),
+                refresh_token=crypto.encrypt(integration_settings, issued["refresh_token"]),
+                expires_at=utcnow() + timedelta(seconds=10),
+            )
+            session.add(connection)
+            await session.commit()
+            connection_id = connection.id
+
+        async with committed_sessionmaker() as caller:
+            token = await service.access_token_for(
+                committed_sessionmaker, integration_settings, connection_id
+            )
+            # The caller goes on writing, then fails and rolls back everything it wrote.
+            mine = await caller.get(IntegrationConnection, connection_id)
+            assert mine is not None
+            mine.sync_error = "the caller's own write"
+            await caller.flush()
+            await caller.rollback()
+
+        assert fake.state.calls["gusto.refresh"] == 1
+        assert issued["refresh_token"] not in fake.state.grants  # spent at the provider
+        async with committed_sessionmaker() as reader:
+            stored = await reader.get(IntegrationConnection, connection_id)
+            assert stored is not None and stored.sync_error is None
+            assert crypto.decrypt(integration_settings, stored.access_token) == token
+            assert crypto.decrypt(integration_settings, stored.refresh_token) in fake.state.grants
+        # And the stored refresh token works: the next refresh succeeds.
+        async with committed_sessionmaker() as session:
+            stored = await session.get(IntegrationConnection, connection_id)
+            assert stored is not None
+            stored.expires_at = utcnow()
+            await session.commit()
+        again = await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
+        assert again != token and again in fake.state.access
+        assert fake.state.calls["gusto.refresh"] == 2
+
+    async def test_an_import_that_fails_after_a_refresh_keeps_the_new_tokens(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        """The read fails after the refresh: the refreshed grant is kept, and the next import uses it."""
+        await connect(browser, "gusto", sessionmaker, integration_settings)
+        await expire_soon(session, 0)
+        fake.state.failures["gusto.employees"] = "500"
+        assert (await browser.post(f"{URL}/gusto/sync")).status_code == 202
+        assert await run_sync_jobs(sessionmaker, integration_settings) == 1
+        session.expire_all()
+        stored = await session.scalar(select(IntegrationConnection))
+        assert stored.sync_status == "failed"
+        assert crypto.decrypt(integration_settings, stored.refresh_token) in fake.state.grants
+        del fake.state.failures["gusto.employees"]
+        await expire_soon(session, 0)
+        assert (await browser.post(f"{URL}/gusto/sync")).status_code == 202
+        assert await run_sync_jobs(sessionmaker, integration_settings) == 1
+        session.expire_all()
+        assert (await session.scalar(select(IntegrationConnection))).sync_status == "succeeded"
+        assert fake.state.calls["gusto.refresh"] == 2
+
+    async def test_a_refresh_never_widens_the_recorded_scopes(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "scopes@example.com", name="Scopes")
+            issued = fake._issue("gusto", "companies:read employees:read payrolls:write")
+            connection = IntegrationConnection(
+                user_id=user.id,
+                provider=Provider.GUSTO.value,
+                subject="company",
+                granted_scopes=["companies:read", "employees:read"],
+                access_token=crypto.encrypt(integration_settings, issued["access_token"]),
+                refresh_token=crypto.encrypt(integration_settings, issued["refresh_token"]),
+                expires_at=utcnow(),
+            )
+            session.add(connection)
+            await session.commit()
+            connection_id = connection.id
+        await service.access_token_for(committed_sessionmaker, integration_settings, connection_id)
+        assert fake.state.calls["gusto.refresh"] == 1
+        async with committed_sessionmaker() as reader:
+            stored = await reader.get(IntegrationConnection, connection_id)
+            assert stored is not None
+            assert stored.granted_scopes == ["companies:read", "employees:read"]
+
+    async def test_a_failed_refresh_is_a_provider_error(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
         issued = fake._issue("gusto", "companies:read")
-        connection = IntegrationConnection(
-            user_id=member.id,
-            provider="gusto",
-            subject="company",
-            granted_scopes=[],
-            access_token=crypto.encrypt(integration_settings, issued["access_token"]),
-            refresh_token=crypto.encrypt(integration_settings, "spent-refresh-token"),
-            expires_at=utcnow() - timedelta(seconds=1),
-        )
-        session.add(connection)
-        await session.flush()
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "failed@example.com", name="Failed")
+            connection = IntegrationConnection(
+                user_id=user.id,
+                provider="gusto",
+                subject="company",
+                granted_scopes=[],
+                access_token=crypto.encrypt(integration_settings, issued["access_token"]),
+                refresh_token=crypto.encrypt(integration_settings, "spent-refresh-token"),
+                expires_at=utcnow() - timedelta(seconds=1),
+            )
+            session.add(connection)
+            await session.commit()
         with pytest.raises(IntegrationProviderError) as raised:
-            await service.access_token_for(session, connection, integration_settings)
+            await service.access_token_for(committed_sessionmaker, integration_settings, connection.id)
         assert raised.value.extra["provider_error"] == "invalid_grant"
 
 
 class TestSyncFailures:
+    async def test_a_providers_error_text_is_reduced_to_a_code(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        """The provider chooses the `error` of a refused refresh; only code characters reach the
+        page, the audit log and the logs."""
+        await connect(browser, "google", sessionmaker, integration_settings)
+        await expire_soon(session, 0)
+        fake.state.failures["google.token"] = "<b>Call +1 555 0100</b>\nnow"
+        assert (await browser.post(f"{URL}/google/sync")).status_code == 202
+        assert await run_sync_jobs(sessionmaker, integration_settings) == 1
+        listed = (await browser.get(URL)).json()["items"][0]["connection"]
+        assert listed["sync_error"] == "The provider could not be read (bCall15550100bnow)."
+
     @pytest.mark.parametrize(("path", "failure"), [("google.events", "500"), ("google.events", "401")])
     async def test_a_failing_read_marks_the_sync_failed_and_keeps_the_old_rows(
         self, browser, session, sessionmaker, integration_settings, fake, path, failure
@@ -237,28 +345,151 @@ class TestSyncFailures:
         assert (await raw_tokens(session)) == [(None, None)]
 
 
-class TestRevocationFailures:
-    @pytest.mark.parametrize("failure", ["500", "invalid_client"])
-    async def test_local_data_goes_even_when_the_provider_cannot_be_told(
-        self, browser, session, sessionmaker, integration_settings, fake, failure
-    ):
-        await connect(browser, "gusto", sessionmaker, integration_settings)
-        fake.state.failures["gusto.revoke"] = failure
-        answer = await browser.delete(f"{URL}/gusto")
-        assert answer.status_code == 200 and answer.json()["revoked_at_provider"] is False
-        assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
-        assert await session.scalar(select(func.count()).select_from(IntegrationEmployee)) == 0
-        actions = set(await session.scalars(select(AuditRecord.action)))
-        assert {"integration.revocation_failed", "integration.disconnected"} <= actions
+async def audited(session) -> list[str]:
+    return list(await session.scalars(select(AuditRecord.action).order_by(AuditRecord.created_at)))
 
+
+async def pending_revocations(session) -> int:
+    return int(await session.scalar(select(func.count()).select_from(IntegrationRevocation)) or 0)
+
+
+class TestRevocation:
     @pytest.mark.parametrize("overrides", [{"integration_http_timeout_seconds": 0.5}])
-    async def test_a_revocation_that_never_answers_still_disconnects(
+    async def test_disconnect_answers_without_calling_the_provider(
         self, browser, session, sessionmaker, integration_settings, fake
     ):
         await connect(browser, "stripe", sessionmaker, integration_settings)
         fake.state.failures["stripe.deauthorize"] = "hang"
         answer = await browser.delete(f"{URL}/stripe")
-        assert answer.status_code == 200 and answer.json()["revoked_at_provider"] is False
+        assert answer.status_code == 200 and answer.json()["revocation"] == "pending"
+        assert fake.state.calls["stripe.deauthorize"] == 0
+        assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
+        # Only what Stripe needs is kept: its account id, no token.
+        [pending] = (await session.scalars(select(IntegrationRevocation))).all()
+        assert pending.subject == "acct_1Nv0FGQ9RKHgCVdK" and pending.token is None
+
+    async def test_the_job_holds_no_transaction_while_the_provider_answers(
+        self, committed_sessionmaker, integration_settings, fake
+    ):
+        """While the provider takes its time, other writes go through (on SQLite a transaction
+        open across the call would hold the single write lock, and the write below would wait)."""
+        async with committed_sessionmaker() as session:
+            user = await create_user(session, "slow@example.com", name="Slow Provider")
+            pending = IntegrationRevocation(
+                user_id=user.id,
+                provider="stripe",
+                connection_id=user.id,
+                subject="acct_1Nv0FGQ9RKHgCVdK",
+                reason="disconnected by the account",
+            )
+            session.add(pending)
+            await session.flush()
+            await jobs.enqueue(
+                session, service.REVOKE_JOB, {"revocation_id": str(pending.id)}, max_attempts=1
+            )
+            await session.commit()
+            user_id = user.id
+        fake.state.failures["stripe.deauthorize"] = "hold"
+        running = asyncio.create_task(run_revocation_jobs(committed_sessionmaker, integration_settings))
+        try:
+            assert await asyncio.to_thread(fake.state.held.wait, 30)  # the job is at the provider
+            async with committed_sessionmaker() as writer:
+                found = await writer.get(User, user_id)
+                assert found is not None
+                found.name = "Written Meanwhile"
+                await writer.commit()
+            assert not running.done()  # the provider still holds its answer
+        finally:
+            fake.state.released.set()
+        assert await running == 1
+        assert fake.state.deauthorized == ["acct_1Nv0FGQ9RKHgCVdK"]
+        async with committed_sessionmaker() as reader:
+            assert await pending_revocations(reader) == 0
+
+    async def test_only_one_encrypted_token_waits_for_the_job(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "gusto", sessionmaker, integration_settings)
+        [(_access, refresh)] = await raw_tokens(session)
+        await browser.delete(f"{URL}/gusto")
+        [pending] = (await session.scalars(select(IntegrationRevocation))).all()
+        assert pending.subject is None and pending.token_type_hint == "refresh_token"
+        assert not any(token in (pending.token or "") for token in issued_tokens(fake))
+        assert crypto.decrypt(integration_settings, pending.token) == crypto.decrypt(
+            integration_settings, refresh
+        )
+
+    @pytest.mark.parametrize("overrides", [{"job_max_attempts": 3}])
+    async def test_a_failed_revocation_is_retried_until_the_provider_confirms(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "google", sessionmaker, integration_settings)
+        fake.state.failures["google.revoke"] = "500"
+        assert (await browser.delete(f"{URL}/google")).json()["revocation"] == "pending"
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert await pending_revocations(session) == 1  # queued again after its backoff
+        del fake.state.failures["google.revoke"]
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert fake.state.calls["google.revoke"] == 2 and len(fake.state.revoked_tokens) == 1
+        assert await pending_revocations(session) == 0
+        actions = await audited(session)
+        assert actions[-1] == "integration.revoked" and "integration.revocation_failed" not in actions
+
+    @pytest.mark.parametrize("overrides", [{"job_max_attempts": 2}])
+    @pytest.mark.parametrize("failure", ["500", "invalid_client"])
+    async def test_the_last_failed_attempt_deletes_the_grant_and_is_audited(
+        self, browser, session, sessionmaker, integration_settings, fake, failure
+    ):
+        await connect(browser, "gusto", sessionmaker, integration_settings)
+        fake.state.failures["gusto.revoke"] = failure
+        answer = await browser.delete(f"{URL}/gusto")
+        assert answer.status_code == 200 and answer.json()["revocation"] == "pending"
+        assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
+        assert await session.scalar(select(func.count()).select_from(IntegrationEmployee)) == 0
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 0  # no third attempt
+        assert fake.state.calls["gusto.revoke"] == 2
+        assert await pending_revocations(session) == 0
+        actions = await audited(session)
+        assert actions[-1] == "integration.revocation_failed"
+        records = (await session.scalars(select(AuditRecord))).all()
+        # No token, encrypted or not, in any audit record.
+        assert not any("gAAAA" in str(record.__dict__) for record in records)
+
+    async def test_a_token_no_key_reads_is_failed_at_once(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "google", sessionmaker, integration_settings)
+        await session.execute(text("UPDATE integration_connection SET refresh_token = 'garbage'"))
+        await session.commit()
+        answer = await browser.delete(f"{URL}/google")
+        assert answer.status_code == 200 and answer.json()["revocation"] == "failed"
+        assert await pending_revocations(session) == 0
+        assert "integration.revocation_failed" in await audited(session)
+
+    async def test_dropped_tokens_need_no_revocation(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "stripe", sessionmaker, integration_settings)
+        connection = await session.scalar(select(IntegrationConnection))
+        await service.drop_tokens(session, connection, reason="deauthorized at Stripe")
+        await session.commit()
+        assert (await browser.delete(f"{URL}/stripe")).json()["revocation"] == "not_needed"
+        assert await pending_revocations(session) == 0
+
+    async def test_a_revocation_already_done_runs_no_second_time(
+        self, browser, session, sessionmaker, integration_settings, fake
+    ):
+        await connect(browser, "google", sessionmaker, integration_settings)
+        await browser.delete(f"{URL}/google")
+        pending = await session.scalar(select(IntegrationRevocation))
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        await service.revoke_pending(
+            session, sessionmaker, integration_settings, pending.id, last_attempt=True
+        )
+        assert fake.state.calls["google.revoke"] == 1
+        assert (await audited(session)).count("integration.revoked") == 1
 
 
 class TestAccountEnd:
@@ -269,10 +500,14 @@ class TestAccountEnd:
             await connect(browser, provider, sessionmaker, integration_settings)
         closed = await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
         assert closed.status_code == 202, closed.text
-        assert fake.state.calls["google.revoke"] == 1 and fake.state.calls["gusto.revoke"] == 1
-        assert fake.state.deauthorized == ["acct_1Nv0FGQ9RKHgCVdK"]
         for model in (IntegrationConnection, IntegrationCalendarEvent, IntegrationEmployee):
             assert await session.scalar(select(func.count()).select_from(model)) == 0
+        # Closing did not wait for the providers: the jobs tell them.
+        assert fake.state.calls["google.revoke"] == 0 and await pending_revocations(session) == 3
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 3
+        assert fake.state.calls["google.revoke"] == 1 and fake.state.calls["gusto.revoke"] == 1
+        assert fake.state.deauthorized == ["acct_1Nv0FGQ9RKHgCVdK"]
+        assert await pending_revocations(session) == 0
 
     async def test_erasure_revokes_and_deletes(
         self, browser, session, sessionmaker, integration_settings, fake, member
@@ -296,9 +531,15 @@ class TestAccountEnd:
         assert await jobs.JobRunner(sessionmaker, integration_settings).run_by_id(job_id)
         await session.refresh(request)
         assert request.state == RequestState.COMPLETED, request.outcome
-        assert fake.state.calls["google.revoke"] == 1
         assert await session.scalar(select(func.count()).select_from(IntegrationCalendarEvent)) == 0
         assert await session.scalar(select(func.count()).select_from(IntegrationConnection)) == 0
+        # The grant to revoke survived the erasure (retained until sent), and only until then.
+        retained = {f"{item['table']}.{item['column']}" for item in request.certificate["retained"]}
+        assert "integration_revocation.token" in retained
+        assert await pending_revocations(session) == 1
+        assert await run_revocation_jobs(sessionmaker, integration_settings) == 1
+        assert fake.state.calls["google.revoke"] == 1
+        assert await pending_revocations(session) == 0
 
 
 class TestPersonalData:

@@ -16,6 +16,7 @@ from opmaestro.core.datamap import (
     SECURITY,
     not_personal,
     personal,
+    retain,
     subject_key,
     subject_rows,
 )
@@ -96,6 +97,43 @@ class IntegrationAuthorization(IdMixin, Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info=not_personal())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, info=not_personal())
+
+
+# What a pending revocation holds survives the account's erasure until the provider is told
+# (minutes, or the job's last attempt after its backoff); then the row is deleted.
+UNTIL_REVOKED = retain("a grant to end at the provider after the account ended; deleted once sent", days=2)
+
+
+class IntegrationRevocation(IdMixin, Base):
+    """A grant disconnected here and still to be revoked at the provider by a job (with retries).
+
+    Only what the provider's revocation needs: one token (the refresh token when there is one),
+    still encrypted, or for Stripe the account id it deauthorizes. Deleted when the provider
+    confirmed or the last attempt failed (audited either way)."""
+
+    __tablename__ = "integration_revocation"
+    __table_args__ = (
+        Index("ix_integration_revocation_user_id", "user_id"),
+        {"info": subject_rows(subject_key("user_id"))},
+    )
+
+    # The account row outlives its erasure (it is anonymized, never deleted), so the cascade only
+    # applies to an account deleted outright.
+    user_id: Mapped[UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), info=personal(ACCOUNT, erase=UNTIL_REVOKED)
+    )
+    provider: Mapped[str] = mapped_column(String(16), info=not_personal())
+    connection_id: Mapped[UUID] = mapped_column(
+        info=not_personal("the id the deleted connection had, the subject of its audit records")
+    )
+    token: Mapped[str | None] = mapped_column(Text, info=personal(SECURITY, erase=UNTIL_REVOKED))  # Fernet
+    token_type_hint: Mapped[str | None] = mapped_column(String(16), info=not_personal())
+    # Stripe deauthorizes by the connected account's id, without a token; None for the others.
+    subject: Mapped[str | None] = mapped_column(String(255), info=personal(INTEGRATION, erase=UNTIL_REVOKED))
+    reason: Mapped[str] = mapped_column(
+        String(200), info=not_personal("our own wording: why it was disconnected")
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, info=not_personal())
 
 
 class IntegrationCalendarEvent(IdMixin, Base):

@@ -15,13 +15,14 @@ this module.
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opmaestro.accounts import sessions as account_sessions
 from opmaestro.audit import service as audit
@@ -181,11 +182,24 @@ def _expiration(value: Any) -> datetime:
         return utcnow() + CHANNEL_TTL
 
 
+@dataclass(frozen=True)
+class _Watchable:
+    """What the channel upkeep needs of a Google connection, read before any call to Google."""
+
+    id: UUID
+    user_id: UUID
+    has_tokens: bool
+    imported: bool
+
+
 async def open_channel(
-    session: AsyncSession, settings: Settings, connection: IntegrationConnection
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, connection: _Watchable
 ) -> PushChannel | None:
-    """Ask Google to push changes of the primary calendar (`events.watch`) and register the channel."""
-    access_token = await service.access_token_for(session, connection, settings)
+    """Ask Google to push changes of the primary calendar (`events.watch`) and register the channel.
+
+    No transaction is open while Google answers (on SQLite one would hold the only write lock);
+    the token comes from `access_token_for`, which refreshes in a short transaction of its own."""
+    access_token = await service.access_token_for(sessionmaker, settings, connection.id)
     channel_id, channel_token = str(uuid.uuid4()), new_token(nbytes=24)
     async with httpx.AsyncClient(timeout=settings.integration_http_timeout_seconds) as client:
         response = await client.post(
@@ -207,74 +221,99 @@ async def open_channel(
     if not isinstance(resource_id, str) or not resource_id:
         logger.warning("google's answer to a calendar watch named no resource")
         return None
-    return await calendar_push.register_push_channel(
-        session,
-        owner_user_id=connection.user_id,
-        connection_ref=str(connection.id),
-        channel_id=channel_id,
-        token=channel_token,
-        resource_id=resource_id[:255],
-        expires_at=_expiration(answer.get("expiration")),
-    )
+    async with sessionmaker() as session:
+        channel = await calendar_push.register_push_channel(
+            session,
+            owner_user_id=connection.user_id,
+            connection_ref=str(connection.id),
+            channel_id=channel_id,
+            token=channel_token,
+            resource_id=resource_id[:255],
+            expires_at=_expiration(answer.get("expiration")),
+        )
+        await session.commit()
+    return channel
 
 
 async def stop_channel(
-    session: AsyncSession, settings: Settings, connection: IntegrationConnection | None, channel: PushChannel
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    connection: _Watchable | None,
+    channel_id: str,
+    resource_id: str,
 ) -> None:
     """Stop a channel here, and at Google when the grant still allows (`channels.stop`)."""
-    await calendar_push.close_push_channel(session, channel.channel_id)
-    if connection is None or connection.access_token is None:
+    async with sessionmaker() as session:
+        await calendar_push.close_push_channel(session, channel_id)
+        await session.commit()
+    if connection is None or not connection.has_tokens:
         return
     try:
-        access_token = await service.access_token_for(session, connection, settings)
+        access_token = await service.access_token_for(sessionmaker, settings, connection.id)
         async with httpx.AsyncClient(timeout=settings.integration_http_timeout_seconds) as client:
             await client.post(
                 f"{settings.google_api_base_url.rstrip('/')}/channels/stop",
                 headers={"Authorization": f"Bearer {access_token}"},
-                json={"id": channel.channel_id, "resourceId": channel.resource_id},
+                json={"id": channel_id, "resourceId": resource_id},
             )
     except (httpx.HTTPError, *GRANT_ERRORS):
         # The channel expires on its own; notifications on it are refused from now on.
         logger.warning("a calendar channel could not be stopped at google")
 
 
-async def maintain_calendar_channels(session: AsyncSession, settings: Settings) -> dict[str, int]:
+async def maintain_calendar_channels(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, int]:
     """Open a channel for every imported Google connection without one, renew the channels that
-    end within a day, and close those whose connection is gone or lost its tokens."""
+    end within a day, and close those whose connection is gone or lost its tokens.
+
+    What to do is read first, in one short transaction; each call to Google then runs with no
+    transaction open, and each change it leads to commits on its own."""
     counts = {"opened": 0, "renewed": 0, "closed": 0}
-    connections = {
-        connection.id: connection
-        for connection in await session.scalars(
-            select(IntegrationConnection).where(IntegrationConnection.provider == Provider.GOOGLE.value)
-        )
-    }
-    open_channels = list(await session.scalars(select(PushChannel).where(PushChannel.closed_at.is_(None))))
+    async with sessionmaker() as session:
+        connections = {
+            connection.id: _Watchable(
+                id=connection.id,
+                user_id=connection.user_id,
+                has_tokens=connection.access_token is not None,
+                imported=connection.last_synced_at is not None,
+            )
+            for connection in await session.scalars(
+                select(IntegrationConnection).where(IntegrationConnection.provider == Provider.GOOGLE.value)
+            )
+        }
+        open_channels = [
+            (channel.channel_id, channel.resource_id, channel.connection_ref, channel.expires_at)
+            for channel in await session.scalars(select(PushChannel).where(PushChannel.closed_at.is_(None)))
+        ]
     watched: set[UUID] = set()
-    for channel in open_channels:
+    for channel_id, resource_id, connection_ref, expires_at in open_channels:
         try:
-            connection = connections.get(UUID(channel.connection_ref))
+            connection = connections.get(UUID(connection_ref))
         except ValueError:
             connection = None
-        if connection is None or connection.access_token is None:
-            await stop_channel(session, settings, connection, channel)
+        if connection is None or not connection.has_tokens:
+            await stop_channel(sessionmaker, settings, connection, channel_id, resource_id)
             counts["closed"] += 1
-        elif channel.expires_at <= utcnow() + RENEW_WITHIN:
-            if await _safely_open(session, settings, connection):
-                await stop_channel(session, settings, connection, channel)
+        elif expires_at <= utcnow() + RENEW_WITHIN:
+            if await _safely_open(sessionmaker, settings, connection):
+                await stop_channel(sessionmaker, settings, connection, channel_id, resource_id)
                 counts["renewed"] += 1
                 watched.add(connection.id)
         else:
             watched.add(connection.id)
     for connection in connections.values():
-        imported = connection.last_synced_at is not None and connection.access_token is not None
-        if imported and connection.id not in watched and await _safely_open(session, settings, connection):
+        wanted = connection.imported and connection.has_tokens and connection.id not in watched
+        if wanted and await _safely_open(sessionmaker, settings, connection):
             counts["opened"] += 1
     return counts
 
 
-async def _safely_open(session: AsyncSession, settings: Settings, connection: IntegrationConnection) -> bool:
+async def _safely_open(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, connection: _Watchable
+) -> bool:
     try:
-        return await open_channel(session, settings, connection) is not None
+        return await open_channel(sessionmaker, settings, connection) is not None
     except (httpx.HTTPError, ValueError, *GRANT_ERRORS):
         logger.warning("a calendar channel could not be opened", exc_info=True)
         return False
@@ -282,7 +321,7 @@ async def _safely_open(session: AsyncSession, settings: Settings, connection: In
 
 @jobs.handler(CALENDAR_CHANNELS_JOB)
 async def calendar_channels(context: jobs.JobContext, _payload: dict[str, Any]) -> None:
-    counts = await maintain_calendar_channels(context.session, context.settings)
+    counts = await maintain_calendar_channels(context.sessionmaker, context.settings)
     if any(counts.values()):
         logger.info("calendar channels: %(opened)d opened, %(renewed)d renewed, %(closed)d closed", counts)
 

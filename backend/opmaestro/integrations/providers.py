@@ -4,6 +4,7 @@ Every call to a provider goes through `AsyncOAuth2Client`; its failures (an OAut
 `invalid_grant`, a 5xx, a timeout, an answer that is not JSON) become `ProviderFailed`.
 """
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -107,11 +108,16 @@ async def oauth_client(
         yield client
 
 
+_SAFE_CODE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
 async def _guarded(call: Awaitable[T], what: str) -> T:
     try:
         return await call
     except OAuthError as error:
-        code = str(error.error or "oauth_error")[:64]
+        # The provider chooses this text, and it reaches the page, the audit log and the logs:
+        # only an OAuth error code's characters (RFC 6749 section 5.2) are kept.
+        code = _SAFE_CODE.sub("", str(error.error or ""))[:64] or "oauth_error"
         raise ProviderFailed(code, f"The provider refused the {what} ({code}).") from None
     except httpx.TimeoutException:
         raise ProviderFailed("timeout", f"The provider did not answer the {what} in time.") from None

@@ -51,6 +51,9 @@ class SyncQueued(ResponseModel):
 
 class Disconnected(ResponseModel):
     provider: Provider
-    revoked_at_provider: bool = Field(
-        description="False when the provider could not be told; local data is gone anyway."
+    revocation: Literal["pending", "not_needed", "failed"] = Field(
+        description="The provider's side: `pending` (a job is telling it now, with retries), "
+        "`not_needed` (the grant was already gone there) or `failed` (it cannot be told from here: "
+        "remove the access in the provider's settings). Tokens and imported data are deleted here "
+        "in every case."
     )

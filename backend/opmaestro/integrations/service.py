@@ -8,12 +8,12 @@ the account hooks): `get_connection_by_provider_subject`, `connections_by_provid
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opmaestro.accounts.deps import Principal
 from opmaestro.audit import service as audit
@@ -33,6 +33,7 @@ from opmaestro.integrations.models import (
     IntegrationCalendarEvent,
     IntegrationConnection,
     IntegrationEmployee,
+    IntegrationRevocation,
     Provider,
     SyncStatus,
     scopes_list,
@@ -47,7 +48,12 @@ logger = logging.getLogger(__name__)
 
 SYNC_JOB = "integrations.sync"
 PRUNE_JOB = "integrations.prune_authorizations"
+REVOKE_JOB = "integrations.revoke"
+# What `disconnect` answers about the provider's side: a job tells it; the grant was already gone
+# there (the provider revoked it, or there was never a token); or it can never be told here.
+Revocation = Literal["pending", "not_needed", "failed"]
 SETTINGS_PAGE = "/settings/integrations"
+SIGN_IN_PAGE = "/sign-in"
 IMPORTS = {
     Provider.GOOGLE: "Your Google account's email and id, and the start, end and title of your primary "
     "calendar's events in the coming days.",
@@ -182,6 +188,31 @@ def settings_page(settings: Settings, provider: Provider, **outcome: str) -> str
     return public_url(settings, SETTINGS_PAGE) + "?" + urlencode({"provider": provider.value} | outcome)
 
 
+def sign_in_page(settings: Settings, provider: Provider, error: str) -> str:
+    """The SPA's sign-in page, which returns to the settings page (with `error`) after sign-in.
+
+    `next` is always our own path, never anything from the request: no open redirect."""
+    back = SETTINGS_PAGE + "?" + urlencode({"provider": provider.value, "error": error})
+    return public_url(settings, SIGN_IN_PAGE) + "?" + urlencode({"next": back})
+
+
+async def abandon_authorization(
+    session: AsyncSession, settings: Settings, provider: Provider, *, state: str | None
+) -> str:
+    """The browser came back without the session the state was bound to: spend the state (it can
+    never be completed now) and send the person to sign in and start again."""
+    if state:
+        await session.execute(
+            delete(IntegrationAuthorization)
+            .where(
+                IntegrationAuthorization.state_hash == hash_token(state),
+                IntegrationAuthorization.provider == provider.value,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return sign_in_page(settings, provider, "session_expired")
+
+
 async def _take_authorization(
     session: AsyncSession, state: str, provider: Provider, user_id: UUID
 ) -> tuple[IntegrationAuthorization | None, str | None]:
@@ -292,12 +323,18 @@ def _store_token(
     token: dict[str, Any],
     *,
     requested: tuple[str, ...] = (),
+    refreshing: bool = False,
 ) -> None:
     connection.access_token = crypto.encrypt(settings, str(token["access_token"]))
     if token.get("refresh_token"):
         connection.refresh_token = crypto.encrypt(settings, str(token["refresh_token"]))
     connection.expires_at = _expires_at(token)
-    if "scope" in token:
+    if "scope" in token and refreshing:
+        # RFC 6749 section 6: a refresh may narrow the grant, never widen it. A wider answer is not
+        # what the person consented to, so the recorded scopes only ever shrink here.
+        answered = set(scopes_list(token["scope"]))
+        connection.granted_scopes = [scope for scope in connection.granted_scopes or [] if scope in answered]
+    elif "scope" in token:
         connection.granted_scopes = scopes_list(token["scope"])
     elif requested and not connection.granted_scopes:
         # RFC 6749 section 5.1: no `scope` in the answer means the requested ones were granted.
@@ -364,39 +401,50 @@ def _needs_refresh(connection: IntegrationConnection, settings: Settings) -> boo
 
 
 async def access_token_for(
-    session: AsyncSession, connection: IntegrationConnection, settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, connection_id: UUID
 ) -> str:
-    """A usable access token, refreshed first when it expires within the margin.
+    """A usable access token for the connection (see `_usable_token`)."""
+    return (await _usable_token(sessionmaker, settings, connection_id))[0]
 
-    Refreshes of one connection are serialized (a row lock on PostgreSQL; SQLite transactions hold
-    the write lock): Gusto spends a refresh token on use, so a second refresh with the old one
-    would fail and lose the grant. Commit soon after: the new tokens exist only in this transaction."""
-    if connection.access_token is None:
-        raise IntegrationNotConnected(
-            f"{connection.provider} must be connected again: its tokens were revoked."
+
+async def _usable_token(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, connection_id: UUID
+) -> tuple[str, Provider, str]:
+    """A usable access token for the connection, refreshed first when it expires within the margin.
+
+    The refresh runs and commits in a short transaction of its own, never in the caller's: Gusto
+    spends a refresh token on use, so a new one that rolled back with the caller would leave only
+    a dead token behind. Refreshes of one connection are serialized (a row lock on PostgreSQL;
+    SQLite transactions begin with the write lock), and the row is read again once locked, so two
+    concurrent callers make one provider call. Call it with no transaction of your own open on
+    the connection's row (on SQLite: none at all), or the two would wait for each other."""
+    async with sessionmaker() as session:
+        found = await session.get(IntegrationConnection, connection_id)
+        if found is None or found.access_token is None:
+            raise IntegrationNotConnected("The integration must be connected again: its tokens were revoked.")
+        account = (Provider(found.provider), found.subject)
+        if not _needs_refresh(found, settings):
+            return crypto.decrypt(settings, found.access_token) or "", *account
+        locked = await session.scalar(
+            select(IntegrationConnection)
+            .where(IntegrationConnection.id == connection_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-    if not _needs_refresh(connection, settings):
-        return crypto.decrypt(settings, connection.access_token) or ""
-    locked = await session.scalar(
-        select(IntegrationConnection)
-        .where(IntegrationConnection.id == connection.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None or locked.access_token is None:
-        raise IntegrationNotConnected(f"{connection.provider} is no longer connected.")
-    refresh_token = crypto.decrypt(settings, locked.refresh_token)
-    if not _needs_refresh(locked, settings) or not refresh_token:
-        return crypto.decrypt(settings, locked.access_token) or ""
-    config = providers.config_of(settings, Provider(locked.provider))
-    try:
-        token = await providers.refresh(settings, config, refresh_token)
-    except providers.ProviderFailed as failure:
-        raise IntegrationProviderError(failure.detail, extra={"provider_error": failure.code}) from None
-    _store_token(settings, locked, token)
-    locked.refreshed_at = utcnow()
-    await session.flush()
-    return str(token["access_token"])
+        if locked is None or locked.access_token is None:
+            raise IntegrationNotConnected("The integration is no longer connected.")
+        refresh_token = crypto.decrypt(settings, locked.refresh_token)
+        if not _needs_refresh(locked, settings) or not refresh_token:
+            return crypto.decrypt(settings, locked.access_token) or "", *account
+        config = providers.config_of(settings, account[0])
+        try:
+            token = await providers.refresh(settings, config, refresh_token)
+        except providers.ProviderFailed as failure:
+            raise IntegrationProviderError(failure.detail, extra={"provider_error": failure.code}) from None
+        _store_token(settings, locked, token, refreshing=True)
+        locked.refreshed_at = utcnow()
+        await session.commit()
+        return str(token["access_token"]), *account
 
 
 async def _delete_imported(session: AsyncSession, connection_id: UUID) -> None:
@@ -434,44 +482,39 @@ async def disconnect(
     actor: Principal | None,
     reason: str,
     revoke: bool = True,
-) -> bool:
-    """Revoke the grant at the provider, then delete the tokens and everything imported (audited).
+) -> Revocation:
+    """Delete the tokens and everything imported at once (audited), and queue the revocation of
+    the grant at the provider: one token (or Stripe's account id), still encrypted, moves to
+    `integration_revocation` and a job calls the provider with retries (`revoke_pending`).
 
-    A provider that cannot be told does not keep the data here: it is deleted all the same, and the
-    failure is recorded. Returns whether the provider confirmed the revocation."""
+    No provider round trip happens in the caller's transaction. A grant that can never be
+    revoked from here (the provider is no longer configured, no key reads the token) is
+    audited as failed at once."""
     provider = Provider(connection.provider)
-    revoked = False
+    outcome: Revocation = "not_needed"
     failure: str | None = None
-    config = providers.config_of(settings, provider)
-    if revoke and connection.access_token is not None and not config.configured:
-        failure = "not_configured"
-    elif revoke and connection.access_token is not None:
-        try:
-            await providers.revoke(
-                settings,
-                config,
-                subject=connection.subject,
-                access_token=crypto.decrypt(settings, connection.access_token),
-                refresh_token=crypto.decrypt(settings, connection.refresh_token),
-            )
-            revoked = True
-        except providers.ProviderFailed as failed:
-            failure = failed.code
-        except crypto.TokenKeyError:
-            failure = "undecryptable_token"
+    pending: IntegrationRevocation | None = None
+    if revoke and connection.access_token is not None:
+        if not providers.config_of(settings, provider).configured:
+            failure = "not_configured"
+        else:
+            try:
+                pending = _pending_revocation(settings, connection, reason)
+            except crypto.TokenKeyError:
+                failure = "undecryptable_token"
     connection_id = connection.id
     await _delete_imported(session, connection_id)
     await session.delete(connection)
+    if pending is not None:
+        session.add(pending)
     await session.flush()
     if failure:
-        logger.warning("integration %s: revocation failed (%s); deleted locally", provider.value, failure)
-        await audit.record(
-            session,
-            actor=actor,
-            action="integration.revocation_failed",
-            subject_type=_subject_type(provider),
-            subject_id=connection_id,
-            reason=f"{reason}; provider error: {failure}",
+        outcome = "failed"
+        await _revocation_failed(session, provider, connection_id, actor=actor, reason=reason, code=failure)
+    elif pending is not None:
+        outcome = "pending"
+        await jobs.enqueue(
+            session, REVOKE_JOB, {"revocation_id": str(pending.id)}, max_attempts=settings.job_max_attempts
         )
     await audit.record(
         session,
@@ -482,12 +525,124 @@ async def disconnect(
         fields=["access_token", "refresh_token", "imported data"],
         reason=reason,
     )
-    return revoked
+    return outcome
+
+
+def _pending_revocation(
+    settings: Settings, connection: IntegrationConnection, reason: str
+) -> IntegrationRevocation:
+    """What the provider's revocation needs and nothing more (raises TokenKeyError if unreadable)."""
+    provider = Provider(connection.provider)
+    pending = IntegrationRevocation(
+        user_id=connection.user_id, provider=provider.value, connection_id=connection.id, reason=reason[:200]
+    )
+    if provider is Provider.STRIPE:
+        pending.subject = connection.subject  # Stripe deauthorizes the account, not a token
+        return pending
+    refresh_token = crypto.decrypt(settings, connection.refresh_token)
+    access_token = crypto.decrypt(settings, connection.access_token)
+    # RFC 7009: revoking the refresh token ends the grant and its access tokens with it.
+    pending.token_type_hint = "refresh_token" if refresh_token else "access_token"
+    pending.token = crypto.encrypt(settings, refresh_token or access_token or "")
+    return pending
+
+
+async def _revocation_failed(
+    session: AsyncSession,
+    provider: Provider,
+    connection_id: UUID,
+    *,
+    actor: Principal | None,
+    reason: str,
+    code: str,
+) -> None:
+    logger.warning("integration %s: revocation failed (%s); deleted locally", provider.value, code)
+    await audit.record(
+        session,
+        actor=actor,
+        action="integration.revocation_failed",
+        subject_type=_subject_type(provider),
+        subject_id=connection_id,
+        reason=f"{reason}; provider error: {code}"[:500],
+    )
+
+
+class RevocationRetry(Exception):
+    """The provider could not be told yet: the job runs again after its backoff."""
+
+
+async def revoke_pending(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    revocation_id: UUID,
+    *,
+    last_attempt: bool,
+) -> None:
+    """Tell the provider, then delete the pending revocation (audited: revoked, or failed after
+    the last attempt). Raises `RevocationRetry` to be run again.
+
+    The row is read in a short transaction of its own and the provider called with none open,
+    so a slow provider never holds the database's write lock (SQLite) or a row lock."""
+    async with sessionmaker() as reader:
+        pending = await reader.get(IntegrationRevocation, revocation_id)
+        if pending is None:
+            return  # already done by an earlier run
+        reader.expunge(pending)
+    provider = Provider(pending.provider)
+    config = providers.config_of(settings, provider)
+    failure: str | None = None
+    final = last_attempt
+    try:
+        if not config.configured:
+            raise providers.ProviderFailed("not_configured", "The provider is no longer configured.")
+        token = crypto.decrypt(settings, pending.token)
+        await providers.revoke(
+            settings,
+            config,
+            subject=pending.subject or "",
+            access_token=token if pending.token_type_hint == "access_token" else None,
+            refresh_token=token if pending.token_type_hint == "refresh_token" else None,
+        )
+    except providers.ProviderFailed as failed:
+        failure = failed.code
+    except crypto.TokenKeyError:
+        failure, final = "undecryptable_token", True  # no retry brings a dropped key back
+    if failure is not None and not final:
+        raise RevocationRetry(f"{provider.value} revocation failed ({failure}); retrying")
+    await _finish_revocation(session, revocation_id, failure=failure)
+
+
+async def _finish_revocation(session: AsyncSession, revocation_id: UUID, *, failure: str | None) -> None:
+    """Delete the pending revocation and audit the outcome (once: a second caller finds no row)."""
+    pending = await session.get(IntegrationRevocation, revocation_id, with_for_update=True)
+    if pending is None:
+        return
+    provider, connection_id, reason = Provider(pending.provider), pending.connection_id, pending.reason
+    await session.delete(pending)
+    await session.flush()
+    if failure is not None:
+        await _revocation_failed(session, provider, connection_id, actor=None, reason=reason, code=failure)
+        return
+    await audit.record(
+        session,
+        actor=None,
+        action="integration.revoked",
+        subject_type=_subject_type(provider),
+        subject_id=connection_id,
+        reason=reason,
+    )
+
+
+async def revocation_gave_up(session: AsyncSession, revocation_id: UUID, error: str) -> None:
+    """The job died (its last attempt failed or its worker vanished): forget the grant, audited."""
+    code = "provider_error" if "RevocationRetry" in error else "job_failed"
+    await _finish_revocation(session, revocation_id, failure=code)
 
 
 async def disconnect_provider(
     session: AsyncSession, settings: Settings, principal: Principal, provider: Provider
-) -> bool:
+) -> Revocation:
     """The signed-in person disconnects one provider."""
     connection = await get_connection(session, principal.signed_in_user.id, provider)
     return await disconnect(
@@ -496,7 +651,7 @@ async def disconnect_provider(
 
 
 async def disconnect_all(session: AsyncSession, settings: Settings, user_id: UUID, *, reason: str) -> int:
-    """Disconnect every provider of an account (closed or erased): revoke, then delete."""
+    """Disconnect every provider of an account (closed or erased): delete now, revoke by a job."""
     connections = list(
         await session.scalars(select(IntegrationConnection).where(IntegrationConnection.user_id == user_id))
     )
@@ -510,31 +665,42 @@ async def disconnect_all(session: AsyncSession, settings: Settings, user_id: UUI
     return len(connections)
 
 
-async def sync(session: AsyncSession, settings: Settings, connection_id: UUID) -> None:
+async def sync(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    connection_id: UUID,
+) -> None:
     """Import the connection's slice, replacing what the last import stored; a provider failure is
     recorded on the connection (and not retried: the person sees it and can sync again).
 
-    The connection stays locked while it runs, so two imports of it never interleave their rows."""
+    In three steps, so that no transaction is open during a provider's round trip except a
+    refresh's own: a usable token (refreshed and committed apart, see `access_token_for`), the
+    provider read with no transaction open, then the connection locked in `session` while its rows
+    are replaced, so two imports of it never interleave their rows."""
+    failure: str | None = None
+    found: providers.Slice | None = None
+    provider, subject = Provider.GOOGLE, ""
+    try:
+        access_token, provider, subject = await _usable_token(sessionmaker, settings, connection_id)
+        found = await providers.read(settings, providers.config_of(settings, provider), access_token)
+    except IntegrationNotConnected:
+        return
+    except IntegrationProviderError as failed:
+        failure = str(failed.extra.get("provider_error", "provider_error"))
+    except providers.ProviderFailed as failed:
+        failure = failed.code
+    except crypto.TokenKeyError:
+        failure = "undecryptable_token"
     connection = await session.get(IntegrationConnection, connection_id, with_for_update=True)
     if connection is None or connection.access_token is None:
         return
-    provider = Provider(connection.provider)
-    config = providers.config_of(settings, provider)
-    try:
-        access_token = await access_token_for(session, connection, settings)
-        found = await providers.read(settings, config, access_token)
-    except IntegrationProviderError as failure:
-        _sync_failed(connection, str(failure.extra.get("provider_error", "provider_error")))
+    if failure is not None or found is None:
+        _sync_failed(connection, failure or "provider_error")
         await session.flush()
         return
-    except providers.ProviderFailed as failure:
-        _sync_failed(connection, failure.code)
-        await session.flush()
-        return
-    except crypto.TokenKeyError:
-        _sync_failed(connection, "undecryptable_token")
-        await session.flush()
-        return
+    if connection.subject != subject:
+        return  # connected again to another account meanwhile: that connection's own import follows
     await _delete_imported(session, connection.id)
     session.add_all(
         IntegrationCalendarEvent(
@@ -602,5 +768,7 @@ async def rotate_keys(session: AsyncSession, settings: Settings) -> int:
         rotated += 1
     for pending in await session.scalars(select(IntegrationAuthorization).with_for_update()):
         pending.code_verifier = crypto.rotate(settings, pending.code_verifier) or ""
+    for revocation in await session.scalars(select(IntegrationRevocation).with_for_update()):
+        revocation.token = crypto.rotate(settings, revocation.token)
     await session.flush()
     return rotated

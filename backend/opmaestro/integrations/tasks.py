@@ -1,4 +1,5 @@
-"""The integrations' jobs: importing a connection's slice, pruning abandoned authorizations."""
+"""The integrations' jobs: importing a connection's slice, revoking disconnected grants at the
+provider (with retries), pruning abandoned authorizations."""
 
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,24 @@ async def _sync_dead(session: AsyncSession, payload: dict[str, Any], _error: str
 
 @jobs.handler(service.SYNC_JOB, on_dead=_sync_dead)
 async def run_sync(context: jobs.JobContext, payload: dict[str, Any]) -> None:
-    await service.sync(context.session, context.settings, UUID(payload["connection_id"]))
+    await service.sync(
+        context.session, context.sessionmaker, context.settings, UUID(payload["connection_id"])
+    )
+
+
+async def _revoke_dead(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
+    await service.revocation_gave_up(session, UUID(payload["revocation_id"]), error)
+
+
+@jobs.handler(service.REVOKE_JOB, on_dead=_revoke_dead)
+async def revoke_grant(context: jobs.JobContext, payload: dict[str, Any]) -> None:
+    await service.revoke_pending(
+        context.session,
+        context.sessionmaker,
+        context.settings,
+        UUID(payload["revocation_id"]),
+        last_attempt=context.attempt >= context.max_attempts,
+    )
 
 
 @jobs.handler(service.PRUNE_JOB)

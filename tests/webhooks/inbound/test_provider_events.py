@@ -360,10 +360,10 @@ class TestStripe:
 
 class TestCalendarChannels:
     async def test_an_imported_google_connection_gets_a_channel_at_google(
-        self, session, hook_settings, ann, google
+        self, session, sessionmaker, hook_settings, ann, google
     ):
         google_connection = await connection(session, hook_settings, ann, "google", GOOGLE_SUB)
-        counts = await provider_events.maintain_calendar_channels(session, hook_settings)
+        counts = await provider_events.maintain_calendar_channels(sessionmaker, hook_settings)
         assert counts == {"opened": 1, "renewed": 0, "closed": 0}
         [body] = google.watch_answers
         assert body["type"] == "web_hook" and body["address"].endswith("/api/v1/webhooks/google/calendar")
@@ -372,38 +372,44 @@ class TestCalendarChannels:
         assert body["token"] not in channel.token_hash
         # Google's `expiration` (milliseconds) is the channel's end.
         assert channel.expires_at > utcnow() + timedelta(days=6)
-        assert await provider_events.maintain_calendar_channels(session, hook_settings) == {
+        assert await provider_events.maintain_calendar_channels(sessionmaker, hook_settings) == {
             "opened": 0,
             "renewed": 0,
             "closed": 0,
         }
 
     async def test_a_channel_ending_within_a_day_is_renewed_and_the_old_one_stopped(
-        self, session, hook_settings, ann, google
+        self, session, sessionmaker, hook_settings, ann, google
     ):
         google_connection = await connection(session, hook_settings, ann, "google", GOOGLE_SUB)
-        await provider_events.maintain_calendar_channels(session, hook_settings)
-        [old] = await calendar_push.open_channels_of(session, str(google_connection.id))
+        connection_ref = str(google_connection.id)
+        await provider_events.maintain_calendar_channels(sessionmaker, hook_settings)
+        [old] = await calendar_push.open_channels_of(session, connection_ref)
         old.expires_at = utcnow() + timedelta(hours=12)
         await session.commit()
-        counts = await provider_events.maintain_calendar_channels(session, hook_settings)
+        counts = await provider_events.maintain_calendar_channels(sessionmaker, hook_settings)
         assert counts == {"opened": 0, "renewed": 1, "closed": 0}
-        [new] = await calendar_push.open_channels_of(session, str(google_connection.id))
-        assert new.channel_id != old.channel_id and old.closed_at is not None
+        old_id = old.channel_id
+        session.expire_all()
+        [new] = await calendar_push.open_channels_of(session, connection_ref)
+        await session.refresh(old)
+        assert new.channel_id != old_id and old.closed_at is not None
         assert google.hits("/calendar/v3/channels/stop") == 1
 
     async def test_channels_of_a_connection_without_tokens_are_closed(
-        self, session, hook_settings, ann, google
+        self, session, sessionmaker, hook_settings, ann, google
     ):
         google_connection = await connection(session, hook_settings, ann, "google", GOOGLE_SUB)
-        await provider_events.maintain_calendar_channels(session, hook_settings)
+        await provider_events.maintain_calendar_channels(sessionmaker, hook_settings)
         await integrations.drop_tokens(session, google_connection, reason="test")
         await session.commit()
-        counts = await provider_events.maintain_calendar_channels(session, hook_settings)
+        counts = await provider_events.maintain_calendar_channels(sessionmaker, hook_settings)
         assert counts == {"opened": 0, "renewed": 0, "closed": 1}
         assert await calendar_push.open_channels_of(session, str(google_connection.id)) == []
 
-    async def test_google_refusing_the_watch_opens_nothing(self, session, hook_settings, ann, google):
+    async def test_google_refusing_the_watch_opens_nothing(
+        self, session, sessionmaker, hook_settings, ann, google
+    ):
         await connection(session, hook_settings, ann, "google", GOOGLE_SUB, access_token=None)
         await connection(
             session,
@@ -413,7 +419,7 @@ class TestCalendarChannels:
             "another-sub",
             access_token=crypto.encrypt(hook_settings, "a-token-google-does-not-know"),
         )
-        counts = await provider_events.maintain_calendar_channels(session, hook_settings)
+        counts = await provider_events.maintain_calendar_channels(sessionmaker, hook_settings)
         assert counts == {"opened": 0, "renewed": 0, "closed": 0}
         assert list(await session.scalars(select(PushChannel))) == []
 

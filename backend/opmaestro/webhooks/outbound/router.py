@@ -147,4 +147,4 @@ def build(
 
 
 me_router = build(_person, "/me/webhook-endpoints", ["webhooks"], {})
-client_router = build(_client, "/webhook-endpoints", ["webhooks-clients"], {403: problem(ClientsOnly)})
+client_router = build(_client, "/webhook-endpoints", ["clients"], {403: problem(ClientsOnly)})

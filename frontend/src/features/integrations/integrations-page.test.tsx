@@ -110,7 +110,7 @@ describe("IntegrationsPage", () => {
       route("GET", "/api/v1/integrations", () => json({ items: items(connected) })),
       route("DELETE", "/api/v1/integrations/google", () => {
         connected = false;
-        return json({ provider: "google", revoked_at_provider: false });
+        return json({ provider: "google", revocation: "failed" });
       }),
     );
     const user = userEvent.setup();
@@ -129,6 +129,53 @@ describe("IntegrationsPage", () => {
     );
     expect(await screen.findByText(/could not be told/)).toBeInTheDocument();
     expect(await screen.findByRole("button", { name: "Connect Google" })).toBeInTheDocument();
+  });
+
+  it("says the provider is being told after a disconnect", async () => {
+    let connected = true;
+    mockApi(
+      route("GET", "/api/v1/integrations", () => json({ items: items(connected) })),
+      route("DELETE", "/api/v1/integrations/google", () => {
+        connected = false;
+        return json({ provider: "google", revocation: "pending" });
+      }),
+    );
+    const user = userEvent.setup();
+    renderPage(<IntegrationsPage />);
+    await user.click(await screen.findByRole("button", { name: "Disconnect Google" }));
+    await user.click(
+      within(await screen.findByRole("dialog", { name: "Disconnect Google?" })).getByRole("button", {
+        name: "Disconnect Google",
+      }),
+    );
+    expect(await screen.findByText(/asking Google to end our access/)).toBeInTheDocument();
+  });
+
+  it("asks to connect again after a sign-in that interrupted the connection", async () => {
+    mockApi(route("GET", "/api/v1/integrations", () => json({ items: items(false) })));
+    renderPage(<IntegrationsPage />, { at: "/?provider=google&error=session_expired" });
+    const alert = await screen.findByRole("alert");
+    expect(within(alert).getByText("Google was not connected")).toBeInTheDocument();
+    expect(within(alert).getByText(/signed out before .* Please connect again/)).toBeInTheDocument();
+  });
+
+  it("shows an unknown error code as a generic message, never as markup", async () => {
+    mockApi(route("GET", "/api/v1/integrations", () => json({ items: items(false) })));
+    renderPage(<IntegrationsPage />, {
+      at: "/?provider=%3Cimg%20src%3Dx%3E&error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    });
+    const alert = await screen.findByRole("alert");
+    expect(within(alert).getByText("The provider was not connected")).toBeInTheDocument();
+    expect(within(alert).getByText("The connection did not complete. Please try again.")).toBeInTheDocument();
+    expect(alert.querySelector("script, img")).toBeNull();
+  });
+
+  it.each(["constructor", "__proto__", "toString"])("never shows an inherited member for %s", async (code) => {
+    mockApi(route("GET", "/api/v1/integrations", () => json({ items: items(false) })));
+    renderPage(<IntegrationsPage />, { at: `/?provider=${code}&error=${code}` });
+    const alert = await screen.findByRole("alert");
+    expect(within(alert).getByText("The provider was not connected")).toBeInTheDocument();
+    expect(within(alert).getByText("The connection did not complete. Please try again.")).toBeInTheDocument();
   });
 
   it("shows the outcome of the provider's redirect", async () => {

@@ -29,6 +29,15 @@ function formatTime(value: string | null): string {
   return value ? new Date(value).toLocaleString() : "never";
 }
 
+/** What disconnecting did: deleted here at once; the provider is told by a job (or cannot be). */
+function disconnectedMessage(name: string, revocation: "pending" | "not_needed" | "failed"): string {
+  if (revocation === "failed")
+    return `${name} is disconnected and its data deleted here, but ${name} could not be told: remove our access in your ${name} account too.`;
+  if (revocation === "pending")
+    return `${name} is disconnected and its data deleted. We are asking ${name} to end our access now.`;
+  return `${name} is disconnected and its data deleted.`;
+}
+
 function CallbackOutcome() {
   const [params, setParams] = useSearchParams();
   const provider = params.get("provider") ?? "";
@@ -36,7 +45,9 @@ function CallbackOutcome() {
   const connected = params.get("connected") === "1";
   if (!error && !connected) return null;
   const dismiss = () => setParams({}, { replace: true });
-  const name = NAMES[provider] ?? "The provider";
+  // The query is anyone's to craft: only our own names and messages are shown (own keys only, so
+  // "constructor" or "__proto__" find nothing inherited).
+  const name = (Object.hasOwn(NAMES, provider) && NAMES[provider]) || "The provider";
   return error ? (
     <Alert
       color="red"
@@ -192,10 +203,8 @@ export function IntegrationsPage() {
       onSuccess: (result) => {
         setLeaving(null);
         notifications.show({
-          color: result.revoked_at_provider ? "green" : "yellow",
-          message: result.revoked_at_provider
-            ? `${leavingName} is disconnected and its data deleted.`
-            : `${leavingName} is disconnected and its data deleted here, but ${leavingName} could not be told: remove our access in your ${leavingName} account too.`,
+          color: result.revocation === "failed" ? "yellow" : "green",
+          message: disconnectedMessage(leavingName, result.revocation),
         });
       },
       onError: (error) => notifyError(error, `${leavingName} could not be disconnected`),

@@ -991,7 +991,8 @@ export interface paths {
         post?: never;
         /**
          * Disconnect a provider
-         * @description Revoke the grant at the provider and delete its tokens and everything imported (audited).
+         * @description Delete the tokens and everything imported (audited), and queue the revocation of the grant at
+         *     the provider: the answer does not wait for it (`revocation: pending`).
          */
         delete: operations["integrations-disconnect_integration"];
         options?: never;
@@ -1009,6 +1010,11 @@ export interface paths {
         /**
          * Finish connecting a provider
          * @description Where the provider sends the browser back: checks the state, stores the grant, queues the import.
+         *
+         *     Public as a route, because the browser may come back without a session (it expired, or the
+         *     person signed out in another tab): the state is bound to the session's account and cannot be
+         *     completed then, so it is spent and the browser goes to sign in, then back to the settings page
+         *     with `error=session_expired` (start again). Every other path needs the signed-in account.
          */
         get: operations["integrations-integration_callback"];
         put?: never;
@@ -1648,13 +1654,13 @@ export interface paths {
          * List webhook endpoints
          * @description The webhook endpoints the caller registered.
          */
-        get: operations["webhooks-clients-list_webhook_endpoints"];
+        get: operations["clients-list_webhook_endpoints"];
         put?: never;
         /**
          * Register a webhook endpoint
          * @description Register a URL to receive signed events; the answer holds its signing secret, shown this once.
          */
-        post: operations["webhooks-clients-create_webhook_endpoint"];
+        post: operations["clients-create_webhook_endpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1672,21 +1678,21 @@ export interface paths {
          * Read a webhook endpoint
          * @description One webhook endpoint.
          */
-        get: operations["webhooks-clients-get_webhook_endpoint"];
+        get: operations["clients-get_webhook_endpoint"];
         put?: never;
         post?: never;
         /**
          * Delete a webhook endpoint
          * @description Remove the endpoint and its delivery log; events not yet sent are dropped.
          */
-        delete: operations["webhooks-clients-delete_webhook_endpoint"];
+        delete: operations["clients-delete_webhook_endpoint"];
         options?: never;
         head?: never;
         /**
          * Change a webhook endpoint
          * @description Change the URL, events, description, or switch the endpoint on or off.
          */
-        patch: operations["webhooks-clients-update_webhook_endpoint"];
+        patch: operations["clients-update_webhook_endpoint"];
         trace?: never;
     };
     "/api/v1/webhook-endpoints/{endpoint_id}/deliveries": {
@@ -1700,7 +1706,7 @@ export interface paths {
          * List a webhook endpoint's deliveries
          * @description The delivery log, newest first: status, attempts, last status code, duration and error.
          */
-        get: operations["webhooks-clients-list_webhook_deliveries"];
+        get: operations["clients-list_webhook_deliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1722,7 +1728,7 @@ export interface paths {
          * Rotate a webhook endpoint's secret
          * @description A new signing secret, shown this once; the old one keeps signing too during the grace period.
          */
-        post: operations["webhooks-clients-rotate_webhook_secret"];
+        post: operations["clients-rotate_webhook_secret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2845,10 +2851,11 @@ export interface components {
         Disconnected: {
             provider: components["schemas"]["Provider"];
             /**
-             * Revoked At Provider
-             * @description False when the provider could not be told; local data is gone anyway.
+             * Revocation
+             * @description The provider's side: `pending` (a job is telling it now, with retries), `not_needed` (the grant was already gone there) or `failed` (it cannot be told from here: remove the access in the provider's settings). Tokens and imported data are deleted here in every case.
+             * @enum {string}
              */
-            revoked_at_provider: boolean;
+            revocation: "pending" | "not_needed" | "failed";
         };
         /** EmailChange */
         EmailChange: {
@@ -7651,7 +7658,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To Settings > Integrations, with `connected=1` or `error=<code>`. */
+            /** @description To Settings > Integrations, with `connected=1` or `error=<code>`; without a valid session, to the sign-in page, which returns there with `error=session_expired`. */
             303: {
                 headers: {
                     [name: string]: unknown;
@@ -10167,7 +10174,7 @@ export interface operations {
             };
         };
     };
-    "webhooks-clients-list_webhook_endpoints": {
+    "clients-list_webhook_endpoints": {
         parameters: {
             query?: never;
             header?: never;
@@ -10214,7 +10221,7 @@ export interface operations {
             };
         };
     };
-    "webhooks-clients-create_webhook_endpoint": {
+    "clients-create_webhook_endpoint": {
         parameters: {
             query?: never;
             header?: never;
@@ -10301,7 +10308,7 @@ export interface operations {
             };
         };
     };
-    "webhooks-clients-get_webhook_endpoint": {
+    "clients-get_webhook_endpoint": {
         parameters: {
             query?: never;
             header?: never;
@@ -10359,7 +10366,7 @@ export interface operations {
             };
         };
     };
-    "webhooks-clients-delete_webhook_endpoint": {
+    "clients-delete_webhook_endpoint": {
         parameters: {
             query?: never;
             header?: never;
@@ -10415,7 +10422,7 @@ export interface operations {
             };
         };
     };
-    "webhooks-clients-update_webhook_endpoint": {
+    "clients-update_webhook_endpoint": {
         parameters: {
             query?: never;
             header?: never;
@@ -10504,7 +10511,7 @@ export interface operations {
             };
         };
     };
-    "webhooks-clients-list_webhook_deliveries": {
+    "clients-list_webhook_deliveries": {
         parameters: {
             query?: {
                 /** @description `next_cursor` of the previous page. */
@@ -10575,7 +10582,7 @@ export interface operations {
             };
         };
     };
-    "webhooks-clients-rotate_webhook_secret": {
+    "clients-rotate_webhook_secret": {
         parameters: {
             query?: never;
             header?: never;

@@ -6,8 +6,11 @@ const ERRORS: Record<string, string> = {
   missing_code: "The provider did not complete the connection. Please try again.",
   provider_error: "The provider could not complete the connection. Please try again later.",
   not_configured: "This provider is not set up on this server.",
+  session_expired:
+    "You were signed out before the provider sent you back, so the connection could not be completed. Please connect again.",
 };
 
 export function errorMessage(code: string): string {
-  return ERRORS[code] ?? "The connection did not complete. Please try again.";
+  // Own keys only: a crafted `error=constructor` must not find Object's inherited members.
+  return (Object.hasOwn(ERRORS, code) && ERRORS[code]) || "The connection did not complete. Please try again.";
 }

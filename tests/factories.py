@@ -129,6 +129,7 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
     from opmaestro.dsar.models import DataRequest, LegalHold
     from opmaestro.notifications.models import OutboxMessage
     from opmaestro.policies.models import PolicyAcceptance
+    from opmaestro.webhooks.inbound.models import InboundEvent, PushChannel
 
     now = utcnow()
     user.company, user.job_title, user.phone = "Acme Corp", "Head of Sales", "+14155550132"
@@ -210,6 +211,24 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
                     verification_hash=f"verify-{suffix}",
                 ),
                 LegalHold(user_id=user.id, category="billing", reason=f"Tax audit {n}"),
+                InboundEvent(
+                    provider="google_risc",
+                    event_id=f"jti-{suffix}",
+                    event_type="https://schemas.openid.net/secevent/risc/event-type/sessions-revoked",
+                    object_id=f"google-sub-{n}",
+                    object_version=n,
+                    body=f"eyJ.risc-token-{n}.sig",
+                    user_id=user.id,
+                    state="handled",
+                ),
+                PushChannel(
+                    owner_user_id=user.id,
+                    connection_ref=f"connection-{n}",
+                    channel_id=f"channel-{suffix}",
+                    token_hash=f"channel-token-{suffix}",
+                    resource_id=f"calendar-resource-{n}",
+                    expires_at=now,
+                ),
             ]
         )
         await audit.record(
@@ -279,6 +298,7 @@ async def create_person_with_data(
     from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
     from opmaestro.notifications.models import OutboxMessage
     from opmaestro.policies.models import PolicyAcceptance
+    from opmaestro.webhooks.inbound.models import InboundEvent, PushChannel
 
     def token() -> str:
         return secrets.token_hex(32)
@@ -339,6 +359,24 @@ async def create_person_with_data(
                 details="Please send me everything",
                 due_at=now,
                 closed_at=now,
+            ),
+            InboundEvent(
+                provider="stripe",
+                event_id=f"evt_{token()[:24]}",
+                event_type="customer.updated",
+                object_id="cus_erasure",
+                object_version=1,
+                body=f'{{"data": {{"object": {{"email": "{email}", "name": "{name}", "phone": "{phone}"}}}}}}',
+                user_id=user.id,
+                state="handled",
+            ),
+            PushChannel(
+                owner_user_id=user.id,
+                connection_ref="connection-1",
+                channel_id=token()[:32],
+                token_hash=token(),
+                resource_id="primary-calendar",
+                expires_at=now + timedelta(days=7),
             ),
         ]
     )

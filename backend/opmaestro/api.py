@@ -21,6 +21,8 @@ from opmaestro.dsar.router import me_router as dsar_me_router
 from opmaestro.dsar.router import public_router as dsar_public_router
 from opmaestro.health.router import router as health_router
 from opmaestro.policies.router import router as policies_router
+from opmaestro.webhooks.inbound.router import admin_router as inbound_webhooks_admin_router
+from opmaestro.webhooks.inbound.router import router as inbound_webhooks_router
 
 API_PREFIX = "/api/v1"
 # Requests are matched against these in order, router by router, so the busiest come first.
@@ -47,6 +49,8 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     dsar_access.router,
     holds_router.router,
     cookies_admin_router,
+    inbound_webhooks_router,
+    inbound_webhooks_admin_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router, cookies_wellknown_router]

@@ -29,6 +29,7 @@ from opmaestro.core.jwt import SigningKey
 from opmaestro.dsar.models import DataRequest, LegalHold
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
+from opmaestro.webhooks.inbound.models import GustoSubscription, InboundEvent, ObjectVersion, PushChannel
 
 __all__ = [
     "AccountToken",
@@ -44,14 +45,18 @@ __all__ = [
     "CookieDeviceState",
     "DataRequest",
     "EmailCampaign",
+    "GustoSubscription",
+    "InboundEvent",
     "Job",
     "LegalHold",
     "OAuthClient",
+    "ObjectVersion",
     "OutboxMessage",
     "PeriodicSchedule",
     "PersonalAccessToken",
     "PolicyAcceptance",
     "PolicyVersion",
+    "PushChannel",
     "RecoveryCode",
     "SecurityEvent",
     "SigningKey",

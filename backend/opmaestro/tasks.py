@@ -8,3 +8,5 @@ from opmaestro.dsar import erasure as dsar_erasure  # noqa: F401
 from opmaestro.dsar import export as dsar_export  # noqa: F401
 from opmaestro.dsar import tasks as dsar_tasks  # noqa: F401
 from opmaestro.notifications import tasks as notifications_tasks  # noqa: F401
+from opmaestro.webhooks.inbound import gusto_events as inbound_gusto  # noqa: F401
+from opmaestro.webhooks.inbound import tasks as inbound_webhook_tasks  # noqa: F401

@@ -103,8 +103,9 @@ class TestSummary:
         await create_personal_data(session, other, rows=3)
         categories = {entry["category"]: entry for entry in (await browser.get(URL)).json()["categories"]}
         # Two of each in account_token, data_request, personal_access_token and recovery_code,
-        # three sessions (two made, one signed in), and the one user_account row.
-        assert categories["security"]["record_count"] == 12
+        # three sessions (two made, one signed in), the one user_account row, and two Google push
+        # channels (their token hashes).
+        assert categories["security"]["record_count"] == 14
         # user_account, account_token x2 and data_request x2, outbox_message x2.
         assert categories["contact"]["record_count"] == 7
         # Two events, one current state, one chain head, two policy acceptances, and the current

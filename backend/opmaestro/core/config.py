@@ -122,6 +122,29 @@ class Settings(BaseSettings):
     export_dir: Path = PROJECT_ROOT / "var" / "exports"
     export_ttl_days: int = Field(default=7, ge=1, le=90)
 
+    # Inbound webhooks (docs/webhooks-inbound.md). The Stripe secret may be a comma-separated
+    # list while it is rotated; unset, the route answers 503.
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # How far in the future a signed timestamp may be (the sender's clock runs ahead of ours).
+    webhook_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    inbound_webhook_max_body_bytes: int = Field(default=262_144, ge=1024)
+    # Handled and ignored events are deleted after this many days, failed ones after twice that.
+    inbound_webhook_keep_days: int = Field(default=30, ge=1, le=365)
+    # Gusto: its API (to complete a subscription's verification) and the organization's system
+    # access token; without the token staff complete verification by hand.
+    gusto_webhook_api_base: str = "https://api.gusto.com"
+    gusto_webhook_api_token: SecretStr | None = None
+    gusto_api_version: str = "2024-04-01"
+    # Google Cross-Account Protection (RISC): where Google publishes its configuration (and so
+    # its keys), the issuer, and our Google OAuth client id(s), comma-separated, as audience.
+    google_risc_configuration_url: str = "https://accounts.google.com/.well-known/risc-configuration"
+    google_risc_issuer: str = "https://accounts.google.com/"
+    google_risc_audiences: str = ""
+    google_keys_cache_seconds: int = Field(default=3600, ge=1, le=86400)
+    # At most one unplanned refetch of Google's keys (an unknown `kid`) per this many seconds.
+    google_keys_refetch_seconds: float = Field(default=60.0, ge=0, le=3600)
+
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
@@ -138,6 +161,17 @@ class Settings(BaseSettings):
     def banner_origin_list(self) -> tuple[str, ...]:
         return tuple(
             origin for origin in (entry.strip() for entry in self.banner_origins.split(",")) if origin
+        )
+
+    @property
+    def stripe_webhook_secrets(self) -> tuple[str, ...]:
+        raw = self.stripe_webhook_secret.get_secret_value() if self.stripe_webhook_secret else ""
+        return tuple(secret for secret in (part.strip() for part in raw.split(",")) if secret)
+
+    @property
+    def google_risc_audience_list(self) -> tuple[str, ...]:
+        return tuple(
+            entry for entry in (part.strip() for part in self.google_risc_audiences.split(",")) if entry
         )
 
     @property

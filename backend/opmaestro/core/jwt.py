@@ -34,6 +34,10 @@ class InvalidToken(Exception):
     """The token is malformed, forged, expired or meant for someone else."""
 
 
+class UnknownKey(InvalidToken):
+    """No published key has the token's `kid` (yet: the issuer may have rotated its keys)."""
+
+
 class SigningKey(TimestampMixin, Base):
     __tablename__ = "signing_key"
 
@@ -147,4 +151,64 @@ async def decode(session: AsyncSession, token: str, *, issuer: str, audience: st
         raise InvalidToken("exp must be a number")
     if utcnow().timestamp() > expires_at + LEEWAY_SECONDS:
         raise InvalidToken("expired")
+    return claims
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The header of a token not yet verified (to pick the key by `kid`); InvalidToken if malformed."""
+    try:
+        header: dict[str, Any] = jose_jwt.get_unverified_header(token)
+    except JOSEError as error:
+        raise InvalidToken("malformed token") from error
+    return header
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The claims of a token verified earlier and stored (never of one not yet verified)."""
+    try:
+        claims: dict[str, Any] = jose_jwt.get_unverified_claims(token)
+    except JOSEError as error:
+        raise InvalidToken("malformed token") from error
+    return claims
+
+
+def decode_external(
+    token: str,
+    keys: list[dict[str, Any]],
+    *,
+    issuer: str,
+    audiences: tuple[str, ...],
+    required: tuple[str, ...] = ("iat", "iss", "aud"),
+    algorithm: str = ALGORITHM,
+) -> dict[str, Any]:
+    """Verify a token signed by someone else with one of `keys` (a JWKS `keys` array): the pinned
+    algorithm, the `kid` among the keys, the signature, the issuer, one of the audiences and the
+    `required` claims. Times are the caller's to judge: a security event token has no `exp`.
+
+    Raises UnknownKey when no key has the token's `kid` (the caller may refetch the keys once),
+    InvalidToken otherwise."""
+    header = unverified_header(token)
+    if header.get("alg") != algorithm or not isinstance(header.get("kid"), str):
+        raise InvalidToken("unexpected algorithm or key id")
+    key = next((key for key in keys if key.get("kid") == header["kid"]), None)
+    if key is None:
+        raise UnknownKey(header["kid"])
+    # The audience is checked below against several accepted values (jose takes one only, and
+    # would check `aud` again if required here).
+    options = {f"require_{claim}": True for claim in required if claim != "aud"} | {
+        "verify_aud": False,
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+    }
+    try:
+        claims: dict[str, Any] = jose_jwt.decode(
+            token, key, algorithms=[algorithm], issuer=issuer, options=options
+        )
+    except JOSEError as error:
+        raise InvalidToken(str(error)) from error
+    audience = claims.get("aud")
+    named = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+    if not any(isinstance(entry, str) and entry in audiences for entry in named):
+        raise InvalidToken("invalid audience")
     return claims

@@ -1,0 +1,1 @@
+"""Webhooks: inbound provider events (inbound/) and signed outbound events to clients (outbound/)."""

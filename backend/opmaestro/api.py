@@ -5,6 +5,7 @@ from fastapi import APIRouter, FastAPI
 from opmaestro.accounts.routers import admin as accounts_admin
 from opmaestro.accounts.routers import mfa, oauth, profile, security
 from opmaestro.accounts.routers.auth import auth_router, scopes_router
+from opmaestro.billing.router import router as billing_router
 from opmaestro.consent.router import admin_router as consent_admin_router
 from opmaestro.consent.router import campaigns_router, stats_router, unsubscribe_router
 from opmaestro.consent.router import me_router as consent_me_router
@@ -51,6 +52,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     cookies_admin_router,
     inbound_webhooks_router,
     inbound_webhooks_admin_router,
+    billing_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router, cookies_wellknown_router]

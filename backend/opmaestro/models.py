@@ -10,6 +10,7 @@ from opmaestro.accounts.models import (
     UserSession,
 )
 from opmaestro.audit.models import AuditRecord
+from opmaestro.billing.models import BillingCustomer, BillingInvoice, BillingSubscription
 from opmaestro.consent.models import (
     ConsentChainHead,
     ConsentEvent,
@@ -34,6 +35,9 @@ from opmaestro.webhooks.inbound.models import GustoSubscription, InboundEvent, O
 __all__ = [
     "AccountToken",
     "AuditRecord",
+    "BillingCustomer",
+    "BillingInvoice",
+    "BillingSubscription",
     "ConsentChainHead",
     "ConsentEvent",
     "ConsentPurpose",

@@ -12,7 +12,10 @@ from opmaestro.core.http import Client
 RegistrationListener = Callable[[AsyncSession, User, Client, RegistrationCreate], Awaitable[None]]
 # Also told about a sign-up: the browser that signs up (or in) is the account's from now on.
 SignInListener = Callable[[AsyncSession, User, Client, Settings], Awaitable[None]]
+# Told when a person closes their account, in the transaction that closes it.
+ClosedListener = Callable[[AsyncSession, User, Settings], Awaitable[None]]
 _registered: list[RegistrationListener] = []
+_closed: list[ClosedListener] = []
 _signed_in: list[SignInListener] = []
 
 
@@ -28,6 +31,19 @@ def on_signed_in(listener: SignInListener) -> SignInListener:
     if listener not in _signed_in:
         _signed_in.append(listener)
     return listener
+
+
+def on_closed(listener: ClosedListener) -> ClosedListener:
+    """Call `listener` when a person closes their account, inside that transaction."""
+    if listener not in _closed:
+        _closed.append(listener)
+    return listener
+
+
+async def closed(session: AsyncSession, user: User, settings: Settings) -> None:
+    """Tell every listener that `user` closed their account; an error in one rolls it back."""
+    for listener in _closed:
+        await listener(session, user, settings)
 
 
 async def registered(session: AsyncSession, user: User, client: Client, body: RegistrationCreate) -> None:

@@ -82,7 +82,9 @@ def run_jobs(billing_settings: Settings, sessionmaker: async_sessionmaker[AsyncS
     return run
 
 
-def stripe_event(event_type: str, data: dict[str, Any], *, created: int | None = None, event_id: str | None = None) -> bytes:
+def stripe_event(
+    event_type: str, data: dict[str, Any], *, created: int | None = None, event_id: str | None = None
+) -> bytes:
     """An event as Stripe sends it (`object: event`, the object under `data.object`)."""
     stamp = int(time.time()) if created is None else created
     return json.dumps(

@@ -75,11 +75,14 @@ class FakeStripe:
     def create_checkout_session(self, params: dict[str, str]) -> dict[str, Any]:
         for required in ("mode", "success_url", "line_items[0][price]"):
             if required not in params:
-                raise StripeError(400, "invalid_request_error", f"Missing required param: {required}.",
-                                  "parameter_missing")
+                raise StripeError(
+                    400, "invalid_request_error", f"Missing required param: {required}.", "parameter_missing"
+                )
         customer = params.get("customer")
         if customer is not None and customer not in self.customers:
-            raise StripeError(400, "invalid_request_error", f"No such customer: '{customer}'", "resource_missing")
+            raise StripeError(
+                400, "invalid_request_error", f"No such customer: '{customer}'", "resource_missing"
+            )
         session_id = self.new_id("cs")
         checkout = {
             "id": session_id,
@@ -103,7 +106,9 @@ class FakeStripe:
     def create_portal_session(self, params: dict[str, str]) -> dict[str, Any]:
         customer = params.get("customer")
         if customer not in self.customers:
-            raise StripeError(400, "invalid_request_error", f"No such customer: '{customer}'", "resource_missing")
+            raise StripeError(
+                400, "invalid_request_error", f"No such customer: '{customer}'", "resource_missing"
+            )
         session_id = self.new_id("bps")
         return {
             "id": session_id,
@@ -126,12 +131,18 @@ class FakeStripe:
 
     def list_invoices(self, query: dict[str, str]) -> dict[str, Any]:
         found = [
-            invoice for invoice in self.invoices.values()
+            invoice
+            for invoice in self.invoices.values()
             if "customer" not in query or invoice["customer"] == query["customer"]
         ]
         found.sort(key=lambda invoice: invoice["created"], reverse=True)
         limit = int(query.get("limit", "10"))
-        return {"object": "list", "url": "/v1/invoices", "has_more": len(found) > limit, "data": found[:limit]}
+        return {
+            "object": "list",
+            "url": "/v1/invoices",
+            "has_more": len(found) > limit,
+            "data": found[:limit],
+        }
 
     # --- what the dashboard would do: objects events then describe -------------------------
 
@@ -176,7 +187,10 @@ class FakeStripe:
             "status": status,
             "created": int(time.time()) + len(self.invoices),
             "hosted_invoice_url": f"https://invoice.stripe.com/i/{invoice_id}",
-            "parent": {"type": "subscription_details", "subscription_details": {"subscription": subscription_id}},
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": subscription_id},
+            },
         }
         self.invoices[invoice_id] = invoice
         return invoice
@@ -196,7 +210,9 @@ class FakeStripe:
             return 200, self.list_invoices(params)
         raise StripeError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(target)
         path = split.path
         if path.startswith("/pay/"):
@@ -207,7 +223,10 @@ class FakeStripe:
             try:
                 if headers.get("authorization") != f"Bearer {SECRET_KEY}":
                     raise StripeError(401, "invalid_request_error", "Invalid API Key provided.")
-                if headers.get("content-type", "").split(";")[0] not in ("", "application/x-www-form-urlencoded"):
+                if headers.get("content-type", "").split(";")[0] not in (
+                    "",
+                    "application/x-www-form-urlencoded",
+                ):
                     raise StripeError(400, "invalid_request_error", "Requests must be form-encoded.")
                 if failure := self.fail_next.pop(path, None):
                     raise failure

@@ -69,20 +69,27 @@ class TestCheckout:
         assert_problem(response, 422)
         assert fake_stripe.calls == []
 
-    async def test_the_idempotency_key_is_passed_on_and_a_retry_gets_the_same_session(self, browser, fake_stripe):
+    async def test_the_idempotency_key_is_passed_on_and_a_retry_gets_the_same_session(
+        self, browser, fake_stripe
+    ):
         first = await checkout(browser, key="retry-key-0001")
         again = await checkout(browser, key="retry-key-0001")
         assert first.status_code == again.status_code == 200
         assert first.json() == again.json()
         assert len(fake_stripe.checkout_sessions) == 1
-        sent = {call.headers.get("idempotency-key") for call in fake_stripe.calls_to("POST", "/v1/checkout/sessions")}
+        sent = {
+            call.headers.get("idempotency-key")
+            for call in fake_stripe.calls_to("POST", "/v1/checkout/sessions")
+        }
         assert len(sent) == 1 and "retry-key-0001" not in sent.pop()  # scoped to the person
 
     async def test_the_same_key_for_another_plan_is_a_conflict(self, browser, fake_stripe):
         assert (await checkout(browser, key="retry-key-0002")).status_code == 200
         assert_problem(await checkout(browser, "team", key="retry-key-0002"), 409, "idempotency-key-reused")
 
-    async def test_one_persons_key_never_replays_anothers_session(self, browser, make_client, session, fake_stripe):
+    async def test_one_persons_key_never_replays_anothers_session(
+        self, browser, make_client, session, fake_stripe
+    ):
         first = await checkout(browser, key="shared-key-0001")
         await create_user(session, "bob@example.com", name="Bob Roe")
         other = make_client()
@@ -103,7 +110,8 @@ class TestCheckout:
         assert fake_stripe.calls == []
 
     @pytest.mark.parametrize(
-        "body", [{}, {"plan": 3}, {"plan": ""}, {"plan": "x" * 65}, {"plan": "../team"}, ["starter"], "starter"]
+        "body",
+        [{}, {"plan": 3}, {"plan": ""}, {"plan": "x" * 65}, {"plan": "../team"}, ["starter"], "starter"],
     )
     async def test_malformed_bodies(self, browser, body, fake_stripe):
         assert_problem(await browser.post(CHECKOUT, json=body), 422)
@@ -111,7 +119,9 @@ class TestCheckout:
 
     async def test_an_oversized_body(self, browser, fake_stripe):
         response = await browser.post(
-            CHECKOUT, content=b'{"plan": "' + b"a" * 2_000_000 + b'"}', headers={"content-type": "application/json"}
+            CHECKOUT,
+            content=b'{"plan": "' + b"a" * 2_000_000 + b'"}',
+            headers={"content-type": "application/json"},
         )
         assert_problem(response, 413)
         assert fake_stripe.calls == []
@@ -132,7 +142,9 @@ class TestCheckout:
         assert "sk_test" not in str(body)
 
     async def test_a_refused_card_setup_is_a_502_problem(self, browser, fake_stripe):
-        fake_stripe.fail_next["/v1/customers"] = StripeError(400, "invalid_request_error", "Invalid email", "email_invalid")
+        fake_stripe.fail_next["/v1/customers"] = StripeError(
+            400, "invalid_request_error", "Invalid email", "email_invalid"
+        )
         assert_problem(await checkout(browser), 502, "payment-provider-error")
 
 
@@ -147,7 +159,10 @@ class TestPortal:
         assert response.status_code == 200, response.text
         [call] = fake_stripe.calls_to("POST", "/v1/billing_portal/sessions")
         customer = await session.scalar(select(BillingCustomer).where(BillingCustomer.user_id == member.id))
-        assert call.params == {"customer": customer.stripe_customer_id, "return_url": "http://127.0.0.1:8000/billing"}
+        assert call.params == {
+            "customer": customer.stripe_customer_id,
+            "return_url": "http://127.0.0.1:8000/billing",
+        }
         assert response.json()["url"].startswith(fake_stripe.base_url + "/portal/bps_")
 
     async def test_another_persons_customer_is_never_used(self, browser, make_client, session, fake_stripe):
@@ -192,6 +207,7 @@ class TestAccess:
         assert_problem(await checkout(client), 403)
         assert fake_stripe.calls == []
 
+
 class TestWrongKey:
     @pytest.fixture
     def billing_settings(self, billing_settings):  # type: ignore[no-untyped-def]
@@ -209,5 +225,7 @@ class TestNotConfigured:
 
     @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
     async def test_every_billing_endpoint_says_billing_is_not_configured(self, browser, method, path):
-        body = assert_problem(await browser.request(method, path, json={"plan": "starter"}), 503, "billing-not-configured")
+        body = assert_problem(
+            await browser.request(method, path, json={"plan": "starter"}), 503, "billing-not-configured"
+        )
         assert "OPMAESTRO_STRIPE_SECRET_KEY" in body["detail"]

@@ -237,8 +237,8 @@ class FakeStripe:
                         raise StripeError(
                             400,
                             "idempotency_error",
-                            "Keys for idempotent requests can only be used with the same parameters they were "
-                            "first used with.",
+                            "Keys for idempotent requests can only be used with the same parameters "
+                            "they were first used with.",
                         )
                     return status, {"idempotent-replayed": "true"}, json.dumps(answer).encode()
                 status, answer = self._route(method, path, params)
@@ -253,7 +253,8 @@ class FakeStripe:
         if checkout is None:
             return 404, {"content-type": "text/html"}, b"<!doctype html><title>Not found</title>"
         page = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fake Stripe Checkout</title></head>'
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Fake Stripe Checkout</title></head>"
             f"<body><main><h1>Fake Stripe Checkout</h1><p>Price {escape(checkout['line_items_price'])}</p>"
             f'<a href="{escape(checkout["success_url"])}">Pay</a> '
             f'<a href="{escape(checkout["cancel_url"] or "")}">Back</a></main></body></html>'

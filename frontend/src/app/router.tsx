@@ -55,6 +55,7 @@ const CookiePolicyPage = lazy(() =>
 const CookiesAdminPage = lazy(() =>
   import("@/features/cookies-admin/cookies-admin-page").then((m) => ({ default: m.CookiesAdminPage })),
 );
+const BillingPage = lazy(() => import("@/features/billing/billing-page").then((m) => ({ default: m.BillingPage })));
 const ConsentDashboardPage = lazy(() =>
   import("@/features/consent-admin/consent-dashboard-page").then((m) => ({ default: m.ConsentDashboardPage })),
 );
@@ -99,6 +100,7 @@ export const routes: RouteObject[] = [
         children: [
           { path: "profile", element: <ProfilePage /> },
           { path: "security", element: <SecurityPage /> },
+          { path: "billing", element: <BillingPage /> },
           { path: "close-account", element: <CloseAccountPage /> },
           { path: "privacy/consents", element: <ConsentsPage /> },
           { path: "privacy/data", element: <YourDataPage /> },

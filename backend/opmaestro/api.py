@@ -29,6 +29,8 @@ API_PREFIX = "/api/v1"
 # Requests are matched against these in order, router by router, so the busiest come first.
 DOMAIN_ROUTERS: list[APIRouter] = [
     health_router,
+    # Providers deliver in bursts, and each delivery must be answered fast.
+    inbound_webhooks_router,
     cookies_public_router,
     profile.router,
     security.router,
@@ -50,7 +52,6 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     dsar_access.router,
     holds_router.router,
     cookies_admin_router,
-    inbound_webhooks_router,
     inbound_webhooks_admin_router,
     billing_router,
 ]

@@ -19,14 +19,14 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import Index, String, Text, delete, select, update
+from sqlalchemy import Index, String, Text, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.datamap import not_personal
-from opmaestro.core.db import PENDING_JOBS_KEY, Base, IdMixin, TimestampMixin
+from opmaestro.core.db import PENDING_JOBS_KEY, Base, IdMixin, TimestampMixin, new_id, table_of
 from opmaestro.core.logging import redact
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,36 @@ async def enqueue(
     await session.flush()
     session.info.setdefault(PENDING_JOBS_KEY, []).append(job.id)
     return job
+
+
+async def enqueue_many(
+    session: AsyncSession, name: str, payloads: Sequence[dict[str, Any]], *, max_attempts: int
+) -> list[UUID]:
+    """Add jobs of one kind in one INSERT (a batch of work written together); like `enqueue`,
+    they run only once the caller's transaction commits."""
+    if name not in _handlers:
+        raise LookupError(f"no job handler is registered for {name!r}")
+    if not payloads:
+        return []
+    now = utcnow()
+    ids = [new_id() for _ in payloads]
+    rows = [
+        {
+            "id": job_id,
+            "name": name,
+            "payload": payload,
+            "status": JobStatus.QUEUED,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "run_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for job_id, payload in zip(ids, payloads, strict=True)
+    ]
+    await session.execute(insert(table_of(Job)), rows)
+    session.info.setdefault(PENDING_JOBS_KEY, []).extend(ids)
+    return ids
 
 
 def _rowcount(result: Any) -> int:

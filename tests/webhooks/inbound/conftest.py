@@ -10,8 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
 from opmaestro.main import create_app
-from opmaestro.webhooks.inbound.models import InboundEvent
+from opmaestro.webhooks.inbound.models import EventState, InboundEvent
+from opmaestro.webhooks.inbound.registry import Provider, ProviderEvent, handlers_for, handles
 from tests.webhooks.inbound.signing import OLD_STRIPE_SECRET, STRIPE_SECRET
+
+# A type each provider's tests deliver when they need its handling queued.
+QUEUED_TYPE = "test.queued"
+
+
+@handles(Provider.STRIPE, QUEUED_TYPE)
+@handles(Provider.GUSTO, QUEUED_TYPE)
+async def _taken(context: jobs.JobContext, event: ProviderEvent) -> None:
+    return None
 
 
 @pytest.fixture
@@ -53,3 +63,11 @@ async def queued(session: AsyncSession) -> int:
         )
         or 0
     )
+
+
+async def assert_queued_if_handled(session: AsyncSession, event: InboundEvent) -> None:
+    """A type some handler takes is queued; one nobody takes is stored as ignored, with no job."""
+    if handlers_for(Provider(event.provider), event.event_type):
+        assert event.state == EventState.RECEIVED and await queued(session) == 1
+    else:
+        assert event.state == EventState.IGNORED and await queued(session) == 0

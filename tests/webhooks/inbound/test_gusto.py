@@ -16,7 +16,7 @@ from opmaestro.webhooks.inbound.store import HANDLE_JOB
 from tests.consent.helpers import sign_in_staff
 from tests.factories import create_user, sign_in
 from tests.problems import assert_problem
-from tests.webhooks.inbound.conftest import queued, stored
+from tests.webhooks.inbound.conftest import QUEUED_TYPE, queued, stored
 from tests.webhooks.inbound.fakes import FakeServer
 from tests.webhooks.inbound.signing import gusto_event, gusto_signature
 
@@ -140,7 +140,7 @@ class TestVerificationAtGusto:
 class TestEvents:
     async def test_a_signed_event_is_stored_once_and_queued(self, client, session):
         await verified(session)
-        body = gusto_event("employee.updated")
+        body = gusto_event(QUEUED_TYPE)
         response = await post(client, body, gusto_signature(body, TOKEN))
         assert response.status_code == 200 and response.json() == {"status": "accepted"}
         again = await post(client, body, gusto_signature(body, TOKEN).upper())
@@ -149,7 +149,7 @@ class TestEvents:
         parsed = json.loads(body)
         assert (event.event_id, event.event_type, event.object_id, event.object_version) == (
             parsed["uuid"],
-            "employee.updated",
+            QUEUED_TYPE,
             parsed["entity_uuid"],
             parsed["timestamp"],
         )

@@ -108,8 +108,25 @@ class TestJob:
 
     async def test_an_event_nobody_handles_is_kept_and_marked_ignored(self, client, session, runner):
         await deliver(client, "evt_nobody", "invoice.created")
-        await run_all(runner)
+        assert await run_all(runner) == 0
         [event] = await stored(session, event_id="evt_nobody")
+        assert event.state == EventState.IGNORED and seen == []
+
+    async def test_an_event_whose_handler_went_away_is_marked_ignored_by_the_job(self, session, runner):
+        row = await store.receive(
+            session,
+            runner.settings,
+            provider=Provider.STRIPE,
+            event_id="evt_gone",
+            event_type="test.recorded",
+            body="{}",
+        )
+        assert row
+        [event] = await stored(session, event_id="evt_gone")
+        event.event_type = "test.no-longer-handled"
+        await session.commit()
+        assert await run_all(runner) == 1
+        [event] = await stored(session, event_id="evt_gone")
         assert event.state == EventState.IGNORED and seen == []
 
     async def test_a_failing_handler_is_retried_until_it_succeeds(self, client, session, runner):
@@ -185,7 +202,7 @@ class TestSubjectsAndPruning:
         assert row.user_id == user_id
 
     async def test_handled_events_are_pruned_after_the_kept_days(self, client, session, runner, clock):
-        await deliver(client, "evt_prune", "invoice.created")
+        await deliver(client, "evt_prune", "test.recorded")
         await run_all(runner)
         assert await store.prune(session, 30) == 0
         clock.advance(days=31)

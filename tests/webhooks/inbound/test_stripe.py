@@ -6,7 +6,7 @@ import pytest
 
 from opmaestro.webhooks.inbound.models import EventState
 from tests.problems import assert_problem
-from tests.webhooks.inbound.conftest import queued, stored
+from tests.webhooks.inbound.conftest import QUEUED_TYPE, queued, stored
 from tests.webhooks.inbound.signing import OLD_STRIPE_SECRET, stripe_event, stripe_signature
 
 URL = "/api/v1/webhooks/stripe"
@@ -21,14 +21,14 @@ async def deliver(client, body: bytes, signature: str | None = None, **headers: 
 
 class TestSigned:
     async def test_a_signed_event_is_stored_once_and_queued(self, client, session):
-        body = stripe_event("evt_signed", "customer.updated")
+        body = stripe_event("evt_signed", QUEUED_TYPE)
         response = await deliver(client, body, stripe_signature(body))
         assert response.status_code == 200, response.text
         assert response.json() == {"status": "accepted"}
         [event] = await stored(session, provider="stripe")
         assert (event.event_id, event.event_type, event.object_id) == (
             "evt_signed",
-            "customer.updated",
+            QUEUED_TYPE,
             "cus_123",
         )
         assert event.body == body.decode() and event.state == EventState.RECEIVED
@@ -41,7 +41,7 @@ class TestSigned:
         assert response.status_code == 200, response.text
 
     async def test_a_duplicate_delivery_is_answered_2xx_with_no_second_effect(self, client, session):
-        body = stripe_event("evt_dup")
+        body = stripe_event("evt_dup", QUEUED_TYPE)
         assert (await deliver(client, body, stripe_signature(body))).json() == {"status": "accepted"}
         # Stripe re-sends an event with a fresh signature; a replay sends the same one.
         for signature in (stripe_signature(body, at=int(time.time()) - 5), stripe_signature(body)):
@@ -60,6 +60,13 @@ class TestSigned:
         assert (await deliver(client, body, stripe_signature(body))).status_code == 200
         [event] = await stored(session, provider="stripe")
         assert event.object_id == "acct_1"
+
+    async def test_a_type_nobody_handles_is_stored_as_ignored_and_not_queued(self, client, session):
+        body = stripe_event("evt_nobody", "invoice.created")
+        assert (await deliver(client, body, stripe_signature(body))).json() == {"status": "accepted"}
+        [event] = await stored(session, provider="stripe")
+        assert event.state == EventState.IGNORED and event.handled_at is not None
+        assert await queued(session) == 0
 
 
 class TestRefused:
@@ -139,7 +146,7 @@ class TestRefused:
 
     async def test_oversized_signature_header(self, client):
         body = stripe_event()
-        assert_problem(await deliver(client, body, "t=1,v1=" + "a" * 5000), 422)
+        assert_problem(await deliver(client, body, "t=1,v1=" + "a" * 5000), 400, "invalid-webhook-signature")
 
     async def test_wrong_method(self, client):
         response = await client.get(URL)

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
@@ -145,7 +144,7 @@ def subject_of(event: dict[str, Any]) -> str | None:
     return sub if isinstance(sub, str) and len(sub) <= 255 else None
 
 
-async def receive(session: AsyncSession, settings: Settings, keys: GoogleKeys, token: str) -> bool:
+async def receive(ingest: store.Ingest, settings: Settings, keys: GoogleKeys, token: str) -> bool:
     """Verify the token, then store it once (by `jti`) and queue its handling."""
     claims = await verify(settings, keys, token)
     jti, issued = claims.get("jti"), claims.get("iat")
@@ -160,8 +159,7 @@ async def receive(session: AsyncSession, settings: Settings, keys: GoogleKeys, t
     if issued > now.timestamp() + settings.webhook_clock_skew_seconds:
         raise SecurityEventRejected("invalid_request", "The token is dated in the future.")
     event_type, event = _event(claims)
-    return await store.receive(
-        session,
+    return await ingest.receive(
         settings,
         provider=Provider.GOOGLE_RISC,
         event_id=jti,
@@ -170,4 +168,5 @@ async def receive(session: AsyncSession, settings: Settings, keys: GoogleKeys, t
         object_version=issued,
         occurred_at=datetime.fromtimestamp(issued, UTC),
         body=token,
+        user_id=None,
     )

@@ -4,7 +4,7 @@ Gusto subscriptions."""
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Response
 
 from opmaestro.accounts.deps import Administrator
 from opmaestro.audit import service as audit
@@ -14,7 +14,7 @@ from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS
 from opmaestro.webhooks.inbound import calendar_push, gusto_events, risc, stripe_events
-from opmaestro.webhooks.inbound.deps import GoogleKeysDep, RawBody
+from opmaestro.webhooks.inbound.deps import DeliveryDep, GoogleKeysDep, RawBody
 from opmaestro.webhooks.inbound.exceptions import (
     InvalidChannelToken,
     InvalidSignature,
@@ -50,8 +50,30 @@ SIGNED_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Read by the route itself (one dependency fewer on the hottest path), so documented here.
+SIGNATURE_HEADER = {
+    "name": "Stripe-Signature",
+    "in": "header",
+    "required": False,
+    "description": "t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'> (several v1 while a secret rotates)",
+    "schema": {"type": "string", "maxLength": stripe_events.MAX_SIGNATURE_LENGTH},
+}
+
+
 def _receipt(accepted: bool) -> WebhookReceipt:
     return WebhookReceipt(status="accepted" if accepted else "duplicate")
+
+
+# The two answers of the hot path, serialised once (the schema above documents them).
+_ANSWERS = {
+    accepted: Response(_receipt(accepted).model_dump_json().encode(), media_type="application/json")
+    for accepted in (True, False)
+}
+
+
+def _answer(accepted: bool, status_code: int = 200) -> Response:
+    answer = _ANSWERS[accepted]
+    return Response(answer.body, status_code=status_code, media_type="application/json")
 
 
 @router.post(
@@ -60,16 +82,13 @@ def _receipt(accepted: bool) -> WebhookReceipt:
     response_model=WebhookReceipt,
     dependencies=[Public],
     responses=SIGNED_ERRORS,
-    openapi_extra=_json_body("A Stripe event, signed in the Stripe-Signature header."),
+    openapi_extra=_json_body("A Stripe event, signed in the Stripe-Signature header.")
+    | {"parameters": [SIGNATURE_HEADER]},
 )
-async def receive_stripe_event(
-    body: RawBody,
-    session: SessionDep,
-    settings: SettingsDep,
-    stripe_signature: Annotated[str | None, Header(max_length=4096)] = None,
-) -> WebhookReceipt:
+async def receive_stripe_event(sent: DeliveryDep) -> Response:
     """Verify a Stripe event on its raw body, store it once and queue its handling."""
-    return _receipt(await stripe_events.receive(session, settings, body, stripe_signature))
+    signature = sent.headers.get("stripe-signature")
+    return _answer(await stripe_events.receive(sent.ingest, sent.settings, sent.body, signature))
 
 
 @router.post(
@@ -157,15 +176,13 @@ async def receive_calendar_notification(
         }
     },
 )
-async def receive_security_event(
-    body: RawBody, session: SessionDep, settings: SettingsDep, keys: GoogleKeysDep
-) -> WebhookReceipt:
+async def receive_security_event(sent: DeliveryDep, keys: GoogleKeysDep) -> WebhookReceipt:
     """Verify a security event token against Google's keys, store it once (by jti) and queue it."""
     try:
-        token = body.decode("ascii").strip()
+        token = sent.body.decode("ascii").strip()
     except UnicodeDecodeError:
         raise SecurityEventRejected("invalid_request", "The body is not a token.") from None
-    return _receipt(await risc.receive(session, settings, keys, token))
+    return _receipt(await risc.receive(sent.ingest, sent.settings, keys, token))
 
 
 @admin_router.get(

@@ -1,10 +1,10 @@
 """Stripe: `Stripe-Signature` checked by the official library on the raw body, then stored once."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
@@ -17,6 +17,8 @@ from opmaestro.webhooks.inbound.exceptions import (
 )
 from opmaestro.webhooks.inbound.registry import Provider
 
+MAX_SIGNATURE_LENGTH = 4096
+
 
 def _signed_at(header: str) -> int | None:
     """The `t=` of a Stripe-Signature header already verified by the library."""
@@ -27,63 +29,72 @@ def _signed_at(header: str) -> int | None:
     return None
 
 
-def verify(settings: Settings, body: bytes, header: str | None) -> stripe.Event:
-    """The event, if one of the configured secrets signed this body within the tolerance."""
+def verify(settings: Settings, body: bytes, header: str | None) -> dict[str, Any]:
+    """The event, if one of the configured secrets signed this body within the tolerance.
+
+    The check is the official library's `stripe.WebhookSignature.verify_header`, the very one
+    `stripe.Webhook.construct_event` makes; the library recommends it for verifying a webhook
+    before storing it for later processing. construct_event would then build an object tree of
+    the event that nothing here reads (the raw body is what is stored), a quarter of the cost of
+    the whole request.
+    """
     secrets = settings.stripe_webhook_secrets
     if not secrets:
         raise WebhookNotConfigured("Stripe webhooks are not configured on this server.")
     if not header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
+    if len(header) > MAX_SIGNATURE_LENGTH:
+        raise InvalidSignature("The Stripe-Signature header is too long.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedEvent("The body is not UTF-8.") from None
-    event: stripe.Event | None = None
     for secret in secrets:
         try:
-            event = stripe.Webhook.construct_event(
+            stripe.WebhookSignature.verify_header(
                 text, header, secret, tolerance=settings.stripe_webhook_tolerance_seconds
             )
             break
         except stripe.SignatureVerificationError as error:
             if "tolerance" in str(error):
                 raise StaleDelivery("The Stripe signature is older than the tolerance.") from None
-        except (ValueError, AttributeError, TypeError):
-            # The signature held (it is checked first), yet the body is not a JSON object.
-            raise MalformedEvent("The body is not a Stripe event.") from None
-    if event is None:
+    else:
         raise InvalidSignature("No configured secret signed this body.")
     signed_at = _signed_at(header)
     # The library accepts any timestamp in the future; a delivery from the future is refused.
     if signed_at is None or signed_at > utcnow().timestamp() + settings.webhook_clock_skew_seconds:
         raise StaleDelivery("The Stripe signature is dated in the future.")
+    try:
+        event = json.loads(text)
+    except ValueError:
+        raise MalformedEvent("The body is not JSON.") from None
+    if not isinstance(event, dict):
+        raise MalformedEvent("The body is not a Stripe event.")
     return event
 
 
-def _fields(event: stripe.Event) -> tuple[str, str, str | None, int]:
-    event_id = getattr(event, "id", None)
-    event_type = getattr(event, "type", None)
-    created = getattr(event, "created", None)
+def _fields(event: dict[str, Any]) -> tuple[str, str, str | None, int]:
+    event_id, event_type, created = event.get("id"), event.get("type"), event.get("created")
     if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
         raise MalformedEvent("The event has no id.")
     if not isinstance(event_type, str) or not event_type or len(event_type) > 255:
         raise MalformedEvent("The event has no type.")
     if not isinstance(created, int) or isinstance(created, bool) or created < 0:
         raise MalformedEvent("The event has no creation time.")
-    target: Any = getattr(getattr(event, "data", None), "object", None)
-    object_id = getattr(target, "id", None) if isinstance(target, stripe.StripeObject) else None
+    data = event.get("data")
+    target = data.get("object") if isinstance(data, dict) else None
+    object_id = target.get("id") if isinstance(target, dict) else None
     if not isinstance(object_id, str) or len(object_id) > 255:
-        account = getattr(event, "account", None)
+        account = event.get("account")
         object_id = account if isinstance(account, str) and len(account) <= 255 else None
     return event_id, event_type, object_id, created
 
 
-async def receive(session: AsyncSession, settings: Settings, body: bytes, header: str | None) -> bool:
+async def receive(ingest: store.Ingest, settings: Settings, body: bytes, header: str | None) -> bool:
     """Verify, then store once and queue; False for a duplicate delivery."""
     event = verify(settings, body, header)
     event_id, event_type, object_id, created = _fields(event)
-    return await store.receive(
-        session,
+    return await ingest.receive(
         settings,
         provider=Provider.STRIPE,
         event_id=event_id,
@@ -92,4 +103,5 @@ async def receive(session: AsyncSession, settings: Settings, body: bytes, header
         object_version=created,
         occurred_at=datetime.fromtimestamp(created, UTC),
         body=body.decode("utf-8"),
+        user_id=None,
     )

@@ -44,6 +44,7 @@ class FakeStripe:
     checkout_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    portal_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Answer the next request to a path with this error instead (one use each).
     fail_next: dict[str, StripeError] = field(default_factory=dict)
     _replays: dict[str, tuple[dict[str, str], int, dict[str, Any]]] = field(default_factory=dict)
@@ -110,7 +111,7 @@ class FakeStripe:
                 400, "invalid_request_error", f"No such customer: '{customer}'", "resource_missing"
             )
         session_id = self.new_id("bps")
-        return {
+        portal = {
             "id": session_id,
             "object": "billing_portal.session",
             "customer": customer,
@@ -118,6 +119,8 @@ class FakeStripe:
             "url": f"{self.base_url}/portal/{session_id}",
             "livemode": False,
         }
+        self.portal_sessions[session_id] = portal
+        return portal
 
     def update_subscription(self, subscription_id: str, params: dict[str, str]) -> dict[str, Any]:
         subscription = self.subscriptions.get(subscription_id)
@@ -217,6 +220,8 @@ class FakeStripe:
         path = split.path
         if path.startswith("/pay/"):
             return self._hosted_page(path.removeprefix("/pay/"))
+        if path.startswith("/portal/"):
+            return self._portal_page(path.removeprefix("/portal/"))
         params = dict(parse_qsl(body.decode() if method == "POST" else split.query, keep_blank_values=True))
         with self._lock:
             self.calls.append(Call(method, path, params, headers))
@@ -258,6 +263,18 @@ class FakeStripe:
             f"<body><main><h1>Fake Stripe Checkout</h1><p>Price {escape(checkout['line_items_price'])}</p>"
             f'<a href="{escape(checkout["success_url"])}">Pay</a> '
             f'<a href="{escape(checkout["cancel_url"] or "")}">Back</a></main></body></html>'
+        )
+        return 200, {"content-type": "text/html; charset=utf-8"}, page.encode()
+
+    def _portal_page(self, session_id: str) -> tuple[int, dict[str, str], bytes]:
+        portal = self.portal_sessions.get(session_id)
+        if portal is None:
+            return 404, {"content-type": "text/html"}, b"<!doctype html><title>Not found</title>"
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Fake Stripe Billing Portal</title></head>"
+            "<body><main><h1>Fake Stripe Billing Portal</h1>"
+            f'<a href="{escape(portal["return_url"] or "")}">Return</a></main></body></html>'
         )
         return 200, {"content-type": "text/html; charset=utf-8"}, page.encode()
 

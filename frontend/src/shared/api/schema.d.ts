@@ -9038,7 +9038,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                "stripe-signature"?: string | null;
+                /** @description t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'> (several v1 while a secret rotates) */
+                "Stripe-Signature"?: string;
             };
             path?: never;
             cookie?: never;

@@ -16,6 +16,7 @@ from opmaestro.accounts.models import User, UserStatus
 from opmaestro.billing import service
 from opmaestro.billing.models import BillingInvoice, BillingSubscription
 from opmaestro.core import jobs
+from opmaestro.core.config import Settings
 from opmaestro.core.links import public_url
 from opmaestro.notifications import service as notifications
 from opmaestro.webhooks.inbound.registry import Provider, ProviderEvent, handles, link_subject
@@ -54,7 +55,7 @@ async def _owner(context: jobs.JobContext, event: ProviderEvent, customer: Any) 
     return user_id
 
 
-def _subscription_facts(settings: Any, found: dict[str, Any]) -> dict[str, Any]:
+def _subscription_facts(settings: Settings, found: dict[str, Any]) -> dict[str, Any]:
     items = found.get("items")
     entries = items.get("data") if isinstance(items, dict) else None
     first = entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else {}

@@ -207,15 +207,18 @@ class TestAccess:
         assert_problem(await checkout(client), 403)
         assert fake_stripe.calls == []
 
-
     @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
     async def test_unknown_query_parameters_are_refused(self, browser, method, path, fake_stripe):
-        response = await browser.request(method, path, params={"customer": "cus_other"}, json={"plan": "starter"})
+        response = await browser.request(
+            method, path, params={"customer": "cus_other"}, json={"plan": "starter"}
+        )
         assert_problem(response, 422)
         assert fake_stripe.calls == []
 
     async def test_a_body_that_is_not_json(self, browser, fake_stripe):
-        response = await browser.post(CHECKOUT, content=b"plan=starter", headers={"content-type": "text/plain"})
+        response = await browser.post(
+            CHECKOUT, content=b"plan=starter", headers={"content-type": "text/plain"}
+        )
         assert_problem(response, 415, "unsupported-media-type")
         assert fake_stripe.calls == []
 

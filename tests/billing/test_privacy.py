@@ -130,3 +130,17 @@ class TestErasure:
         assert await session.scalar(select(func.count()).select_from(BillingSubscription)) == 0
         assert await session.scalar(select(func.count()).select_from(BillingCustomer)) == 1
         assert "kept for ten years" in certificate
+
+    async def test_events_after_the_erasure_are_not_kept(
+        self, browser, fake_stripe, deliver, run_jobs, session, member, billing_settings
+    ):
+        subscription = await subscribe(browser, fake_stripe, deliver, run_jobs)
+
+        async def run_erasure(name=erasure.ERASURE_JOB):
+            return await run_jobs(name)
+
+        await erase_now(session, billing_settings, member, run_erasure)
+        await deliver("customer.subscription.deleted", subscription | {"status": "canceled"})
+        assert await run_jobs() == 1
+        session.expire_all()
+        assert await session.scalar(select(func.count()).select_from(BillingSubscription)) == 0

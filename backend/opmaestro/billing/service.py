@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.deps import Principal
-from opmaestro.accounts.models import User
+from opmaestro.accounts.models import User, UserStatus
 from opmaestro.audit import service as audit
 from opmaestro.billing import gateway
 from opmaestro.billing.exceptions import (
@@ -64,11 +64,14 @@ async def customer_of(session: AsyncSession, user_id: UUID) -> BillingCustomer |
 
 
 async def user_of_customer(session: AsyncSession, stripe_customer_id: str | None) -> UUID | None:
-    """Whose Stripe customer this is; None for a customer we did not create."""
+    """Whose Stripe customer this is; None for a customer we did not create, or whose person
+    was erased (what Stripe says about them later is not kept)."""
     if not stripe_customer_id:
         return None
     return await session.scalar(
-        select(BillingCustomer.user_id).where(BillingCustomer.stripe_customer_id == stripe_customer_id)
+        select(BillingCustomer.user_id)
+        .join(User, User.id == BillingCustomer.user_id)
+        .where(BillingCustomer.stripe_customer_id == stripe_customer_id, User.status != UserStatus.ERASED)
     )
 
 

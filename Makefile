@@ -91,6 +91,7 @@ bench: install spa
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/erasure.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/dist test-artifacts

@@ -64,7 +64,7 @@ class TestHandshake:
         assert subscription.subscription_uuid == SUBSCRIPTION and subscription.verified_at is None
         assert TOKEN not in subscription.token_encrypted and TOKEN not in subscription.token_hash
         body = gusto_event()
-        assert_problem(await post(client, body, gusto_signature(body, TOKEN)), 503, "webhook-not-configured")
+        assert_problem(await post(client, body, gusto_signature(body, TOKEN)), 404, "webhook-not-configured")
 
     async def test_the_token_is_not_logged(self, client, caplog):
         await post(client, handshake())
@@ -134,7 +134,7 @@ class TestVerificationAtGusto:
         assert subscription.verified_at is None
         body = gusto_event()
         response = await post(client, body, gusto_signature(body, "forged-token-from-someone"))
-        assert_problem(response, 503, "webhook-not-configured")
+        assert_problem(response, 404, "webhook-not-configured")
 
 
 class TestEvents:
@@ -207,7 +207,7 @@ class TestStaff:
         body = gusto_event()
         assert (await post(client, body, gusto_signature(body, TOKEN))).status_code == 200
         assert (await client.delete(f"{ADMIN}/{listed['id']}")).status_code == 204
-        assert_problem(await post(client, body, gusto_signature(body, TOKEN)), 503)
+        assert_problem(await post(client, body, gusto_signature(body, TOKEN)), 404)
 
     async def test_members_and_visitors_are_refused(self, client, session, make_client):
         await post(client, handshake())

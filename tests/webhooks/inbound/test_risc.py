@@ -109,7 +109,7 @@ class TestKeys:
     async def test_google_unreachable_is_503_not_500(self, client, google, first_key):
         google.stop()
         response = await send(client, first_key.sign(claims()))
-        assert_problem(response, 503, "webhook-not-configured")
+        assert_problem(response, 503, "provider-unavailable")
 
 
 class TestRejected:
@@ -166,5 +166,5 @@ class TestNotConfigured:
     def overrides(self, google) -> dict[str, Any]:
         return {"google_risc_configuration_url": google.configuration_url, "google_risc_audiences": ""}
 
-    async def test_without_a_client_id_the_route_answers_503(self, client, first_key):
-        assert_problem(await send(client, first_key.sign(claims())), 503, "webhook-not-configured")
+    async def test_without_a_client_id_the_route_answers_404(self, client, first_key):
+        assert_problem(await send(client, first_key.sign(claims())), 404, "webhook-not-configured")

@@ -158,7 +158,7 @@ class TestNotConfigured:
     def overrides(self):
         return {"stripe_webhook_secret": None}
 
-    async def test_answers_503_not_500(self, client, session):
+    async def test_answers_404_not_500(self, client, session):
         body = stripe_event()
-        assert_problem(await deliver(client, body, stripe_signature(body)), 503, "webhook-not-configured")
+        assert_problem(await deliver(client, body, stripe_signature(body)), 404, "webhook-not-configured")
         assert await stored(session) == []

@@ -2,7 +2,13 @@ from opmaestro.core.errors import AppError
 
 
 class WebhookNotConfigured(AppError):
-    status, slug, title = 503, "webhook-not-configured", "This webhook is not configured"
+    """The server holds no secret (or client id) for this provider: as if the route were not there."""
+
+    status, slug, title = 404, "webhook-not-configured", "This webhook is not configured"
+
+
+class ProviderUnavailable(AppError):
+    status, slug, title = 503, "provider-unavailable", "The provider could not be reached"
 
 
 class InvalidSignature(AppError):

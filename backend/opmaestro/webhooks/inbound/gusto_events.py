@@ -93,10 +93,11 @@ async def receive(session: AsyncSession, settings: Settings, body: bytes, signat
         parsed = _json_object(body)
         if "verification_token" in parsed:
             return await _handshake(session, settings, parsed)
-        raise InvalidSignature("The X-Gusto-Signature header is missing.")
     tokens = await _verified_tokens(session, settings)
     if not tokens:
         raise WebhookNotConfigured("No Gusto webhook subscription is verified on this server.")
+    if not signature:
+        raise InvalidSignature("The X-Gusto-Signature header is missing.")
     presented = signature.strip().lower()
     # Every token is compared, in constant time each, so timing tells nothing about which matched.
     matched = [

@@ -17,7 +17,11 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.jwt import InvalidToken, UnknownKey, decode_external
 from opmaestro.webhooks.inbound import store
-from opmaestro.webhooks.inbound.exceptions import SecurityEventRejected, WebhookNotConfigured
+from opmaestro.webhooks.inbound.exceptions import (
+    ProviderUnavailable,
+    SecurityEventRejected,
+    WebhookNotConfigured,
+)
 from opmaestro.webhooks.inbound.registry import Provider
 
 logger = logging.getLogger(__name__)
@@ -113,7 +117,7 @@ async def verify(settings: Settings, keys: GoogleKeys, token: str) -> dict[str, 
             return decode_external(token, fresh, **decode)  # type: ignore[arg-type]
     except KeyFetchFailed as error:
         logger.warning("google's RISC keys could not be fetched: %s", error)
-        raise WebhookNotConfigured("Google's keys could not be fetched; try again later.") from None
+        raise ProviderUnavailable("Google's keys could not be fetched; try again later.") from None
     except UnknownKey:
         raise SecurityEventRejected("invalid_key", "No published key has this token's key id.") from None
     except InvalidToken as error:
@@ -144,8 +148,14 @@ def subject_of(event: dict[str, Any]) -> str | None:
     return sub if isinstance(sub, str) and len(sub) <= 255 else None
 
 
-async def receive(ingest: store.Ingest, settings: Settings, keys: GoogleKeys, token: str) -> bool:
+async def receive(ingest: store.Ingest, settings: Settings, keys: GoogleKeys, body: bytes) -> bool:
     """Verify the token, then store it once (by `jti`) and queue its handling."""
+    if not settings.google_risc_audience_list:
+        raise WebhookNotConfigured("Cross-Account Protection is not configured on this server.")
+    try:
+        token = body.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise SecurityEventRejected("invalid_request", "The body is not a token.") from None
     claims = await verify(settings, keys, token)
     jti, issued = claims.get("jti"), claims.get("iat")
     if not isinstance(jti, str) or not jti or len(jti) > 255:

@@ -19,6 +19,7 @@ from opmaestro.webhooks.inbound.exceptions import (
     InvalidChannelToken,
     InvalidSignature,
     MalformedEvent,
+    ProviderUnavailable,
     SecurityEventRejected,
     StaleDelivery,
     SubscriptionNotFound,
@@ -45,8 +46,8 @@ def _json_body(description: str) -> dict[str, Any]:
 
 SIGNED_ERRORS: dict[int | str, dict[str, Any]] = {
     400: problem(InvalidSignature, StaleDelivery, MalformedEvent),
+    404: problem(WebhookNotConfigured),
     413: problem(WebhookBodyTooLarge),
-    503: problem(WebhookNotConfigured),
 }
 
 
@@ -157,6 +158,10 @@ async def receive_calendar_notification(
     return _receipt(await calendar_push.receive(session, settings, note))
 
 
+# header.payload.signature, each base64url (RFC 7515 compact serialization).
+COMPACT_JWS = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+
+
 @router.post(
     "/google/risc",
     summary="Receive a Google Cross-Account Protection security event",
@@ -165,24 +170,21 @@ async def receive_calendar_notification(
     dependencies=[Public],
     responses={
         400: problem(SecurityEventRejected),
+        404: problem(WebhookNotConfigured),
         413: problem(WebhookBodyTooLarge),
-        503: problem(WebhookNotConfigured),
+        503: problem(ProviderUnavailable),
     },
     openapi_extra={
         "requestBody": {
             "required": True,
             "description": "A security event token (RFC 8417) signed by Google.",
-            "content": {"application/secevent+jwt": {"schema": {"type": "string"}}},
+            "content": {"application/secevent+jwt": {"schema": {"type": "string", "pattern": COMPACT_JWS}}},
         }
     },
 )
 async def receive_security_event(sent: DeliveryDep, keys: GoogleKeysDep) -> WebhookReceipt:
     """Verify a security event token against Google's keys, store it once (by jti) and queue it."""
-    try:
-        token = sent.body.decode("ascii").strip()
-    except UnicodeDecodeError:
-        raise SecurityEventRejected("invalid_request", "The body is not a token.") from None
-    return _receipt(await risc.receive(sent.ingest, sent.settings, keys, token))
+    return _receipt(await risc.receive(sent.ingest, sent.settings, keys, sent.body))
 
 
 @admin_router.get(

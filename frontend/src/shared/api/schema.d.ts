@@ -8924,6 +8924,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This webhook is not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The webhook body is too large */
             413: {
                 headers: {
@@ -8942,7 +8951,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This webhook is not configured */
+            /** @description The provider could not be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8987,6 +8996,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This webhook is not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The webhook body is too large */
             413: {
                 headers: {
@@ -9016,15 +9034,6 @@ export interface operations {
             };
             /** @description Too many unverified Gusto subscriptions */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description This webhook is not configured */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9069,6 +9078,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This webhook is not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The webhook body is too large */
             413: {
                 headers: {
@@ -9089,15 +9107,6 @@ export interface operations {
             };
             /** @description Validation failed: `errors` lists each field or unknown query parameter */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description This webhook is not configured */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };

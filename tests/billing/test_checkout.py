@@ -141,6 +141,18 @@ class TestCheckout:
         body = assert_problem(await checkout(browser), 502, "payment-provider-error")
         assert "sk_test" not in str(body)
 
+    async def test_a_failed_first_checkout_leaves_one_stripe_customer(self, browser, fake_stripe, session):
+        # The customer is made, then the session fails: our row is rolled back with the request,
+        # and the retry gets the same customer back from Stripe through its idempotency key.
+        fake_stripe.fail_next["/v1/checkout/sessions"] = StripeError(500, "api_error", "down")
+        assert_problem(await checkout(browser), 502, "payment-provider-error")
+        assert await session.scalar(select(BillingCustomer.id)) is None
+        assert (await checkout(browser)).status_code == 200
+        assert len(fake_stripe.calls_to("POST", "/v1/customers")) == 2
+        assert len(fake_stripe.customers) == 1
+        [customer] = (await session.scalars(select(BillingCustomer))).all()
+        assert customer.stripe_customer_id in fake_stripe.customers
+
     async def test_a_refused_card_setup_is_a_502_problem(self, browser, fake_stripe):
         fake_stripe.fail_next["/v1/customers"] = StripeError(
             400, "invalid_request_error", "Invalid email", "email_invalid"

@@ -52,6 +52,10 @@ OPENAPI_TAGS = [
         "name": "dsar",
         "description": "Data subject requests: export, erasure and correction, by account or by email.",
     },
+    {
+        "name": "billing",
+        "description": "Plans, Stripe Checkout and the billing portal, your subscription and invoices.",
+    },
     {"name": "admin", "description": "Staff: users, OAuth clients, purposes, campaigns, consent statistics."},
     {"name": "health", "description": "Liveness and readiness probes for load balancers and orchestrators."},
 ]

@@ -1,5 +1,6 @@
 """Plain functions that build test data."""
 
+import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -270,7 +271,80 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
             reason=f"Support ticket {n}",
         )
     await create_linked_devices(session, user, rows=rows)
+    await create_integration_data(session, user, rows=rows)
     await session.commit()
+
+
+async def create_integration_data(session: AsyncSession, user: User, *, rows: int = 2) -> None:
+    """A Google and a Gusto connection of `user` with imported rows and a pending authorization
+    (not committed); the tokens are placeholders, never decrypted here."""
+    from opmaestro.integrations.models import (
+        IntegrationAuthorization,
+        IntegrationCalendarEvent,
+        IntegrationConnection,
+        IntegrationEmployee,
+    )
+
+    now = utcnow()
+    google = IntegrationConnection(
+        user_id=user.id,
+        provider="google",
+        subject=f"google-{user.id.hex}",
+        account_email=f"calendar-{user.id.hex}@gmail.example",
+        account_name="Calendar Owner",
+        granted_scopes=["openid", "email"],
+        access_token="gAAAA-access-placeholder",
+        refresh_token="gAAAA-refresh-placeholder",
+        expires_at=now,
+        refreshed_at=now,
+        last_synced_at=now,
+    )
+    gusto = IntegrationConnection(
+        user_id=user.id,
+        provider="gusto",
+        subject=f"gusto-{user.id.hex}",
+        account_name="Lee Bakery LLC",
+        granted_scopes=["companies:read"],
+        access_token="gAAAA-access-placeholder",
+        refresh_token="gAAAA-refresh-placeholder",
+        expires_at=now,
+        refreshed_at=now,
+        last_synced_at=now,
+    )
+    session.add_all([google, gusto])
+    await session.flush()
+    for n in range(rows):
+        session.add_all(
+            [
+                IntegrationCalendarEvent(
+                    connection_id=google.id,
+                    user_id=user.id,
+                    external_id=f"event-{n}",
+                    title=f"Supplier call {n}",
+                    starts_at=now,
+                    ends_at=now,
+                    all_day=bool(n % 2),
+                ),
+                IntegrationEmployee(
+                    connection_id=gusto.id,
+                    user_id=user.id,
+                    external_id=f"employee-{n}",
+                    first_name=f"Worker{n}",
+                    last_name="Baker",
+                    email=f"worker{n}@bakery.example",
+                    job_title="Cashier",
+                ),
+            ]
+        )
+    session.add(
+        IntegrationAuthorization(
+            user_id=user.id,
+            provider="stripe",
+            state_hash=f"state-{user.id.hex}"[:64],
+            code_verifier="gAAAA-verifier-placeholder",
+            expires_at=now,
+        )
+    )
 
 
 async def create_linked_devices(session: AsyncSession, user: User, *, rows: int = 1) -> list[UUID]:
@@ -397,7 +471,7 @@ async def create_person_with_data(
                 event_type="customer.updated",
                 object_id="cus_erasure",
                 object_version=1,
-                body=f'{{"data": {{"object": {{"email": "{email}", "name": "{name}", "phone": "{phone}"}}}}}}',
+                body=json.dumps({"data": {"object": {"email": email, "name": name, "phone": phone}}}),
                 user_id=user.id,
                 state="handled",
             ),
@@ -467,6 +541,7 @@ async def create_person_with_data(
         session, actor=None, action="user.updated", subject_type="user", subject_id=user.id, fields=["phone"]
     )
     await create_linked_devices(session, user)
+    await create_integration_data(session, user, rows=1)
     await session.commit()
     return user
 

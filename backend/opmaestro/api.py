@@ -21,6 +21,7 @@ from opmaestro.dsar.router import admin_router as dsar_admin_router
 from opmaestro.dsar.router import me_router as dsar_me_router
 from opmaestro.dsar.router import public_router as dsar_public_router
 from opmaestro.health.router import router as health_router
+from opmaestro.integrations.router import router as integrations_router
 from opmaestro.policies.router import router as policies_router
 from opmaestro.webhooks.inbound.router import admin_router as inbound_webhooks_admin_router
 from opmaestro.webhooks.inbound.router import router as inbound_webhooks_router
@@ -52,6 +53,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     dsar_access.router,
     holds_router.router,
     cookies_admin_router,
+    integrations_router,
     inbound_webhooks_admin_router,
     billing_router,
 ]

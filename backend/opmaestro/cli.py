@@ -1,4 +1,5 @@
-"""The `opmaestro` command: serve, worker, beat, migrate, outbox, consent, datamap, export-openapi."""
+"""The `opmaestro` command: serve, worker, beat, migrate, outbox, consent, datamap, export-openapi,
+rotate-integration-keys."""
 
 import asyncio
 import json
@@ -214,6 +215,18 @@ def datamap(as_json: JsonFlag = False) -> None:
         typer.echo(json.dumps(rows, indent=2))
     else:
         _table(rows, ["table", "column", "category", "erasure"])
+
+
+@app.command("rotate-integration-keys")
+def rotate_integration_keys() -> None:
+    """Encrypt every stored provider token again under the first OPMAESTRO_INTEGRATION_TOKEN_KEYS key.
+
+    Put the new key first and keep the old ones after it, run this, then drop the old keys."""
+    from opmaestro.integrations import service as integrations
+
+    settings = get_settings()
+    rotated = _with_session(lambda session: integrations.rotate_keys(session, settings))
+    typer.echo(f"re-encrypted the tokens of {rotated} connection(s) under the newest key")
 
 
 @app.command("export-openapi")

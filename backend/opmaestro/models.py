@@ -28,6 +28,12 @@ from opmaestro.cookies.models import (
 from opmaestro.core.jobs import Job, PeriodicSchedule
 from opmaestro.core.jwt import SigningKey
 from opmaestro.dsar.models import DataRequest, LegalHold
+from opmaestro.integrations.models import (
+    IntegrationAuthorization,
+    IntegrationCalendarEvent,
+    IntegrationConnection,
+    IntegrationEmployee,
+)
 from opmaestro.notifications.models import OutboxMessage
 from opmaestro.policies.models import PolicyAcceptance, PolicyVersion
 from opmaestro.webhooks.inbound.models import GustoSubscription, InboundEvent, ObjectVersion, PushChannel
@@ -51,6 +57,10 @@ __all__ = [
     "EmailCampaign",
     "GustoSubscription",
     "InboundEvent",
+    "IntegrationAuthorization",
+    "IntegrationCalendarEvent",
+    "IntegrationConnection",
+    "IntegrationEmployee",
     "Job",
     "LegalHold",
     "OAuthClient",

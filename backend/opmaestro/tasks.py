@@ -8,6 +8,9 @@ from opmaestro.core import jobs  # noqa: F401
 from opmaestro.dsar import erasure as dsar_erasure  # noqa: F401
 from opmaestro.dsar import export as dsar_export  # noqa: F401
 from opmaestro.dsar import tasks as dsar_tasks  # noqa: F401
+from opmaestro.integrations import hooks as integrations_hooks  # noqa: F401
+from opmaestro.integrations import provider_events as integrations_provider_events  # noqa: F401
+from opmaestro.integrations import tasks as integrations_tasks  # noqa: F401
 from opmaestro.notifications import tasks as notifications_tasks  # noqa: F401
 from opmaestro.webhooks.inbound import gusto_events as inbound_gusto  # noqa: F401
 from opmaestro.webhooks.inbound import tasks as inbound_webhook_tasks  # noqa: F401

@@ -44,7 +44,7 @@ class TestClosingTheAccount:
         assert await run_jobs(CANCEL_JOB) == 1
         [call] = fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}")
         assert call.params == {"cancel_at_period_end": "true"}
-        assert call.headers["idempotency-key"].startswith("opmaestro-close-")
+        assert call.headers["idempotency-key"].startswith("opmaestro-account-ended-")
         assert fake_stripe.subscriptions[subscription["id"]]["cancel_at_period_end"] is True
         session.expire_all()
         row = await session.scalar(select(BillingSubscription))

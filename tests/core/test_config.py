@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from opmaestro.core.config import DEVELOPMENT_SECRET, Settings, is_loopback
@@ -9,6 +10,7 @@ def production(**overrides) -> Settings:
         "environment": "production",
         "secret_key": "k" * 48,
         "public_base_url": "https://privacy.example.com",
+        "integration_token_keys": Fernet.generate_key().decode(),
     } | overrides
     return Settings(**values)
 
@@ -25,6 +27,16 @@ class TestProductionSafety:
     def test_plain_http_public_url_is_refused(self):
         with pytest.raises(ValidationError, match="OPMAESTRO_PUBLIC_BASE_URL"):
             production(public_base_url="http://privacy.example.com")
+
+    @pytest.mark.parametrize("keys", [None, "", " , "])
+    def test_missing_integration_token_key_is_refused(self, keys):
+        with pytest.raises(ValidationError, match="OPMAESTRO_INTEGRATION_TOKEN_KEYS"):
+            production(integration_token_keys=keys)
+
+    @pytest.mark.parametrize("keys", ["not-a-key", "a" * 44 + ",x"])
+    def test_malformed_integration_token_key_is_refused(self, keys):
+        with pytest.raises(ValidationError, match="Fernet key"):
+            Settings(integration_token_keys=keys)
 
     def test_development_accepts_defaults(self):
         assert not Settings(environment="development").is_production

@@ -3,6 +3,7 @@ import re
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import APIRouter
 
 from opmaestro.core import jobs
@@ -56,7 +57,10 @@ class TestSecurityHeaders:
 
     async def test_production_adds_hsts(self, sessionmaker):
         settings = Settings(
-            environment="production", secret_key="s" * 40, public_base_url="https://privacy.example.com"
+            environment="production",
+            secret_key="s" * 40,
+            public_base_url="https://privacy.example.com",
+            integration_token_keys=Fernet.generate_key().decode(),
         )
         app = create_app(settings, sessionmaker=sessionmaker, job_backend=jobs.ExternalWorker())
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:

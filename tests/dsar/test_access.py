@@ -103,9 +103,12 @@ class TestSummary:
         await create_personal_data(session, other, rows=3)
         categories = {entry["category"]: entry for entry in (await browser.get(URL)).json()["categories"]}
         # Two of each in account_token, data_request, personal_access_token and recovery_code,
-        # three sessions (two made, one signed in), the one user_account row, and two Google push
-        # channels (their token hashes).
-        assert categories["security"]["record_count"] == 14
+        # three sessions (two made, one signed in), the one user_account row, the encrypted tokens
+        # of the two connected tools, and two Google push channels (their token hashes).
+        assert categories["security"]["record_count"] == 16
+        # Two connections (Google, Gusto), two calendar events, two employees, two provider
+        # events and two push channels.
+        assert categories["integration"]["record_count"] == 10
         # user_account, account_token x2 and data_request x2, outbox_message x2.
         assert categories["contact"]["record_count"] == 7
         # Two events, one current state, one chain head, two policy acceptances, and the current

@@ -25,10 +25,12 @@ import httpx
 import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from pydantic import SecretStr
 
 from tests.billing.fake_stripe import SECRET_KEY as STRIPE_SECRET_KEY
 from tests.billing.fake_stripe import FakeStripe
 from tests.conftest import free_port
+from tests.integrations.fakes import FakeProviders
 from tests.webhooks.inbound.signing import STRIPE_SECRET as STRIPE_WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +76,8 @@ MARKETING_ORIGIN = f"http://127.0.0.1:{MARKETING_PORT}"
 class LiveServer:
     url: str
     env: dict[str, str]
+    # Fake Google, Gusto and Stripe the server connects to (tests/integrations/fakes.py).
+    providers: FakeProviders
     # The Stripe API the server talks to: the in-process fake (tests/billing/fake_stripe.py).
     stripe: FakeStripe
 
@@ -148,30 +152,40 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LiveServer]:
     """`opmaestro serve` on a free port with a fresh SQLite database and the built SPA."""
+    providers = FakeProviders()
+    providers.start(free_port())
     stripe = FakeStripe().start()
+    provider_env = {
+        f"OPMAESTRO_{name.upper()}": value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        for name, value in providers.settings_overrides().items()
+    }
     with tempfile.TemporaryDirectory(prefix="opmaestro-e2e-") as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("OPMAESTRO_") or key == "OPMAESTRO_E2E_CHROMIUM"
-        } | {
-            "OPMAESTRO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/e2e.db",
-            "OPMAESTRO_PUBLIC_BASE_URL": url,
-            "OPMAESTRO_SPA_DIR": str(SPA_DIR),
-            "OPMAESTRO_LOG_LEVEL": "WARNING",
-            # A marketing page on another origin of the same site embeds banner.js.
-            "OPMAESTRO_BANNER_ORIGINS": MARKETING_ORIGIN,
-            # Every browser context is a new device choosing from 127.0.0.1.
-            "OPMAESTRO_COOKIE_CONSENTS_PER_IP": "100000",
-            # An inventory change reaches the next page load (by default, within a second).
-            "OPMAESTRO_COOKIE_BANNER_RECHECK_SECONDS": "0",
-            # Billing talks to the fake Stripe API; its events are signed with the test secret.
-            "OPMAESTRO_STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
-            "OPMAESTRO_STRIPE_API_BASE": stripe.base_url,
-            "OPMAESTRO_STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
-        }
+        env = (
+            provider_env
+            | {
+                key: value
+                for key, value in os.environ.items()
+                if not key.startswith("OPMAESTRO_") or key == "OPMAESTRO_E2E_CHROMIUM"
+            }
+            | {
+                "OPMAESTRO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/e2e.db",
+                "OPMAESTRO_PUBLIC_BASE_URL": url,
+                "OPMAESTRO_SPA_DIR": str(SPA_DIR),
+                "OPMAESTRO_LOG_LEVEL": "WARNING",
+                # A marketing page on another origin of the same site embeds banner.js.
+                "OPMAESTRO_BANNER_ORIGINS": MARKETING_ORIGIN,
+                # Every browser context is a new device choosing from 127.0.0.1.
+                "OPMAESTRO_COOKIE_CONSENTS_PER_IP": "100000",
+                # An inventory change reaches the next page load (by default, within a second).
+                "OPMAESTRO_COOKIE_BANNER_RECHECK_SECONDS": "0",
+                # Billing talks to the fake Stripe API; its events are signed with the test secret.
+                "OPMAESTRO_STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+                "OPMAESTRO_STRIPE_API_BASE": stripe.base_url,
+                "OPMAESTRO_STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+            }
+        )
         subprocess.run([BIN / "opmaestro", "migrate"], env=env, check=True, capture_output=True)
         log = Path(tmp) / "server.log"
         with log.open("wb") as sink:
@@ -189,7 +203,7 @@ def live_server() -> Iterator[LiveServer]:
                     if server.poll() is not None or time.monotonic() > deadline:
                         pytest.fail(f"the server did not start:\n{log.read_text()}")
                     time.sleep(0.2)
-                yield LiveServer(url, env, stripe)
+                yield LiveServer(url, env, providers, stripe)
             finally:
                 stripe.stop()
                 server.terminate()
@@ -198,6 +212,7 @@ def live_server() -> Iterator[LiveServer]:
                 except subprocess.TimeoutExpired:
                     server.kill()
                     server.wait()
+                providers.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Account events other domains react to, in the same unit of work, without accounts knowing them."""
 
 from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,11 +13,11 @@ from opmaestro.core.http import Client
 RegistrationListener = Callable[[AsyncSession, User, Client, RegistrationCreate], Awaitable[None]]
 # Also told about a sign-up: the browser that signs up (or in) is the account's from now on.
 SignInListener = Callable[[AsyncSession, User, Client, Settings], Awaitable[None]]
-# Told when a person closes their account, in the transaction that closes it.
-ClosedListener = Callable[[AsyncSession, User, Settings], Awaitable[None]]
+# Told when an account is closed or erased, with the reason (say, to revoke grants at providers).
+AccountEndedListener = Callable[[AsyncSession, UUID, Settings, str], Awaitable[None]]
 _registered: list[RegistrationListener] = []
-_closed: list[ClosedListener] = []
 _signed_in: list[SignInListener] = []
+_ended: list[AccountEndedListener] = []
 
 
 def on_registered(listener: RegistrationListener) -> RegistrationListener:
@@ -33,19 +34,6 @@ def on_signed_in(listener: SignInListener) -> SignInListener:
     return listener
 
 
-def on_closed(listener: ClosedListener) -> ClosedListener:
-    """Call `listener` when a person closes their account, inside that transaction."""
-    if listener not in _closed:
-        _closed.append(listener)
-    return listener
-
-
-async def closed(session: AsyncSession, user: User, settings: Settings) -> None:
-    """Tell every listener that `user` closed their account; an error in one rolls it back."""
-    for listener in _closed:
-        await listener(session, user, settings)
-
-
 async def registered(session: AsyncSession, user: User, client: Client, body: RegistrationCreate) -> None:
     """Tell every listener about a new account; an error in one rolls the registration back."""
     for listener in _registered:
@@ -56,3 +44,16 @@ async def signed_in(session: AsyncSession, user: User, client: Client, settings:
     """Tell every listener that this browser now belongs to `user`; an error in one rolls it back."""
     for listener in _signed_in:
         await listener(session, user, client, settings)
+
+
+def on_account_ended(listener: AccountEndedListener) -> AccountEndedListener:
+    """Call `listener` when an account is closed or erased, inside that transaction."""
+    if listener not in _ended:
+        _ended.append(listener)
+    return listener
+
+
+async def account_ended(session: AsyncSession, user_id: UUID, settings: Settings, reason: str) -> None:
+    """Tell every listener that the account is closed or being erased; an error in one rolls it back."""
+    for listener in _ended:
+        await listener(session, user_id, settings, reason)

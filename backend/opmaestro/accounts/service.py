@@ -380,7 +380,7 @@ async def close_account(
     user.closed_at = now
     user.deletion_due_at = now + timedelta(days=settings.account_deletion_grace_days)
     await revocation.revoke_access(session, user.id, settings, actor=principal, reason="account closed")
-    await hooks.closed(session, user, settings)
+    await hooks.account_ended(session, user.id, settings, "account closed")
     await notifications.send_email(
         session,
         settings,

@@ -1,4 +1,4 @@
-"""Closing an account cancels its subscriptions at the end of the paid period, in a job."""
+"""Closing or erasing an account cancels its subscriptions at the end of the paid period, in a job."""
 
 from typing import Any
 from uuid import UUID
@@ -7,7 +7,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts import hooks as account_hooks
-from opmaestro.accounts.models import User
 from opmaestro.audit import service as audit
 from opmaestro.billing import events as billing_events  # noqa: F401 - registers the event handlers
 from opmaestro.billing import gateway, service
@@ -26,36 +25,45 @@ def _still_renewing(user_id: UUID) -> Any:
     )
 
 
-@account_hooks.on_closed
-async def _cancel_on_close(session: AsyncSession, user: User, settings: Settings) -> None:
-    if await session.scalar(_still_renewing(user.id).limit(1)) is not None:
+@account_hooks.on_account_ended
+async def _cancel_when_the_account_ends(
+    session: AsyncSession, user_id: UUID, settings: Settings, reason: str
+) -> None:
+    # The Stripe ids go in the job: an erasure deletes the rows in this same transaction.
+    renewing = [row.stripe_subscription_id for row in (await session.scalars(_still_renewing(user_id))).all()]
+    if renewing:
         await jobs.enqueue(
-            session, CANCEL_JOB, {"user_id": str(user.id)}, max_attempts=settings.job_max_attempts
+            session,
+            CANCEL_JOB,
+            {"user_id": str(user_id), "subscriptions": renewing, "reason": reason},
+            max_attempts=settings.job_max_attempts,
         )
 
 
 @jobs.handler(CANCEL_JOB)
 async def cancel_at_period_end(context: jobs.JobContext, payload: dict[str, Any]) -> None:
-    """Ask Stripe to end each renewing subscription of the person when its paid period ends."""
-    user_id = UUID(payload["user_id"])
-    rows = (await context.session.scalars(_still_renewing(user_id))).all()
-    if not rows:
-        return
+    """Ask Stripe to end each subscription of the person when its paid period ends."""
     async with gateway.stripe_client(context.settings) as client:
-        for row in rows:
+        for subscription_id in payload["subscriptions"]:
             updated = await client.v1.subscriptions.update_async(
-                row.stripe_subscription_id,
+                subscription_id,
                 params={"cancel_at_period_end": True},
-                options={"idempotency_key": f"opmaestro-close-{row.id}"},
+                options={"idempotency_key": f"opmaestro-account-ended-{subscription_id}"},
             )
-            row.cancel_at_period_end = gateway.field(updated, "cancel_at_period_end") is True
+            row = await context.session.scalar(
+                select(BillingSubscription).where(
+                    BillingSubscription.stripe_subscription_id == subscription_id
+                )
+            )
+            if row is not None:
+                row.cancel_at_period_end = gateway.field(updated, "cancel_at_period_end") is True
             await audit.record(
                 context.session,
                 actor=None,
                 action="billing.subscription_cancel_requested",
                 subject_type="billing_subscription",
-                subject_id=row.id,
+                subject_id=row.id if row is not None else None,
                 fields=["cancel_at_period_end"],
-                reason="account closed",
+                reason=payload.get("reason") or "account ended",
             )
     await context.session.flush()

@@ -1,5 +1,6 @@
 """Settings read from the environment (prefix OPMAESTRO_) and an optional .env file."""
 
+import base64
 import ipaddress
 import re
 from enum import StrEnum
@@ -15,6 +16,7 @@ from opmaestro.core.links import public_url
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MIN_SECRET_LENGTH = 32
+FERNET_KEY_BYTES = 32
 
 
 class Environment(StrEnum):
@@ -161,8 +163,38 @@ class Settings(BaseSettings):
     export_dir: Path = PROJECT_ROOT / "var" / "exports"
     export_ttl_days: int = Field(default=7, ge=1, le=90)
 
+    # Connected tools (integrations): client credentials and endpoints per provider, so tests and
+    # staging can point them elsewhere. A provider without a client id is shown as not configured.
+    # Token keys: comma-separated Fernet keys; the first encrypts, all decrypt (rotation).
+    integration_token_keys: SecretStr | None = None
+    integration_refresh_margin_seconds: int = Field(default=300, ge=0, le=3600)
+    integration_state_minutes: int = Field(default=10, ge=1, le=60)
+    integration_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    integration_calendar_days: int = Field(default=30, ge=1, le=90)
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    google_api_base_url: str = "https://www.googleapis.com/calendar/v3"
+    gusto_client_id: str | None = None
+    gusto_client_secret: SecretStr | None = None
+    gusto_authorize_url: str = "https://api.gusto.com/oauth/authorize"
+    gusto_token_url: str = "https://api.gusto.com/oauth/token"
+    gusto_revoke_url: str = "https://api.gusto.com/oauth/revoke"
+    gusto_api_base_url: str = "https://api.gusto.com"
+    gusto_api_version: str = "2025-06-15"
+    # Stripe Connect: the platform's `ca_...` client id, and its secret key as the client secret.
+    stripe_client_id: str | None = None
+    stripe_client_secret: SecretStr | None = None
+    stripe_authorize_url: str = "https://connect.stripe.com/oauth/authorize"
+    stripe_token_url: str = "https://connect.stripe.com/oauth/token"
+    stripe_revoke_url: str = "https://connect.stripe.com/oauth/deauthorize"
+    stripe_api_base_url: str = "https://api.stripe.com"
+
     # Inbound webhooks (docs/webhooks-inbound.md). The Stripe secret may be a comma-separated
-    # list while it is rotated; unset, the route answers 503.
+    # list while it is rotated; unset, the route answers 404.
     stripe_webhook_secret: SecretStr | None = None
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     # How far in the future a signed timestamp may be (the sender's clock runs ahead of ours).
@@ -170,13 +202,12 @@ class Settings(BaseSettings):
     inbound_webhook_max_body_bytes: int = Field(default=262_144, ge=1024)
     # Handled and ignored events are deleted after this many days, failed ones after twice that.
     inbound_webhook_keep_days: int = Field(default=30, ge=1, le=365)
-    # Gusto: its API (to complete a subscription's verification) and the organization's system
-    # access token; without the token staff complete verification by hand.
-    gusto_webhook_api_base: str = "https://api.gusto.com"
+    # Gusto: the organization's system access token, to complete a webhook subscription's
+    # verification at OPMAESTRO_GUSTO_API_BASE_URL; without it staff complete it by hand.
     gusto_webhook_api_token: SecretStr | None = None
-    gusto_api_version: str = "2024-04-01"
     # Google Cross-Account Protection (RISC): where Google publishes its configuration (and so
-    # its keys), the issuer, and our Google OAuth client id(s), comma-separated, as audience.
+    # its keys), the issuer, and our Google OAuth client id(s), comma-separated, as audience
+    # (empty: OPMAESTRO_GOOGLE_CLIENT_ID).
     google_risc_configuration_url: str = "https://accounts.google.com/.well-known/risc-configuration"
     google_risc_issuer: str = "https://accounts.google.com/"
     google_risc_audiences: str = ""
@@ -252,6 +283,21 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not an origin (scheme://host[:port], no path or wildcard)")
         return value
 
+    @field_validator("integration_token_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        # A Fernet key is 32 bytes in URL-safe base64; refuse a typo at start rather than at the first token.
+        if value is None:
+            return None
+        for entry in (part.strip() for part in value.get_secret_value().split(",")):
+            try:
+                size = len(base64.urlsafe_b64decode(entry)) if entry else FERNET_KEY_BYTES
+            except ValueError:
+                size = 0
+            if size != FERNET_KEY_BYTES:
+                raise ValueError("each integration token key must be a Fernet key (32 bytes, base64)")
+        return value
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxy_addresses(cls, value: str) -> str:
@@ -309,6 +355,9 @@ class Settings(BaseSettings):
             problems.append("OPMAESTRO_SECRET_KEY must be set to a random value of at least 32 characters")
         if not self.public_base_url.startswith("https://"):
             problems.append("OPMAESTRO_PUBLIC_BASE_URL must be an https:// URL")
+        keys = self.integration_token_keys.get_secret_value() if self.integration_token_keys else ""
+        if not any(key.strip() for key in keys.split(",")):
+            problems.append("OPMAESTRO_INTEGRATION_TOKEN_KEYS must be set (Fernet keys, comma-separated)")
         if self.smtp_username and not (self.smtp_password and self.smtp_password.get_secret_value()):
             problems.append("OPMAESTRO_SMTP_PASSWORD must be set when OPMAESTRO_SMTP_USERNAME is")
         if problems:

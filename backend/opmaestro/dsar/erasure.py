@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import Column, Table, bindparam, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opmaestro.accounts import hooks as account_hooks
 from opmaestro.accounts import revocation
 from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.models import Role, User, UserStatus
@@ -315,6 +316,7 @@ async def erase(session: AsyncSession, settings: Settings, request: DataRequest)
     )
     held = await holds.held_categories(session, user_id)
     await revocation.revoke_access(session, user_id, settings, actor=None, reason="erasure")
+    await account_hooks.account_ended(session, user_id, settings, "erasure")
     await ownership.adopt_unowned_mail(session, user_id, user.email)
     report = await erase_person(session, user_id, held)
     await session.execute(

@@ -55,6 +55,9 @@ const CookiePolicyPage = lazy(() =>
 const CookiesAdminPage = lazy(() =>
   import("@/features/cookies-admin/cookies-admin-page").then((m) => ({ default: m.CookiesAdminPage })),
 );
+const IntegrationsPage = lazy(() =>
+  import("@/features/integrations/integrations-page").then((m) => ({ default: m.IntegrationsPage })),
+);
 const BillingPage = lazy(() => import("@/features/billing/billing-page").then((m) => ({ default: m.BillingPage })));
 const ConsentDashboardPage = lazy(() =>
   import("@/features/consent-admin/consent-dashboard-page").then((m) => ({ default: m.ConsentDashboardPage })),
@@ -102,6 +105,7 @@ export const routes: RouteObject[] = [
           { path: "security", element: <SecurityPage /> },
           { path: "billing", element: <BillingPage /> },
           { path: "close-account", element: <CloseAccountPage /> },
+          { path: "settings/integrations", element: <IntegrationsPage /> },
           { path: "privacy/consents", element: <ConsentsPage /> },
           { path: "privacy/data", element: <YourDataPage /> },
           { path: "privacy/cookies", element: <CookiesPage /> },

@@ -14,6 +14,7 @@ import { signInPath } from "@/shared/lib/safe-next";
 const NAV = [
   { to: "/profile", label: "Profile" },
   { to: "/security", label: "Security" },
+  { to: "/settings/integrations", label: "Integrations" },
   { to: "/billing", label: "Billing" },
   { to: "/close-account", label: "Close account" },
 ];

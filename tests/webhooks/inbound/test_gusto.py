@@ -112,7 +112,7 @@ class TestVerificationAtGusto:
 
     @pytest.fixture
     def overrides(self, gusto):
-        return {"gusto_webhook_api_base": gusto.base_url, "gusto_webhook_api_token": SecretStr(SYSTEM_TOKEN)}
+        return {"gusto_api_base_url": gusto.base_url, "gusto_webhook_api_token": SecretStr(SYSTEM_TOKEN)}
 
     async def test_the_real_token_is_verified_at_gusto_then_trusted(self, client, session, runner, gusto):
         await post(client, handshake())

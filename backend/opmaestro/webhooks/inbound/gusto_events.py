@@ -216,7 +216,7 @@ async def verify_at_gusto(context: jobs.JobContext, payload: dict[str, Any]) -> 
     token = decrypt_token(settings, found.token_encrypted)
     if token is None:
         return
-    base = settings.gusto_webhook_api_base.rstrip("/")
+    base = settings.gusto_api_base_url.rstrip("/")
     url = f"{base}/v1/webhook_subscriptions/{found.subscription_uuid}/verify"
     async with httpx.AsyncClient(timeout=10.0) as client:
         response = await client.put(

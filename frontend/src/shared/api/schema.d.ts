@@ -979,6 +979,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List integrations
+         * @description Every provider with its status: not configured, not connected, or connected (and how).
+         */
+        get: operations["integrations-list_integrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Disconnect a provider
+         * @description Revoke the grant at the provider and delete its tokens and everything imported (audited).
+         */
+        delete: operations["integrations-disconnect_integration"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish connecting a provider
+         * @description Where the provider sends the browser back: checks the state, stores the grant, queues the import.
+         */
+        get: operations["integrations-integration_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/{provider}/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start connecting a provider
+         * @description The provider's authorization URL to send the browser to (state and PKCE kept here, single use).
+         */
+        post: operations["integrations-connect_integration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/{provider}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import from a provider now
+         * @description Queue an import of the provider's slice; the list shows its status and time.
+         */
+        post: operations["integrations-sync_integration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1817,6 +1917,19 @@ export interface components {
             /** Reason */
             reason: string | null;
         };
+        /** AuthorizationStart */
+        AuthorizationStart: {
+            /**
+             * Authorization Url
+             * @description Send the browser here; the provider redirects to the callback.
+             */
+            authorization_url: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
         /** BannerLinks */
         BannerLinks: {
             /** Cookie Policy */
@@ -2368,6 +2481,15 @@ export interface components {
             /** Withdrawn */
             withdrawn: number;
         };
+        /** Disconnected */
+        Disconnected: {
+            provider: components["schemas"]["Provider"];
+            /**
+             * Revoked At Provider
+             * @description False when the provider could not be told; local data is gone anyway.
+             */
+            revoked_at_provider: boolean;
+        };
         /** EmailChange */
         EmailChange: {
             /**
@@ -2462,6 +2584,73 @@ export interface components {
              * Format: date-time
              */
             since: string;
+        };
+        /** IntegrationConnectionRead */
+        IntegrationConnectionRead: {
+            /**
+             * Account Email
+             * @description The provider account's email (Google).
+             */
+            account_email: string | null;
+            /**
+             * Account Name
+             * @description The company (Gusto) or business (Stripe) name.
+             */
+            account_name: string | null;
+            /**
+             * Connected At
+             * Format: date-time
+             */
+            connected_at: string;
+            /**
+             * Granted Scopes
+             * @description The scopes the provider actually granted.
+             */
+            granted_scopes: string[];
+            /**
+             * Imported Items
+             * @description Calendar events (Google) or employees (Gusto) imported.
+             */
+            imported_items: number;
+            /** Last Synced At */
+            last_synced_at: string | null;
+            /**
+             * Needs Reconnect
+             * @description The provider revoked the tokens: connect again to sync.
+             */
+            needs_reconnect: boolean;
+            /**
+             * Subject
+             * @description The provider's id of the account, company or Stripe account.
+             */
+            subject: string;
+            /** Sync Error */
+            sync_error: string | null;
+            sync_status: components["schemas"]["SyncStatus"];
+        };
+        /** IntegrationList */
+        IntegrationList: {
+            /** Items */
+            items: components["schemas"]["IntegrationRead"][];
+        };
+        /** IntegrationRead */
+        IntegrationRead: {
+            connection: components["schemas"]["IntegrationConnectionRead"] | null;
+            /**
+             * Imports
+             * @description What connecting imports, in a sentence.
+             */
+            imports: string;
+            /** Name */
+            name: string;
+            provider: components["schemas"]["Provider"];
+            /** Requested Scopes */
+            requested_scopes: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "not_configured" | "not_connected" | "connected";
         };
         /** InvoiceRead */
         InvoiceRead: {
@@ -2910,6 +3099,11 @@ export interface components {
              */
             phone?: string | null;
         };
+        /**
+         * Provider
+         * @enum {string}
+         */
+        Provider: "google" | "gusto" | "stripe";
         /** PublicDataRequestCreate */
         PublicDataRequestCreate: {
             /**
@@ -3258,6 +3452,16 @@ export interface components {
         SubscriptionState: {
             subscription: components["schemas"]["SubscriptionRead"] | null;
         };
+        /** SyncQueued */
+        SyncQueued: {
+            provider: components["schemas"]["Provider"];
+            sync_status: components["schemas"]["SyncStatus"];
+        };
+        /**
+         * SyncStatus
+         * @enum {string}
+         */
+        SyncStatus: "pending" | "succeeded" | "failed";
         /** TokenCreate */
         TokenCreate: {
             /**
@@ -6911,6 +7115,285 @@ export interface operations {
             };
             /** @description Not ready */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "integrations-list_integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "integrations-disconnect_integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: components["schemas"]["Provider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Disconnected"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Integration not connected */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "integrations-integration_callback": {
+        parameters: {
+            query?: {
+                authuser?: string | null;
+                code?: string | null;
+                error?: string | null;
+                error_description?: string | null;
+                error_uri?: string | null;
+                hd?: string | null;
+                iss?: string | null;
+                prompt?: string | null;
+                scope?: string | null;
+                state?: string | null;
+            };
+            header?: never;
+            path: {
+                provider: components["schemas"]["Provider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To Settings > Integrations, with `connected=1` or `error=<code>`. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "integrations-connect_integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: components["schemas"]["Provider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationStart"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Integration not configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "integrations-sync_integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: components["schemas"]["Provider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncQueued"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Integration not connected */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed: `errors` lists each field or unknown query parameter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

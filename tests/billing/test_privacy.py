@@ -131,6 +131,21 @@ class TestErasure:
         assert await session.scalar(select(func.count()).select_from(BillingCustomer)) == 1
         assert "kept for ten years" in certificate
 
+    async def test_the_erasure_cancels_the_subscription_at_period_end(
+        self, browser, fake_stripe, deliver, run_jobs, session, member, billing_settings
+    ):
+        subscription = await subscribe(browser, fake_stripe, deliver, run_jobs)
+
+        async def run_erasure(name=erasure.ERASURE_JOB):
+            return await run_jobs(name)
+
+        await erase_now(session, billing_settings, member, run_erasure)
+        # The rows are gone with the erasure; the job still knows which subscription to end.
+        assert await session.scalar(select(func.count()).select_from(BillingSubscription)) == 0
+        assert await run_jobs(CANCEL_JOB) == 1
+        [call] = fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}")
+        assert call.params == {"cancel_at_period_end": "true"}
+
     async def test_events_after_the_erasure_are_not_kept(
         self, browser, fake_stripe, deliver, run_jobs, session, member, billing_settings
     ):

@@ -126,6 +126,11 @@ def run_wrk(wrk: str, url: str, concurrency: int, seconds: int, script: Path, *a
     output = subprocess.run(
         [*command, "--", *args], capture_output=True, text=True, check=True, timeout=seconds + 60
     ).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """req/s, p50/p99 and counts from wrk's report (run with --latency)."""
     total = re.search(r"(\d+) requests in", output)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     p50 = re.search(r"50%\s+([\d.]+\w+)", output)

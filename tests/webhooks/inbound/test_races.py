@@ -7,10 +7,12 @@ import httpx
 from sqlalchemy import func, select
 
 from opmaestro.core import jobs
+from opmaestro.core.db import create_sessionmaker
 from opmaestro.main import create_app
 from opmaestro.webhooks.inbound.models import InboundEvent
 from opmaestro.webhooks.inbound.registry import Provider, is_newer
 from tests.databases import only_on_postgresql
+from tests.webhooks.inbound.conftest import QUEUED_TYPE
 from tests.webhooks.inbound.signing import stripe_event, stripe_signature
 
 RACERS = 8
@@ -18,20 +20,28 @@ pytestmark = [only_on_postgresql]
 
 
 async def test_concurrent_duplicate_deliveries_store_and_queue_once(hook_settings, committed_sessionmaker):
-    app = create_app(hook_settings, sessionmaker=committed_sessionmaker, job_backend=jobs.ExternalWorker())
-    body = stripe_event("evt_race")
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as stripe:
-        answers = await asyncio.gather(
-            *(
-                stripe.post(
-                    "/api/v1/webhooks/stripe",
-                    content=body,
-                    headers={"stripe-signature": stripe_signature(body)},
-                )
-                for _ in range(RACERS)
-            )
+    """As from several API processes: each app has its own batch writer, so the repeats meet in
+    the database (ON CONFLICT), not only within one process's batch."""
+    engine = committed_sessionmaker.kw["bind"]
+    apps = [
+        create_app(hook_settings, sessionmaker=create_sessionmaker(engine), job_backend=jobs.ExternalWorker())
+        for _ in range(RACERS)
+    ]
+    body = stripe_event("evt_race", QUEUED_TYPE)
+    signed = {"stripe-signature": stripe_signature(body)}
+    clients = [
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
         )
+        for app in apps
+    ]
+    try:
+        answers = await asyncio.gather(
+            *(client.post("/api/v1/webhooks/stripe", content=body, headers=signed) for client in clients)
+        )
+    finally:
+        for client in clients:
+            await client.aclose()
     assert [answer.status_code for answer in answers] == [200] * RACERS
     statuses = sorted(answer.json()["status"] for answer in answers)
     assert statuses == ["accepted"] + ["duplicate"] * (RACERS - 1)

@@ -127,6 +127,7 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
         UserSession,
     )
     from opmaestro.audit import service as audit
+    from opmaestro.billing.models import BillingCustomer, BillingInvoice, BillingSubscription
     from opmaestro.consent import ledger
     from opmaestro.consent.models import CollectionMethod, ConsentAction, ConsentEvidence
     from opmaestro.dsar.models import DataRequest, LegalHold
@@ -144,8 +145,37 @@ async def create_personal_data(session: AsyncSession, user: User, *, rows: int =
     )
     session.add(crm)
     await session.flush()
+    session.add(BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{user.id.hex}"))
     for n in range(rows):
         suffix = f"{user.id.hex}-{n}"
+        session.add_all(
+            [
+                BillingSubscription(
+                    user_id=user.id,
+                    stripe_subscription_id=f"sub_{suffix}",
+                    stripe_customer_id=f"cus_{user.id.hex}",
+                    plan_key="starter",
+                    price_id="price_opmaestro_starter_monthly",
+                    status="active",
+                    current_period_end=now,
+                    failed_invoice_id=f"in_{suffix}",
+                    event_version=n,
+                ),
+                BillingInvoice(
+                    user_id=user.id,
+                    stripe_invoice_id=f"in_{suffix}",
+                    stripe_subscription_id=f"sub_{suffix}",
+                    number=f"OPM-{n:04d}",
+                    amount_due=2900,
+                    amount_paid=2900,
+                    currency="eur",
+                    status="paid",
+                    issued_at=now,
+                    hosted_invoice_url=f"https://invoice.stripe.com/i/in_{suffix}",
+                    event_version=n,
+                ),
+            ]
+        )
         action = ConsentAction.GRANTED if n % 2 == 0 else ConsentAction.WITHDRAWN
         event = await ledger.record(
             session,
@@ -421,6 +451,7 @@ async def create_person_with_data(
         UserSession,
     )
     from opmaestro.audit import service as audit
+    from opmaestro.billing.models import BillingCustomer, BillingInvoice, BillingSubscription
     from opmaestro.consent import ledger
     from opmaestro.consent.models import CollectionMethod, ConsentAction
     from opmaestro.dsar.models import DataRequest, Jurisdiction, LegalHold, RequestKind, RequestState
@@ -506,6 +537,34 @@ async def create_person_with_data(
                 token_hash=token(),
                 resource_id="primary-calendar",
                 expires_at=now + timedelta(days=7),
+            ),
+        ]
+    )
+    session.add_all(
+        [
+            BillingCustomer(user_id=user.id, stripe_customer_id=f"cus_{token()[:24]}"),
+            BillingSubscription(
+                user_id=user.id,
+                stripe_subscription_id=f"sub_{token()[:24]}",
+                stripe_customer_id="cus_erasure",
+                plan_key="team",
+                price_id="price_opmaestro_team_monthly",
+                status="past_due",
+                current_period_end=now,
+                failed_invoice_id="in_erasure",
+            ),
+            BillingInvoice(
+                user_id=user.id,
+                stripe_invoice_id=f"in_{token()[:24]}",
+                stripe_subscription_id="sub_erasure",
+                number="OPM-0001",
+                amount_due=9900,
+                amount_paid=0,
+                currency="eur",
+                status="open",
+                issued_at=now,
+                hosted_invoice_url=f"https://invoice.stripe.com/i/{token()[:24]}",
+                event_version=1,
             ),
         ]
     )

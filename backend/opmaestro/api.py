@@ -5,6 +5,7 @@ from fastapi import APIRouter, FastAPI
 from opmaestro.accounts.routers import admin as accounts_admin
 from opmaestro.accounts.routers import mfa, oauth, profile, security
 from opmaestro.accounts.routers.auth import auth_router, scopes_router
+from opmaestro.billing.router import router as billing_router
 from opmaestro.consent.clients_router import router as consent_clients_router
 from opmaestro.consent.router import admin_router as consent_admin_router
 from opmaestro.consent.router import campaigns_router, stats_router, unsubscribe_router
@@ -60,6 +61,7 @@ DOMAIN_ROUTERS: list[APIRouter] = [
     webhooks_me_router,
     webhooks_client_router,
     inbound_webhooks_admin_router,
+    billing_router,
 ]
 # Served at the root, outside /api/v1: well-known documents.
 ROOT_ROUTERS = [consent_wellknown_router, cookies_wellknown_router]

@@ -54,15 +54,19 @@ OPENAPI_TAGS = [
     },
     {
         "name": "integrations",
-        "description": "Connected tools (Google, Gusto, Stripe): connect with OAuth, import, sync, disconnect.",
+        "description": "Connected tools (Google, Gusto, Stripe): connect, import, sync, disconnect.",
     },
     {
         "name": "webhooks",
-        "description": "Signed provider callbacks (Stripe, Gusto, Google), and a person's outbound webhook endpoints.",
+        "description": "Signed provider callbacks (Stripe, Gusto, Google); a person's webhook endpoints.",
     },
     {
         "name": "clients",
         "description": "For OAuth clients (client credentials): their own outbound webhook endpoints.",
+    },
+    {
+        "name": "billing",
+        "description": "Plans, Stripe Checkout and the billing portal, your subscription and invoices.",
     },
     {"name": "admin", "description": "Staff: users, OAuth clients, purposes, campaigns, consent statistics."},
     {"name": "health", "description": "Liveness and readiness probes for load balancers and orchestrators."},

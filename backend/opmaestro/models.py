@@ -10,6 +10,7 @@ from opmaestro.accounts.models import (
     UserSession,
 )
 from opmaestro.audit.models import AuditRecord
+from opmaestro.billing.models import BillingCustomer, BillingInvoice, BillingSubscription
 from opmaestro.consent.models import (
     ConsentChainHead,
     ConsentEvent,
@@ -42,6 +43,9 @@ from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 __all__ = [
     "AccountToken",
     "AuditRecord",
+    "BillingCustomer",
+    "BillingInvoice",
+    "BillingSubscription",
     "ConsentChainHead",
     "ConsentEvent",
     "ConsentPurpose",

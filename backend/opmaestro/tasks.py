@@ -1,6 +1,7 @@
 """Imports every domain's job handlers and hooks, so any process (app, CLI, worker) knows them all."""
 
 from opmaestro.accounts import tasks as accounts_tasks  # noqa: F401
+from opmaestro.billing import tasks as billing_tasks  # noqa: F401
 from opmaestro.consent import hooks as consent_hooks  # noqa: F401
 from opmaestro.cookies import hooks as cookies_hooks  # noqa: F401
 from opmaestro.core import jobs  # noqa: F401

@@ -27,8 +27,11 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from pydantic import SecretStr
 
+from tests.billing.fake_stripe import SECRET_KEY as STRIPE_SECRET_KEY
+from tests.billing.fake_stripe import FakeStripe
 from tests.conftest import free_port
 from tests.integrations.fakes import FakeProviders
+from tests.webhooks.inbound.signing import STRIPE_SECRET as STRIPE_WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("OPMAESTRO_E2E_CHROMIUM", "/usr/bin/chromium"))
@@ -75,6 +78,8 @@ class LiveServer:
     env: dict[str, str]
     # Fake Google, Gusto and Stripe the server connects to (tests/integrations/fakes.py).
     providers: FakeProviders
+    # The Stripe API the server talks to: the in-process fake (tests/billing/fake_stripe.py).
+    stripe: FakeStripe
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         result = subprocess.run(
@@ -149,6 +154,7 @@ def live_server() -> Iterator[LiveServer]:
     """`opmaestro serve` on a free port with a fresh SQLite database and the built SPA."""
     providers = FakeProviders()
     providers.start(free_port())
+    stripe = FakeStripe().start()
     provider_env = {
         f"OPMAESTRO_{name.upper()}": value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         for name, value in providers.settings_overrides().items()
@@ -174,6 +180,10 @@ def live_server() -> Iterator[LiveServer]:
                 "OPMAESTRO_COOKIE_CONSENTS_PER_IP": "100000",
                 # An inventory change reaches the next page load (by default, within a second).
                 "OPMAESTRO_COOKIE_BANNER_RECHECK_SECONDS": "0",
+                # Billing talks to the fake Stripe API; its events are signed with the test secret.
+                "OPMAESTRO_STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+                "OPMAESTRO_STRIPE_API_BASE": stripe.base_url,
+                "OPMAESTRO_STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
             }
         )
         subprocess.run([BIN / "opmaestro", "migrate"], env=env, check=True, capture_output=True)
@@ -193,8 +203,9 @@ def live_server() -> Iterator[LiveServer]:
                     if server.poll() is not None or time.monotonic() > deadline:
                         pytest.fail(f"the server did not start:\n{log.read_text()}")
                     time.sleep(0.2)
-                yield LiveServer(url, env, providers)
+                yield LiveServer(url, env, providers, stripe)
             finally:
+                stripe.stop()
                 server.terminate()
                 try:
                     server.wait(timeout=30)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Self
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opmaestro.core.links import public_url
@@ -56,6 +56,45 @@ def is_loopback(host: str) -> bool:
 
 def _is_weak(secret: str) -> bool:
     return secret == DEVELOPMENT_SECRET or len(secret) < MIN_SECRET_LENGTH
+
+
+class BillingInterval(StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+
+class BillingPlan(BaseModel):
+    """A plan offered on the Billing page: its Stripe price, and what is shown for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=1, max_length=100)
+    price_id: str = Field(min_length=1, max_length=255)
+    interval: BillingInterval = BillingInterval.MONTH
+    amount: int = Field(ge=0, description="in the currency's minor unit (cents)")
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+    features: tuple[str, ...] = ()
+
+
+DEFAULT_PLANS = (
+    BillingPlan(
+        key="starter",
+        name="Starter",
+        price_id="price_opmaestro_starter_monthly",
+        amount=2900,
+        currency="eur",
+        features=("Consent ledger and cookie banner", "Data requests with deadlines", "Email support"),
+    ),
+    BillingPlan(
+        key="team",
+        name="Team",
+        price_id="price_opmaestro_team_monthly",
+        amount=9900,
+        currency="eur",
+        features=("Everything in Starter", "Integrations and webhooks", "Priority support"),
+    ),
+)
 
 
 class Settings(BaseSettings):
@@ -180,6 +219,15 @@ class Settings(BaseSettings):
     # At most one unplanned refetch of Google's keys (an unknown `kid`) per this many seconds.
     google_keys_refetch_seconds: float = Field(default=60.0, ge=0, le=3600)
 
+    # Billing (docs/billing.md): Stripe's secret API key (unset, billing answers 503
+    # billing-not-configured), its API address (tests point it at a fake), and the plans offered,
+    # as a JSON list of {key, name, price_id, interval, amount, currency, features}.
+    stripe_secret_key: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
+    billing_plans: list[BillingPlan] = Field(default_factory=lambda: list(DEFAULT_PLANS))
+
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
@@ -283,6 +331,24 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or network") from None
         return ",".join(entries)
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _stripe_api_base(cls, value: str) -> str:
+        if not re.fullmatch(
+            r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", value
+        ):
+            raise ValueError(f"{value!r} is not scheme://host[:port] (no path)")
+        return value
+
+    @field_validator("billing_plans")
+    @classmethod
+    def _distinct_plans(cls, value: list[BillingPlan]) -> list[BillingPlan]:
+        for attribute in ("key", "price_id"):
+            seen = [getattr(plan, attribute) for plan in value]
+            if len(seen) != len(set(seen)):
+                raise ValueError(f"two billing plans share a {attribute}")
+        return value
 
     @model_validator(mode="after")
     def _links_follow_the_server_unless_told(self) -> Self:

@@ -59,6 +59,7 @@ const CookiesAdminPage = lazy(() =>
 const IntegrationsPage = lazy(() =>
   import("@/features/integrations/integrations-page").then((m) => ({ default: m.IntegrationsPage })),
 );
+const BillingPage = lazy(() => import("@/features/billing/billing-page").then((m) => ({ default: m.BillingPage })));
 const ConsentDashboardPage = lazy(() =>
   import("@/features/consent-admin/consent-dashboard-page").then((m) => ({ default: m.ConsentDashboardPage })),
 );
@@ -104,6 +105,7 @@ export const routes: RouteObject[] = [
           { path: "profile", element: <ProfilePage /> },
           { path: "security", element: <SecurityPage /> },
           { path: "settings/webhooks", element: <WebhooksPage /> },
+          { path: "billing", element: <BillingPage /> },
           { path: "close-account", element: <CloseAccountPage /> },
           { path: "settings/integrations", element: <IntegrationsPage /> },
           { path: "privacy/consents", element: <ConsentsPage /> },

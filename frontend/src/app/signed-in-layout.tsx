@@ -16,6 +16,7 @@ const NAV = [
   { to: "/security", label: "Security" },
   { to: "/settings/integrations", label: "Integrations" },
   { to: "/settings/webhooks", label: "Webhooks" },
+  { to: "/billing", label: "Billing" },
   { to: "/close-account", label: "Close account" },
 ];
 const PRIVACY_NAV = [

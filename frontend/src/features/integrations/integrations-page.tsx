@@ -15,7 +15,7 @@ import {
   useIntegrations,
   useSync,
 } from "./api/integrations";
-import { ConfirmDialog } from "./components/confirm-dialog";
+import { ConfirmDialog } from "@/shared/components/confirm-dialog";
 import { errorMessage } from "./components/outcome";
 
 const NAMES: Record<string, string> = { google: "Google", gusto: "Gusto", stripe: "Stripe" };

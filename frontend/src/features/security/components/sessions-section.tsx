@@ -6,7 +6,7 @@ import { notifyError } from "@/shared/api/problem";
 
 import { type SessionRead, useRevokeSession, useSessions } from "@/features/security/api/security";
 import { describeDevice, formatDateTime } from "@/features/security/format";
-import { ConfirmDialog } from "./confirm-dialog";
+import { ConfirmDialog } from "@/shared/components/confirm-dialog";
 
 export function SessionsSection() {
   const sessions = useSessions();

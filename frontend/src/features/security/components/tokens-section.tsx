@@ -6,7 +6,7 @@ import { notifyError } from "@/shared/api/problem";
 
 import { type TokenCreated, type TokenRead, useRevokeToken, useTokens } from "@/features/security/api/security";
 import { formatDate, formatDateTime } from "@/features/security/format";
-import { ConfirmDialog } from "./confirm-dialog";
+import { ConfirmDialog } from "@/shared/components/confirm-dialog";
 import { CreateTokenForm } from "./create-token-form";
 import { TokenSecret } from "./token-secret";
 

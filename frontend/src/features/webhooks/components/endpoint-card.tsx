@@ -13,7 +13,7 @@ import {
   useRotateSecret,
   useUpdateEndpoint,
 } from "@/features/webhooks/api/webhooks";
-import { ConfirmDialog } from "./confirm-dialog";
+import { ConfirmDialog } from "@/shared/components/confirm-dialog";
 import { DeliveriesTable } from "./deliveries-table";
 
 interface EndpointCardProps {

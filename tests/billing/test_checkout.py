@@ -153,6 +153,19 @@ class TestCheckout:
         [customer] = (await session.scalars(select(BillingCustomer))).all()
         assert customer.stripe_customer_id in fake_stripe.customers
 
+    async def test_a_name_changed_after_a_failed_first_checkout_does_not_block_the_retry(
+        self, browser, fake_stripe, session
+    ):
+        # Stripe refuses a key reused with other parameters for a day; the customer's key covers
+        # the name and email sent, so the retry is a new request rather than a stuck one.
+        fake_stripe.fail_next["/v1/checkout/sessions"] = StripeError(500, "api_error", "down")
+        assert_problem(await checkout(browser), 502, "payment-provider-error")
+        renamed = await browser.patch("/api/v1/me", json={"name": "Renamed Person"})
+        assert renamed.status_code == 200, renamed.text
+        assert (await checkout(browser)).status_code == 200
+        [first, second] = fake_stripe.calls_to("POST", "/v1/customers")
+        assert first.params["name"] != "Renamed Person" and second.params["name"] == "Renamed Person"
+
     async def test_a_refused_card_setup_is_a_502_problem(self, browser, fake_stripe):
         fake_stripe.fail_next["/v1/customers"] = StripeError(
             400, "invalid_request_error", "Invalid email", "email_invalid"

@@ -116,3 +116,16 @@ class TestSources:
         monkeypatch.setenv("OPMAESTRO_PORT", "99999")
         with pytest.raises(ValidationError):
             Settings()
+
+
+class TestGoogleSecurityEvents:
+    def test_the_audience_defaults_to_the_google_client_id(self):
+        settings = Settings(google_client_id="client-1.apps.googleusercontent.com")
+        assert settings.google_risc_audience_list == ("client-1.apps.googleusercontent.com",)
+
+    def test_listed_audiences_win(self):
+        settings = Settings(google_client_id="client-1", google_risc_audiences="a, b")
+        assert settings.google_risc_audience_list == ("a", "b")
+
+    def test_nothing_configured_means_no_audience(self):
+        assert Settings(google_client_id=None, google_risc_audiences="").google_risc_audience_list == ()

@@ -52,3 +52,19 @@ def test_log_lines_are_json_with_request_id_and_redacted():
     assert first["detail"] == "phone [phone]"
     assert first["request_id"] == "req-1" and first["level"] == "WARNING" and "time" in first
     assert "swordfish" not in second["exc_info"] and "ValueError" in second["exc_info"]
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpcore", "stripe"])
+def test_client_libraries_do_not_log_each_call(library):
+    # httpx logs every address it calls (a webhook URL may hold its receiver's secret) and stripe
+    # the provider's error text; only their warnings and errors reach our log.
+    from opmaestro.core.logging import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        assert not logging.getLogger(library).isEnabledFor(logging.INFO)
+        assert logging.getLogger(library).isEnabledFor(logging.WARNING)
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])

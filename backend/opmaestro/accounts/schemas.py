@@ -115,7 +115,9 @@ Email = Annotated[
         json_schema_extra={"format": EMAIL_FORMAT},
     ),
 ]
-Version = Annotated[str, Field(min_length=1, max_length=32)]
+# A policy version as the policies API gives it (say "2026-11-01"): printable ASCII, no spaces, so a
+# value the schema allows is never one the server empties by stripping it.
+Version = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[!-~]+$")]
 Token = Annotated[str, Field(min_length=10, max_length=200, description="The token from the emailed link.")]
 Scopes = Annotated[
     list[str],

@@ -81,10 +81,13 @@ async def _ensure_customer(session: AsyncSession, client: Any, principal: Princi
     if existing is not None:
         return existing
     # Only the name and the email go to Stripe. The key makes a retried or concurrent first
-    # checkout get the same customer back from Stripe rather than a second one.
+    # checkout get the same customer back from Stripe rather than a second one. It covers what is
+    # sent too: Stripe refuses a key reused with other parameters for a day, so a person who
+    # changed their name after a failed first checkout would otherwise be stuck until then.
+    sent = {"name": user.name, "email": user.email}
+    fingerprint = hashlib.sha256(f"{user.id}\n{user.name}\n{user.email}".encode()).hexdigest()[:32]
     created = await client.v1.customers.create_async(
-        params={"name": user.name, "email": user.email},
-        options={"idempotency_key": f"opmaestro-customer-{user.id}"},
+        params=sent, options={"idempotency_key": f"opmaestro-customer-{fingerprint}"}
     )
     customer_id = gateway.field(created, "id")
     if not isinstance(customer_id, str) or not customer_id.startswith("cus_"):

@@ -268,9 +268,12 @@ class Settings(BaseSettings):
 
     @property
     def google_risc_audience_list(self) -> tuple[str, ...]:
-        return tuple(
+        """Who Google's security event tokens must be addressed to: the setting, or else the
+        Google OAuth client id (the audience Google uses when nothing else is registered)."""
+        listed = tuple(
             entry for entry in (part.strip() for part in self.google_risc_audiences.split(",")) if entry
         )
+        return listed or ((self.google_client_id,) if self.google_client_id else ())
 
     @property
     def api_audience(self) -> str:

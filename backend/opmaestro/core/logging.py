@@ -76,3 +76,8 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # Client libraries log every outgoing call at INFO: httpx the full address (a webhook URL may
+    # carry its receiver's secret), stripe the provider's own error text (which can name a key or a
+    # customer). Their warnings and errors still come through.
+    for name in ("httpx", "httpcore", "stripe"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -5,6 +5,7 @@ Every call to a provider goes through `AsyncOAuth2Client`; its failures (an OAut
 """
 
 import re
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,7 +14,13 @@ from typing import Any, TypeVar
 
 import httpx
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+# Authlib 1.9 prefers the `httpx2` package and warns, once, when it falls back to `httpx`. The
+# project uses `httpx` everywhere (and catches its errors below), so the fallback is deliberate;
+# left alone, the warning would also be the one line of the server log that is not JSON.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from opmaestro.audit.models import AuditRecord
 from opmaestro.core.clock import utcnow
-from opmaestro.webhooks.inbound.gusto_events import MAX_PENDING, encrypt_token
+from opmaestro.webhooks.inbound.gusto_events import MAX_PENDING, encrypt_token, prune_unverified
 from opmaestro.webhooks.inbound.models import GustoSubscription
 from opmaestro.webhooks.inbound.store import HANDLE_JOB
 from tests.consent.helpers import sign_in_staff
@@ -79,6 +79,20 @@ class TestHandshake:
         for n in range(MAX_PENDING):
             assert (await post(client, handshake(f"{TOKEN}-{n}"))).status_code == 200
         assert_problem(await post(client, handshake("one-too-many")), 429, "too-many-pending-subscriptions")
+
+    async def test_forged_handshakes_stop_counting_after_a_day_and_are_pruned(self, client, session, clock):
+        # Anyone can post a handshake; filling the slots must not lock the real one out for good.
+        for n in range(MAX_PENDING):
+            await post(client, handshake(f"{TOKEN}-{n}", f"forged-{n}"))
+        clock.advance(days=1, seconds=1)
+        assert (await post(client, handshake())).status_code == 200
+        assert await prune_unverified(session) == MAX_PENDING
+        [kept] = (await session.scalars(select(GustoSubscription))).all()
+        assert kept.subscription_uuid == SUBSCRIPTION
+
+    async def test_deeply_nested_json_is_a_problem_not_a_crash(self, client, session):
+        body = b"[" * 5000 + b"]" * 5000
+        assert_problem(await post(client, body), 400, "malformed-webhook")
 
     @pytest.mark.parametrize(
         "body",

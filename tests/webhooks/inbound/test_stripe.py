@@ -130,6 +130,8 @@ class TestRefused:
             b'{"id": "evt_x", "type": "a.b"}',
             b'{"id": 5, "type": "a.b", "created": 1}',
             b"\xff\xfe",
+            b"[" * 5000 + b"]" * 5000,
+            b'{"id": "evt_x", "type": "a.b", "created": 99999999999999999999}',
         ],
     )
     async def test_malformed_bodies_signed_correctly(self, client, session, body):

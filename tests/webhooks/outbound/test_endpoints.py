@@ -250,7 +250,8 @@ class TestServerSideRequestForgery:
             ME, json={"url": "https://hooks.example.com/", "event_types": ALL_EVENTS}
         )
         body = assert_problem(response, 422, "webhook-url-refused")
-        assert "127.0.0.1" in body["detail"]
+        # Refused without naming the address: the form must not be a lookup of internal names.
+        assert "127.0.0.1" not in body["detail"] and "reserved address" in body["detail"]
 
     async def test_a_name_that_resolves_to_public_addresses_is_accepted(self, strict, ann, monkeypatch):
         async def resolver(host, port):

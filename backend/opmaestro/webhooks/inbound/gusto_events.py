@@ -15,7 +15,7 @@ import httpx
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,8 +38,11 @@ from opmaestro.webhooks.inbound.registry import Provider
 
 logger = logging.getLogger(__name__)
 VERIFY_JOB = "webhooks.inbound.gusto_verify"
-# Handshakes nobody verified yet; anyone can post one, so they are bounded.
+# Handshakes nobody verified yet; anyone can post one, so they are bounded, and one not verified
+# within a day no longer counts (a real handshake is verified at once, by the job or by staff)
+# and is deleted by the daily prune: forged ones cannot hold the slots for good.
 MAX_PENDING = 20
+PENDING_FOR = timedelta(days=1)
 
 
 def _fernet(secret_key: str) -> Fernet:
@@ -71,7 +74,8 @@ class Outcome:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a few kilobytes of nested brackets exhaust the parser's stack.
         raise MalformedEvent("The body is not JSON.") from None
     if not isinstance(parsed, dict):
         raise MalformedEvent("The body is not a JSON object.")
@@ -142,7 +146,11 @@ async def _handshake(session: AsyncSession, settings: Settings, parsed: dict[str
     if not isinstance(subscription, str) or not 1 <= len(subscription) <= 64:
         raise MalformedEvent("The webhook_subscription_uuid is missing or malformed.")
     pending = await session.scalar(
-        select(func.count()).select_from(GustoSubscription).where(GustoSubscription.verified_at.is_(None))
+        select(func.count())
+        .select_from(GustoSubscription)
+        .where(
+            GustoSubscription.verified_at.is_(None), GustoSubscription.received_at > utcnow() - PENDING_FOR
+        )
     )
     if (pending or 0) >= MAX_PENDING:
         raise TooManyPendingSubscriptions("Verify or remove the pending Gusto subscriptions first.")
@@ -237,3 +245,13 @@ async def verify_at_gusto(context: jobs.JobContext, payload: dict[str, Any]) -> 
     logger.warning(
         "gusto refused to verify subscription %s (HTTP %d)", found.subscription_uuid, response.status_code
     )
+
+
+async def prune_unverified(session: AsyncSession) -> int:
+    """Delete handshakes nobody verified within `PENDING_FOR` (their tokens were never used)."""
+    result = await session.execute(
+        delete(GustoSubscription).where(
+            GustoSubscription.verified_at.is_(None), GustoSubscription.received_at <= utcnow() - PENDING_FOR
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

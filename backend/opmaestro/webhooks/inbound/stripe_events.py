@@ -18,6 +18,7 @@ from opmaestro.webhooks.inbound.exceptions import (
 from opmaestro.webhooks.inbound.registry import Provider
 
 MAX_SIGNATURE_LENGTH = 4096
+LAST_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: no date holds a later one
 
 
 def _signed_at(header: str) -> int | None:
@@ -66,7 +67,8 @@ def verify(settings: Settings, body: bytes, header: str | None) -> dict[str, Any
         raise StaleDelivery("The Stripe signature is dated in the future.")
     try:
         event = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: deeply nested brackets exhaust the parser's stack.
         raise MalformedEvent("The body is not JSON.") from None
     if not isinstance(event, dict):
         raise MalformedEvent("The body is not a Stripe event.")
@@ -79,7 +81,8 @@ def _fields(event: dict[str, Any]) -> tuple[str, str, str | None, int]:
         raise MalformedEvent("The event has no id.")
     if not isinstance(event_type, str) or not event_type or len(event_type) > 255:
         raise MalformedEvent("The event has no type.")
-    if not isinstance(created, int) or isinstance(created, bool) or created < 0:
+    # Beyond the year 9999 no date can hold it (and no real event is from there).
+    if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created <= LAST_TIMESTAMP:
         raise MalformedEvent("The event has no creation time.")
     data = event.get("data")
     target = data.get("object") if isinstance(data, dict) else None

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.logging import redact
-from opmaestro.webhooks.inbound import store
+from opmaestro.webhooks.inbound import gusto_events, store
 from opmaestro.webhooks.inbound.models import EventState, InboundEvent
 from opmaestro.webhooks.inbound.registry import Provider, handlers_for
 from opmaestro.webhooks.inbound.store import HANDLE_JOB
@@ -68,6 +68,7 @@ jobs.handler(HANDLE_JOB, on_dead=_give_up)(handle_event)
 @jobs.handler("webhooks.inbound.prune")
 async def _prune(context: jobs.JobContext, _payload: dict[str, Any]) -> None:
     await store.prune(context.session, context.settings.inbound_webhook_keep_days)
+    await gusto_events.prune_unverified(context.session)
 
 
 jobs.periodic("webhooks.inbound.prune", every=timedelta(days=1))

@@ -125,8 +125,10 @@ async def check(target: Target, resolver: Resolver, *, allow_private: bool) -> I
     if not allow_private:
         for address in addresses:
             if blocked(address):
+                # The address itself is not named: the answer must not turn the endpoint form
+                # into a way to look up names on our internal resolver.
                 raise UnsafeAddress(
-                    f"The host {target.host!r} resolves to {address}, a loopback, private, link-local "
-                    "or otherwise reserved address; webhooks only go to public addresses."
+                    f"The host {target.host!r} resolves to a loopback, private, link-local or otherwise "
+                    "reserved address; webhooks only go to public addresses."
                 )
     return addresses[0]

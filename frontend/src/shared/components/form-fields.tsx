@@ -1,32 +1,4 @@
-import {
-  Checkbox,
-  type CheckboxProps,
-  PasswordInput,
-  type PasswordInputProps,
-  TextInput,
-  type TextInputProps,
-} from "@mantine/core";
-import { useId } from "react";
-
-/**
- * Mantine's Checkbox shows its error but neither marks the input invalid nor links the message;
- * this one does both, so screen readers announce the error with the checkbox.
- */
-export function CheckboxField({ error, id, ...props }: CheckboxProps) {
-  const generated = useId();
-  const inputId = id ?? generated;
-  const errorId = `${inputId}-error`;
-  const message = error && typeof error !== "boolean" ? <span id={errorId}>{error}</span> : error;
-  return (
-    <Checkbox
-      id={inputId}
-      {...props}
-      error={message}
-      aria-invalid={error ? true : undefined}
-      aria-describedby={error && typeof error !== "boolean" ? errorId : undefined}
-    />
-  );
-}
+import { PasswordInput, type PasswordInputProps, TextInput, type TextInputProps } from "@mantine/core";
 
 /** Mantine's PasswordInput links its error but does not set aria-invalid; this one does. */
 export function PasswordField(props: PasswordInputProps) {

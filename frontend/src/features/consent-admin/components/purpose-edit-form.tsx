@@ -4,7 +4,7 @@ import { notifications } from "@mantine/notifications";
 import { useId } from "react";
 
 import { showFormError } from "@/shared/api/problem";
-import { CheckboxField } from "@/shared/components/form-fields";
+import { CheckboxField } from "@/shared/components/checkbox-field";
 
 import { type Purpose, type PurposeUpdate, useUpdatePurpose } from "@/features/consent-admin/api/purposes";
 import { PurposeFields } from "./purpose-fields";

@@ -1,7 +1,7 @@
 import { NativeSelect, Textarea, TextInput } from "@mantine/core";
 import type { UseFormReturnType } from "@mantine/form";
 
-import { CheckboxField } from "@/shared/components/form-fields";
+import { CheckboxField } from "@/shared/components/checkbox-field";
 
 import { LEGAL_BASES, type LegalBasis } from "@/features/consent-admin/api/purposes";
 

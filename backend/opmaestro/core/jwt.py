@@ -5,14 +5,12 @@ generated on first use, stored encrypted with a key derived from the secret key,
 published by id (`kid`) so old tokens verify after a rotation.
 """
 
-import base64
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jose import jwk
 from jose import jwt as jose_jwt
 from jose.exceptions import JOSEError
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from opmaestro.core.clock import utcnow
 from opmaestro.core.datamap import not_personal
 from opmaestro.core.db import Base, TimestampMixin
+from opmaestro.core.encryption import derived_fernet
 from opmaestro.core.security import new_token
 
 ALGORITHM = "RS256"
@@ -49,8 +48,7 @@ class SigningKey(TimestampMixin, Base):
 
 
 def _fernet(secret_key: str) -> Fernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"opmaestro signing keys")
-    return Fernet(base64.urlsafe_b64encode(derived.derive(secret_key.encode())))
+    return derived_fernet(secret_key, "opmaestro signing keys")
 
 
 def _generate(secret_key: str) -> SigningKey:

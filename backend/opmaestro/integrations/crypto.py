@@ -1,35 +1,19 @@
 """Provider tokens encrypted at rest: Fernet under a list of keys (the first encrypts, all decrypt)."""
 
-import base64
-import hashlib
-import hmac
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 
 from opmaestro.core.config import Settings
+from opmaestro.core.encryption import key_ring
 
-DEVELOPMENT_KEY_CONTEXT = b"opmaestro integration token key v1"
+KEY_PURPOSE = "opmaestro integration tokens"
 
 
 class TokenKeyError(Exception):
     """A stored token cannot be decrypted with any configured key."""
 
 
-def _keys(settings: Settings) -> list[bytes]:
-    configured = settings.integration_token_keys.get_secret_value() if settings.integration_token_keys else ""
-    keys = [entry.strip().encode() for entry in configured.split(",") if entry.strip()]
-    if keys:
-        return keys
-    # Development only (production refuses to start without keys): a key derived from the
-    # secret key, so tokens survive a restart without a second secret to set up.
-    derived = hmac.new(
-        settings.secret_key.get_secret_value().encode(), DEVELOPMENT_KEY_CONTEXT, hashlib.sha256
-    ).digest()
-    return [base64.urlsafe_b64encode(derived)]
-
-
 def cipher(settings: Settings) -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in _keys(settings)])
+    return key_ring(settings.integration_token_keys, settings.secret_key, KEY_PURPOSE)
 
 
 def encrypt(settings: Settings, value: str | None) -> str | None:

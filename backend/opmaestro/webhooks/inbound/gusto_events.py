@@ -1,7 +1,6 @@
 """Gusto: the verification handshake that delivers a subscription's token, and events signed
 with it (`X-Gusto-Signature`: hex HMAC-SHA256 of the raw body)."""
 
-import base64
 import hashlib
 import hmac
 import json
@@ -13,8 +12,6 @@ from uuid import UUID
 
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +20,7 @@ from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import new_id, table_of
+from opmaestro.core.encryption import derived_fernet
 from opmaestro.core.security import hash_token
 from opmaestro.webhooks.inbound import store
 from opmaestro.webhooks.inbound.exceptions import (
@@ -46,8 +44,7 @@ PENDING_FOR = timedelta(days=1)
 
 
 def _fernet(secret_key: str) -> Fernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"opmaestro gusto webhook tokens")
-    return Fernet(base64.urlsafe_b64encode(derived.derive(secret_key.encode())))
+    return derived_fernet(secret_key, "opmaestro gusto webhook tokens")
 
 
 def encrypt_token(settings: Settings, token: str) -> str:

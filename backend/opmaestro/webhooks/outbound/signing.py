@@ -1,15 +1,14 @@
 """Signing secrets: made, encrypted at rest, and used to sign per Standard Webhooks."""
 
 import base64
-import hashlib
 import secrets
 from datetime import datetime
-from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from standardwebhooks.webhooks import Webhook
 
 from opmaestro.core.config import Settings
+from opmaestro.core.encryption import key_ring
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -24,29 +23,17 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-@lru_cache(maxsize=8)
-def _cipher(keys: str) -> MultiFernet:
-    return MultiFernet([Fernet(key.strip()) for key in keys.split(",") if key.strip()])
-
-
-def _keys(settings: Settings) -> str:
-    configured = (
-        settings.webhook_secret_keys.get_secret_value().strip() if settings.webhook_secret_keys else ""
-    )
-    if configured:
-        return configured
-    # Development only (production refuses to start without keys): a key derived from the secret key.
-    digest = hashlib.sha256(b"opmaestro webhook secrets\0" + settings.secret_key.get_secret_value().encode())
-    return base64.urlsafe_b64encode(digest.digest()).decode()
+def _cipher(settings: Settings) -> MultiFernet:
+    return key_ring(settings.webhook_secret_keys, settings.secret_key, "opmaestro webhook secrets")
 
 
 def encrypt(settings: Settings, secret: str) -> str:
-    return _cipher(_keys(settings)).encrypt(secret.encode()).decode()
+    return _cipher(settings).encrypt(secret.encode()).decode()
 
 
 def decrypt(settings: Settings, token: str) -> str:
     try:
-        return _cipher(_keys(settings)).decrypt(token.encode()).decode()
+        return _cipher(settings).decrypt(token.encode()).decode()
     except InvalidToken as error:
         raise SecretUnreadable("no configured key decrypts this webhook secret") from error
 

@@ -1,5 +1,35 @@
+// Stripe sends amounts in the currency's smallest unit, which is not always a hundredth.
+const ZERO_DECIMAL = new Set([
+  "BIF",
+  "CLP",
+  "DJF",
+  "GNF",
+  "JPY",
+  "KMF",
+  "KRW",
+  "MGA",
+  "PYG",
+  "RWF",
+  "UGX",
+  "VND",
+  "VUV",
+  "XAF",
+  "XOF",
+  "XPF",
+]);
+const THREE_DECIMAL = new Set(["BHD", "JOD", "KWD", "OMR", "TND"]);
+
+function minorUnitsPerMajor(currency: string): number {
+  if (ZERO_DECIMAL.has(currency)) return 1;
+  if (THREE_DECIMAL.has(currency)) return 1000;
+  return 100;
+}
+
 export function formatMoney(amount: number, currency: string): string {
-  return new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).format(amount / 100);
+  const code = currency.toUpperCase();
+  return new Intl.NumberFormat(undefined, { style: "currency", currency: code }).format(
+    amount / minorUnitsPerMajor(code),
+  );
 }
 
 export function formatDate(value: string): string {

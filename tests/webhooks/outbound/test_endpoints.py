@@ -9,6 +9,7 @@ from sqlalchemy import select
 from opmaestro.audit.models import AuditRecord
 from opmaestro.webhooks.outbound import addresses
 from opmaestro.webhooks.outbound.models import WebhookEndpoint
+from tests.factories import create_user, sign_in
 from tests.problems import assert_problem
 from tests.webhooks.outbound.conftest import ALL_EVENTS, CLIENT_ENDPOINTS, ME, client_token, register
 
@@ -119,6 +120,14 @@ class TestAccess:
             api.headers["Authorization"] = f"Bearer {made.json()['token']}"
             response = await api.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
             assert response.status_code == expected, response.text
+
+    async def test_an_unverified_address_cannot_register(self, session, make_client, receiver):
+        await create_user(session, "new@example.com", verified=False)
+        browser = make_client()
+        await sign_in(browser, "new@example.com")
+        response = await browser.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+        assert_problem(response, 403, "email-not-verified")
+        assert_problem(await browser.get(ME), 403, "email-not-verified")
 
     async def test_a_session_without_csrf_header_is_refused(self, ann, receiver):
         browser, _ = ann

@@ -32,7 +32,9 @@ SCOPE = "webhooks:manage"
 
 
 async def _person(
-    principal: Annotated[Principal, Depends(Authorize(scopes=(SCOPE,)))],
+    # A verified address: when an endpoint keeps failing, its owner is emailed, and that mail
+    # must not go to an address someone typed without owning it.
+    principal: Annotated[Principal, Depends(Authorize(scopes=(SCOPE,), verified=True))],
 ) -> service.Owner:
     return service.person(principal)
 

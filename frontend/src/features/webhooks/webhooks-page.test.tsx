@@ -41,6 +41,27 @@ const delivery = (n: number, status: string, code: number | null, error: string 
 afterEach(() => vi.unstubAllGlobals());
 
 describe("WebhooksPage", () => {
+  it("asks an unverified person to confirm their address instead of offering the form", async () => {
+    mockApi(
+      route("GET", LIST, () =>
+        json(
+          {
+            type: "https://opmaestro.example/problems/email-not-verified",
+            title: "Email not verified",
+            status: 403,
+            detail: "Verify your email address first.",
+          },
+          403,
+        ),
+      ),
+    );
+    renderPage(<WebhooksPage />);
+
+    expect(await screen.findByText("Verify your email address to use webhooks")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Add endpoint" })).not.toBeInTheDocument();
+    expect(screen.queryByText("Your webhook endpoints could not be loaded")).not.toBeInTheDocument();
+  });
+
   it("shows a new endpoint's secret once, then never again", async () => {
     let endpoints: (typeof endpoint)[] = [];
     const calls = mockApi(

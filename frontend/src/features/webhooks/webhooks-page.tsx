@@ -1,6 +1,7 @@
 import { Alert, Container, Paper, Skeleton, Stack, Text, Title } from "@mantine/core";
 import { useState } from "react";
 
+import { ProblemError } from "@/shared/api/problem";
 import { PageTitle } from "@/shared/components/page-title";
 
 import { type EndpointWithSecret, useEndpoints } from "./api/webhooks";
@@ -11,7 +12,7 @@ import { SecretAlert } from "./components/secret-alert";
 function EndpointList({ onSecret }: { onSecret: (endpoint: EndpointWithSecret) => void }) {
   const endpoints = useEndpoints();
   if (endpoints.isPending) return <Skeleton height={120} aria-label="Loading your webhook endpoints" />;
-  if (endpoints.isError) {
+  if (endpoints.isError && !unverified(endpoints.error)) {
     return (
       <Alert color="red" title="Your webhook endpoints could not be loaded">
         {endpoints.error.message}
@@ -28,8 +29,26 @@ function EndpointList({ onSecret }: { onSecret: (endpoint: EndpointWithSecret) =
   );
 }
 
+function unverified(error: Error | null): boolean {
+  return error instanceof ProblemError && error.is("email-not-verified");
+}
+
 export function WebhooksPage() {
   const [secret, setSecret] = useState<EndpointWithSecret | null>(null);
+  const endpoints = useEndpoints();
+  if (unverified(endpoints.error)) {
+    return (
+      <Container size="md">
+        <Stack gap="lg">
+          <PageTitle>Webhooks</PageTitle>
+          <Alert color="yellow" title="Verify your email address to use webhooks">
+            When an endpoint keeps failing we write to you, so webhooks need an address you have confirmed. Open the
+            link we sent you, then come back here.
+          </Alert>
+        </Stack>
+      </Container>
+    );
+  }
   return (
     <Container size="md">
       <Stack gap="lg">

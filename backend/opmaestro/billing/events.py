@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opmaestro.accounts.models import User, UserStatus
 from opmaestro.billing import service
 from opmaestro.billing.models import BillingInvoice, BillingSubscription
+from opmaestro.billing.money import format_amount
 from opmaestro.core import jobs
 from opmaestro.core.config import Settings
 from opmaestro.core.links import public_url
@@ -235,7 +236,7 @@ async def _mail_payment_failed(context: jobs.JobContext, user_id: UUID, invoice:
         "billing_payment_failed",
         {
             "name": user.name,
-            "amount": f"{invoice.amount_due / 100:.2f} {invoice.currency.upper()}",
+            "amount": format_amount(invoice.amount_due, invoice.currency),
             "invoice_url": invoice.hosted_invoice_url,
             "billing_url": public_url(context.settings, service.BILLING_PAGE),
         },

@@ -33,6 +33,7 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.security import hash_token, new_token
 from opmaestro.main import create_app
+from opmaestro.notifications.models import OutboxMessage
 from tests.consent.helpers import bearer, create_token, sign_in_staff
 from tests.factories import create_user, sign_in
 from tests.problems import assert_problem
@@ -526,6 +527,20 @@ class TestRecord:
             "api",
             "client",
         )
+
+    async def test_the_person_is_told_by_mail_once(self, writer, crm, session, ann):
+        headers = key("told-once")
+        body = record_body(ann, granted=False, collected_at="2026-11-30T10:00:00+00:00")
+        for _ in range(2):
+            assert (await writer.post(RECORDS, json=body, headers=headers)).status_code == 201
+        [mail] = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == ann.id))
+        ).all()
+        assert mail.to_address == ann.email and mail.category == "service"
+        assert mail.subject == f"{crm[0].name} recorded your Marketing email choice"
+        assert "declined or withdrew" in mail.text_body and "on 2026-11-30" in mail.text_body
+        assert body["source"] in mail.text_body
+        assert "http://127.0.0.1:8000/privacy/consents" in mail.text_body
 
     async def test_the_evidence_is_in_the_persons_data(self, writer, client, session, ann):
         await writer.post(RECORDS, json=record_body(ann, reference="lead-1"), headers=key())

@@ -6,7 +6,7 @@ to the person's ledger like any other. Every call is audited with the client as 
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from uuid import UUID
 
 from sqlalchemy import or_, select
@@ -48,9 +48,13 @@ from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.db import new_id, table_of
 from opmaestro.core.errors import FieldInvalid, Forbidden
+from opmaestro.core.links import public_url
+from opmaestro.notifications import service as notifications
 
 # Clocks differ: a consent "collected" this little ahead of ours is taken as collected now.
 CLOCK_SKEW = timedelta(minutes=2)
+# The SPA page where a person sees and changes their consents.
+CONSENTS_PAGE = "/privacy/consents"
 _EVIDENCE = table_of(ConsentEvidence)
 _INSERT_EVIDENCE = {
     "postgresql": postgresql.insert(_EVIDENCE).on_conflict_do_nothing().returning(_EVIDENCE.c.id),
@@ -308,4 +312,33 @@ async def record(
     if await session.scalar(_INSERT_EVIDENCE[dialect], evidence) is None:
         # The same key or reference for another person, in a request still running.
         raise IdempotencyConflict("A request with this Idempotency-Key or reference is being recorded.")
+    await _tell_the_person(session, settings, user, client, purpose, body)
     return _record_read(appended.event, ConsentEvidence(**evidence), replayed=False)
+
+
+async def _tell_the_person(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    client: OAuthClient,
+    purpose: ConsentPurpose,
+    body: ConsentRecordCreate,
+) -> None:
+    """A service mail to the person: another system answered for them, so they hear of it from
+    us and can change it (a replay sends nothing again)."""
+    await notifications.send_email(
+        session,
+        settings,
+        user.email,
+        "consent_recorded_by_client",
+        {
+            "name": user.name,
+            "client_name": client.name,
+            "purpose_name": purpose.name,
+            "granted": body.granted,
+            "collected_at": body.collected_at.astimezone(UTC).date().isoformat(),
+            "source": body.source,
+            "consents_url": public_url(settings, CONSENTS_PAGE),
+        },
+        user_id=user.id,
+    )

@@ -130,6 +130,24 @@ class FakeStripe:
             )
         if "cancel_at_period_end" in params:
             subscription["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
+        metadata = dict(subscription.get("metadata") or {})
+        for name, value in params.items():
+            if name.startswith("metadata[") and name.endswith("]"):
+                key = name[len("metadata[") : -1]
+                # Stripe: an empty value unsets the key.
+                if value:
+                    metadata[key] = value
+                else:
+                    metadata.pop(key, None)
+        subscription["metadata"] = metadata
+        return subscription
+
+    def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None:
+            raise StripeError(
+                404, "invalid_request_error", f"No such subscription: '{subscription_id}'", "resource_missing"
+            )
         return subscription
 
     def list_invoices(self, query: dict[str, str]) -> dict[str, Any]:
@@ -209,6 +227,8 @@ class FakeStripe:
             return 200, self.create_portal_session(params)
         if method == "POST" and path.startswith("/v1/subscriptions/"):
             return 200, self.update_subscription(path.rsplit("/", 1)[1], params)
+        if method == "GET" and path.startswith("/v1/subscriptions/"):
+            return 200, self.retrieve_subscription(path.rsplit("/", 1)[1])
         if method == "GET" and path == "/v1/invoices":
             return 200, self.list_invoices(params)
         raise StripeError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")

@@ -4,12 +4,13 @@ import time
 
 from sqlalchemy import func, select
 
+from opmaestro.audit.models import AuditRecord
 from opmaestro.billing.models import BillingCustomer, BillingInvoice, BillingSubscription
-from opmaestro.billing.tasks import CANCEL_JOB
+from opmaestro.billing.tasks import CANCEL_JOB, RESUME_JOB
 from opmaestro.core import jobs
 from opmaestro.dsar import erasure
 from tests.dsar.test_erasure import erase_now
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, sign_in
 
 PERIOD_END = 2_000_000_000
 
@@ -43,7 +44,7 @@ class TestClosingTheAccount:
         assert fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}") == []
         assert await run_jobs(CANCEL_JOB) == 1
         [call] = fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}")
-        assert call.params == {"cancel_at_period_end": "true"}
+        assert call.params == {"cancel_at_period_end": "true", "metadata[opmaestro_ended_by]": "account"}
         assert call.headers["idempotency-key"].startswith("opmaestro-account-ended-")
         assert fake_stripe.subscriptions[subscription["id"]]["cancel_at_period_end"] is True
         session.expire_all()
@@ -75,6 +76,72 @@ class TestClosingTheAccount:
         assert await run_jobs() == 1
         await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
         assert await queued(session, CANCEL_JOB) == 0
+
+
+class TestReopeningTheAccount:
+    async def reopen(self, make_client):
+        again = make_client()
+        await sign_in(again, "ann@example.com")
+        return again
+
+    async def test_renews_what_closing_set_to_end(
+        self, browser, make_client, fake_stripe, deliver, run_jobs, session
+    ):
+        subscription = await subscribe(browser, fake_stripe, deliver, run_jobs)
+        await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
+        assert await run_jobs(CANCEL_JOB) == 1
+        again = await self.reopen(make_client)
+        assert await run_jobs(RESUME_JOB) == 1
+        stored = fake_stripe.subscriptions[subscription["id"]]
+        assert stored["cancel_at_period_end"] is False and "opmaestro_ended_by" not in stored["metadata"]
+        found = (await again.get("/api/v1/billing/subscription")).json()["subscription"]
+        assert found["cancel_at_period_end"] is False and found["status"] == "active"
+        audited = await session.scalar(
+            select(AuditRecord).where(AuditRecord.action == "billing.subscription_resumed")
+        )
+        assert audited is not None and audited.reason == "account reopened"
+
+    async def test_a_subscription_the_person_had_cancelled_stays_cancelled(
+        self, browser, make_client, fake_stripe, deliver, run_jobs, session
+    ):
+        subscription = await subscribe(browser, fake_stripe, deliver, run_jobs)
+        # Cancelled in Stripe's portal before closing: closing leaves it alone, so must reopening.
+        cancelled = fake_stripe.update_subscription(subscription["id"], {"cancel_at_period_end": "true"})
+        await deliver("customer.subscription.updated", cancelled)
+        assert await run_jobs() == 1
+        await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
+        assert await queued(session, CANCEL_JOB) == 0
+        await self.reopen(make_client)
+        assert await run_jobs(RESUME_JOB) == 1
+        assert fake_stripe.subscriptions[subscription["id"]]["cancel_at_period_end"] is True
+        assert fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}") == []
+
+    async def test_reopening_before_the_job_ran_cancels_nothing(
+        self, browser, make_client, fake_stripe, deliver, run_jobs, session
+    ):
+        subscription = await subscribe(browser, fake_stripe, deliver, run_jobs)
+        await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
+        await self.reopen(make_client)
+        assert await queued(session, RESUME_JOB) == 0
+        assert await run_jobs(CANCEL_JOB) == 1
+        assert fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}") == []
+        assert fake_stripe.subscriptions[subscription["id"]]["cancel_at_period_end"] is False
+
+    async def test_closing_again_cancels_again(self, browser, make_client, fake_stripe, deliver, run_jobs):
+        subscription = await subscribe(browser, fake_stripe, deliver, run_jobs)
+        await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
+        assert await run_jobs(CANCEL_JOB) == 1
+        again = await self.reopen(make_client)
+        assert await run_jobs(RESUME_JOB) == 1
+        closed = await again.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
+        assert closed.status_code == 202, closed.text
+        assert await run_jobs(CANCEL_JOB) == 1
+        assert fake_stripe.subscriptions[subscription["id"]]["cancel_at_period_end"] is True
+        keys = {
+            call.headers["idempotency-key"]
+            for call in fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}")
+        }
+        assert len(keys) == 3
 
 
 class TestAccessReport:
@@ -144,7 +211,7 @@ class TestErasure:
         assert await session.scalar(select(func.count()).select_from(BillingSubscription)) == 0
         assert await run_jobs(CANCEL_JOB) == 1
         [call] = fake_stripe.calls_to("POST", f"/v1/subscriptions/{subscription['id']}")
-        assert call.params == {"cancel_at_period_end": "true"}
+        assert call.params == {"cancel_at_period_end": "true", "metadata[opmaestro_ended_by]": "account"}
 
     async def test_events_after_the_erasure_are_not_kept(
         self, browser, fake_stripe, deliver, run_jobs, session, member, billing_settings

@@ -17,10 +17,13 @@ SignInListener = Callable[[AsyncSession, User, Client, Settings], Awaitable[None
 AccountEndedListener = Callable[[AsyncSession, UUID, Settings, str], Awaitable[None]]
 # Told when the person closes the account (DELETE /me), with the account as it is then.
 ClosedListener = Callable[[AsyncSession, User], Awaitable[None]]
+# Told when a closed account is reopened by signing in before its deletion date.
+ReopenedListener = Callable[[AsyncSession, User, Settings], Awaitable[None]]
 _registered: list[RegistrationListener] = []
 _signed_in: list[SignInListener] = []
 _ended: list[AccountEndedListener] = []
 _closed: list[ClosedListener] = []
+_reopened: list[ReopenedListener] = []
 
 
 def on_registered(listener: RegistrationListener) -> RegistrationListener:
@@ -41,6 +44,13 @@ def on_closed(listener: ClosedListener) -> ClosedListener:
     """Call `listener` when a person closes their account, inside the transaction that closes it."""
     if listener not in _closed:
         _closed.append(listener)
+    return listener
+
+
+def on_reopened(listener: ReopenedListener) -> ReopenedListener:
+    """Call `listener` when a closed account is reopened, inside the sign-in that reopens it."""
+    if listener not in _reopened:
+        _reopened.append(listener)
     return listener
 
 
@@ -73,3 +83,9 @@ async def closed(session: AsyncSession, user: User) -> None:
     """Tell every listener that `user` closed the account; an error in one rolls the closing back."""
     for listener in _closed:
         await listener(session, user)
+
+
+async def reopened(session: AsyncSession, user: User, settings: Settings) -> None:
+    """Tell every listener that `user` reopened the account; an error in one rolls the sign-in back."""
+    for listener in _reopened:
+        await listener(session, user, settings)

@@ -192,6 +192,7 @@ async def login(
             subject_id=user.id,
             fields=["status"],
         )
+        await hooks.reopened(session, user, settings)
     if previous_token:
         await sessions.revoke_token(session, previous_token)
     user_session, token = await sessions.start(

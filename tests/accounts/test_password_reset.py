@@ -119,13 +119,15 @@ class TestForgotPassword:
         assert await run_jobs() == 1
         assert await mails(session) == []
 
-    async def test_unverified_account_can_reset(self, client, session, run_jobs):
+    async def test_unverified_account_can_reset_and_is_then_verified(self, client, session, run_jobs):
         await create_user(session, "ann@example.com", verified=False)
         token = await reset_token(client, session, run_jobs)
         assert (
             await client.post(RESET, json={"token": token, "new_password": NEW_PASSWORD})
         ).status_code == 204
         await sign_in(client, "ann@example.com", NEW_PASSWORD)
+        # The emailed link proved the mailbox, as the verification link would have.
+        assert (await client.get("/api/v1/me")).json()["email_verified"] is True
 
     async def test_asking_again_makes_the_earlier_link_stop_working(self, client, session, ann, run_jobs):
         first = await reset_token(client, session, run_jobs)

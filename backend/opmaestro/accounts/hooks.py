@@ -19,11 +19,15 @@ AccountEndedListener = Callable[[AsyncSession, UUID, Settings, str], Awaitable[N
 ClosedListener = Callable[[AsyncSession, User], Awaitable[None]]
 # Told when a closed account is reopened by signing in before its deletion date.
 ReopenedListener = Callable[[AsyncSession, User, Settings], Awaitable[None]]
+# Told when a password is reset from an emailed link: whoever held the account before may not
+# have been its owner, so standing grants (say, webhook endpoints) stop until the owner confirms.
+PasswordResetListener = Callable[[AsyncSession, User, Settings], Awaitable[None]]
 _registered: list[RegistrationListener] = []
 _signed_in: list[SignInListener] = []
 _ended: list[AccountEndedListener] = []
 _closed: list[ClosedListener] = []
 _reopened: list[ReopenedListener] = []
+_password_reset: list[PasswordResetListener] = []
 
 
 def on_registered(listener: RegistrationListener) -> RegistrationListener:
@@ -51,6 +55,13 @@ def on_reopened(listener: ReopenedListener) -> ReopenedListener:
     """Call `listener` when a closed account is reopened, inside the sign-in that reopens it."""
     if listener not in _reopened:
         _reopened.append(listener)
+    return listener
+
+
+def on_password_reset(listener: PasswordResetListener) -> PasswordResetListener:
+    """Call `listener` when a password is reset from an emailed link, inside that transaction."""
+    if listener not in _password_reset:
+        _password_reset.append(listener)
     return listener
 
 
@@ -88,4 +99,10 @@ async def closed(session: AsyncSession, user: User) -> None:
 async def reopened(session: AsyncSession, user: User, settings: Settings) -> None:
     """Tell every listener that `user` reopened the account; an error in one rolls the sign-in back."""
     for listener in _reopened:
+        await listener(session, user, settings)
+
+
+async def password_reset(session: AsyncSession, user: User, settings: Settings) -> None:
+    """Tell every listener that `user`'s password was reset; an error in one rolls the reset back."""
+    for listener in _password_reset:
         await listener(session, user, settings)

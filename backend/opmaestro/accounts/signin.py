@@ -254,7 +254,11 @@ async def reset_password(session: AsyncSession, token: str, new_password: str, s
         # Tokens go with their user (ON DELETE CASCADE), so a consumed one always names a user.
         raise RuntimeError("a consumed reset token names no user")
     await accounts.set_password(session, user, new_password)
+    # The link was opened from the mailbox: the address is proven, as by the verification link.
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
     revoked = await revocation.revoke_access(session, user.id, settings, actor=None, reason="password reset")
+    await hooks.password_reset(session, user, settings)
     await accounts.notify_password_changed(
         session, settings, user, revoked, sessions_signed_out=len(revoked.session_ids)
     )

@@ -220,6 +220,9 @@ class TestListTokens:
             pytest.param(cursor_of(["yesterday", SOME_ID]), id="bad-date"),
             pytest.param(cursor_of(["2026-01-01T00:00:00+00:00", "not-a-uuid"]), id="bad-id"),
             pytest.param(cursor_of(["2026-01-01T00:00:00", SOME_ID]), id="naive-date"),
+            # Both leave the calendar once converted to UTC (a 500 before).
+            pytest.param(cursor_of(["0001-01-01T00:00:00+14:00", SOME_ID]), id="before-year-1-in-utc"),
+            pytest.param(cursor_of(["9999-12-31T23:59:59-14:00", SOME_ID]), id="after-9999-in-utc"),
         ],
     )
     async def test_garbage_cursor_is_400(self, browser, cursor):

@@ -5,11 +5,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from opmaestro.consent.models import CollectionMethod, ConsentAction, LegalBasis
-from opmaestro.core.schemas import PLAIN_TEXT, RequestModel, ResponseModel
+from opmaestro.core.schemas import PLAIN_TEXT, RequestModel, ResponseModel, UtcMoment
 
 PurposeKey = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 PurposeName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -253,7 +253,7 @@ class ConsentRecordCreate(RequestModel):
     user_id: UUID
     purpose: PurposeKey
     granted: StrictBool = Field(description="false records a refusal, or a withdrawal of a grant.")
-    collected_at: AwareDatetime = Field(
+    collected_at: UtcMoment = Field(
         description="When the person answered, with its UTC offset; not in the future, not too long ago."
     )
     source: Annotated[

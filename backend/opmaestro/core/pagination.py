@@ -2,7 +2,7 @@
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -40,8 +40,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         after_at = datetime.fromisoformat(created_at)
         if after_at.tzinfo is None:
             raise ValueError("cursor time has no zone")
-        return after_at, UUID(row_id)
-    except (ValueError, TypeError) as error:
+        return after_at.astimezone(UTC), UUID(row_id)
+    except (ValueError, TypeError, OverflowError) as error:
         raise InvalidCursor("The cursor is not one this API handed out.") from error
 
 

@@ -1,8 +1,9 @@
 """Base classes for request and response schemas."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 
 class RequestModel(BaseModel):
@@ -33,3 +34,16 @@ Reason = Annotated[
         pattern=PLAIN_TEXT,
     ),
 ]
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01 at +14:00 is in year 0 once in UTC: no date column can hold it.
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+# A moment given by a caller (a body field or a query parameter): it must carry its UTC offset, and
+# it is converted to UTC, so a date at the edge of the calendar is refused here, not by the database.
+UtcMoment = Annotated[AwareDatetime, AfterValidator(_in_utc)]

@@ -1,6 +1,5 @@
 """Data requests: the signed-in person's, requests by email, and the staff queue."""
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +14,7 @@ from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
 from opmaestro.core.http import SIGNED_IN_ERRORS, Cursor, Limit, ReasonQuery
 from opmaestro.core.pagination import DEFAULT_LIMIT, InvalidCursor, Page
+from opmaestro.core.schemas import UtcMoment
 from opmaestro.dsar import requests as data_requests
 from opmaestro.dsar.exceptions import (
     AlreadyExtended,
@@ -166,7 +166,7 @@ async def list_queue(
     session: SessionDep,
     state: RequestState | None = None,
     kind: RequestKind | None = None,
-    due_before: datetime | None = None,
+    due_before: UtcMoment | None = None,
     overdue: bool | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,

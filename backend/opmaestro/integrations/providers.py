@@ -309,7 +309,7 @@ async def _google(
             try:
                 starts_at, all_day = _when(item["start"])
                 ends_at, _ = _when(item["end"])
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 continue
             found.events.append(
                 CalendarEvent(

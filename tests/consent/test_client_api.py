@@ -316,6 +316,18 @@ class TestReadOnePerson:
         assert body["marketing_email"]["allowed"] is False
         assert by_purpose(body)["marketing_email"]["granted"] is True
 
+    async def test_an_unverified_address_may_not_be_emailed_whatever_it_said(self, reader, session, ann):
+        # Someone signed this address up and ticked the box; its owner never confirmed it.
+        await record_event(session, ann, "marketing_email", True)
+        ann.email_verified_at = None
+        await session.commit()
+        body = (await reader.get(f"{SUBJECTS}/{ann.id}")).json()
+        assert body["marketing_email"] == {
+            "allowed": False,
+            "reason": "suppressed: the recipient has not verified the address",
+        }
+        assert by_purpose(body)["marketing_email"]["granted"] is True
+
     async def test_an_unknown_person_is_not_found(self, reader):
         assert_problem(await reader.get(f"{SUBJECTS}/{uuid4()}"), 404, "person-not-found")
 

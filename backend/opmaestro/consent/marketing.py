@@ -15,6 +15,10 @@ async def refusal(session: AsyncSession, user: User | None, address: str) -> str
         return "suppressed: no active user account whose consent allows this message"
     if user.email.lower() != address.lower():
         return "suppressed: the recipient's address changed after the message was queued"
+    # Anyone can sign an address up and tick the box: until its owner opens the verification link,
+    # the consent is not theirs to have given.
+    if user.email_verified_at is None:
+        return "suppressed: the recipient has not verified the address"
     if not await ledger.is_granted(session, user.id, ledger.MARKETING_EMAIL):
         return "suppressed: the recipient has not consented to marketing email"
     return None

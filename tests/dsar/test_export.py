@@ -151,6 +151,37 @@ class TestCompleteness:
         assert "Confirm your email address" in subjects and "Confirm your privacy request" in subjects
         assert "Bob's own confirmation" not in subjects and len(subjects) == 3 + 2
 
+    async def test_a_mail_with_a_one_time_link_is_listed_without_its_text(
+        self, session, sessionmaker, export_settings, member
+    ):
+        link = "http://127.0.0.1:8000/reset-password?token=still-live-reset-token"
+        for template, text in (("reset_password", f"Reset it: {link}"), ("account_closed", "Closed.")):
+            session.add(
+                OutboxMessage(
+                    to_address=member.email,
+                    user_id=member.id,
+                    category="service",
+                    template=template,
+                    subject=template,
+                    text_body=text,
+                    html_body=f"<p>{text}</p>",
+                    headers={},
+                    status="held",
+                )
+            )
+        await session.commit()
+        request = await run_export(session, sessionmaker, export_settings, member)
+        files = read_archive(export_settings.export_dir / request.export_file)
+        assert b"still-live-reset-token" not in b"".join(files.values())
+        rows = {
+            row["template"]: row for row in csv.DictReader(io.StringIO(files["outbox_message.csv"].decode()))
+        }
+        assert rows["reset_password"]["text_body"] == rows["reset_password"]["html_body"]
+        assert rows["reset_password"]["text_body"].startswith(
+            "[Not kept: this message carried a one-time link"
+        )
+        assert rows["account_closed"]["text_body"] == "Closed."
+
     async def test_sign_in_secrets_are_named_but_withheld(
         self, session, sessionmaker, export_settings, member
     ):

@@ -44,6 +44,23 @@ class TestDelivery:
         sent = await reload(committed_sessionmaker, message.id)
         assert sent.status == OutboxStatus.SENT and sent.sent_at is not None
 
+    async def test_a_one_time_link_is_not_kept_once_the_mail_has_left(
+        self, committed_sessionmaker, smtp_settings, smtp_server
+    ):
+        inbox, _port = smtp_server
+        link = "http://127.0.0.1:8000/reset-password?token=one-time-secret-value"
+        async with unit_of_work(committed_sessionmaker, None) as session:
+            message = await notifications.send_email(
+                session, smtp_settings, "ann@example.com", "reset_password", {"name": "Ann", "url": link}
+            )
+        assert await jobs.JobRunner(committed_sessionmaker, smtp_settings).run_next()
+        [received] = inbox.messages
+        assert link in received.get_body(("plain",)).get_content()
+        kept = await reload(committed_sessionmaker, message.id)
+        assert kept.status == OutboxStatus.SENT
+        assert kept.text_body == kept.html_body == notifications.ONE_TIME_LINK_REMOVED
+        assert kept.subject == received["Subject"]
+
     async def test_refused_recipient_fails_for_good_without_retry(
         self, committed_sessionmaker, smtp_settings, smtp_server
     ):

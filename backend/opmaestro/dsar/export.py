@@ -41,6 +41,8 @@ from opmaestro.core.errors import AppError, NotFound
 from opmaestro.dsar import catalog, ownership, workflow
 from opmaestro.dsar.access import columns_by_category, count_rows
 from opmaestro.dsar.models import DataRequest, RequestKind, RequestState
+from opmaestro.notifications import service as notifications
+from opmaestro.notifications.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -293,11 +295,14 @@ async def _csv_chunks(
     writer.writerow([column.name for column in part.columns])
     converters = [(index, _converter(c, part.withheld)) for index, c in enumerate(part.columns)]
     converters = [(index, convert) for index, convert in converters if convert is not None]
+    redact = _one_time_links_removed(part)
     async for batch in _rows(sessionmaker, part, user_id):
         if converters:
             rows: Iterable[Sequence[Any]] = (_convert(row, converters) for row in batch)
         else:
             rows = batch
+        if redact is not None:
+            rows = (redact(list(row)) for row in rows)
         writer.writerows(rows)
         yield buffer.getvalue().encode()
         buffer.seek(0)
@@ -305,6 +310,24 @@ async def _csv_chunks(
         await progress.advance(len(batch))
     if buffer.tell():
         yield buffer.getvalue().encode()
+
+
+def _one_time_links_removed(part: Part) -> Callable[[list[Any]], list[Any]] | None:
+    """For the outbox: a message that carried a one-time link (a password reset, say) is exported
+    without its text, which could still be used by whoever holds the file."""
+    names = [column.name for column in part.columns]
+    if part.table.name != OutboxMessage.__tablename__ or "template" not in names:
+        return None
+    template = names.index("template")
+    bodies = [names.index(name) for name in ("text_body", "html_body") if name in names]
+
+    def redact(values: list[Any]) -> list[Any]:
+        if notifications.carries_one_time_link(values[template]):
+            for index in bodies:
+                values[index] = notifications.ONE_TIME_LINK_REMOVED
+        return values
+
+    return redact
 
 
 def _convert(row: Sequence[Any], converters: list[tuple[int, Callable[[Any], Any] | None]]) -> list[Any]:
@@ -415,7 +438,9 @@ def _readme(members: list[Member], generated_at: datetime) -> bytes:
         f"This archive holds the personal data we kept about you on {generated_at:%Y-%m-%d %H:%M} UTC.",
         "Each file is described below. JSON files open in any text editor; CSV files open in a",
         "spreadsheet. Sign-in secrets (password and token hashes, two-factor secrets) are named but",
-        "their values are withheld, because a copy could be used to sign in as you.",
+        "their values are withheld, because a copy could be used to sign in as you. For the same",
+        "reason, emails that carried a one-time link (address confirmation, password reset) are",
+        "listed without their text.",
         "",
     ]
     for member in members:

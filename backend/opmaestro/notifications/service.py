@@ -23,6 +23,14 @@ DELIVER_JOB = "notifications.deliver"
 _SETTLED = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SUPPRESSED})
 PRODUCT_NAME = "OpMaestro"
 
+# Messages whose link signs in, resets a password or confirms an address or a request: whoever
+# reads the stored copy could use it. Once the message has left (or never will), its text is not
+# kept, and a copy of the outbox (a person's export) never shows it.
+ONE_TIME_LINK_TEMPLATES = frozenset(
+    {"verify_email", "reset_password", "confirm_email_change", "data_request_verify"}
+)
+ONE_TIME_LINK_REMOVED = "[Not kept: this message carried a one-time link.]"
+
 SendCheck = Callable[[AsyncSession, OutboxMessage], Awaitable[str | None]]
 _send_checks: dict[str, list[SendCheck]] = {}
 
@@ -170,8 +178,18 @@ async def deliver(
     if message is None:
         return None
     message.status, message.sent_at, message.last_error = status, sent_at or message.sent_at, last_error
+    _forget_one_time_link(message)
     await session.flush()
     return message
+
+
+def carries_one_time_link(template: str | None) -> bool:
+    return template in ONE_TIME_LINK_TEMPLATES
+
+
+def _forget_one_time_link(message: OutboxMessage) -> None:
+    if carries_one_time_link(message.template):
+        message.text_body = message.html_body = ONE_TIME_LINK_REMOVED
 
 
 async def _smtp_send(mime: EmailMessage, settings: Settings) -> None:
@@ -202,6 +220,7 @@ async def mark_undeliverable(session: AsyncSession, message_id: UUID, reason: st
     if message is not None and message.status not in (OutboxStatus.SENT, OutboxStatus.SUPPRESSED):
         message.status = OutboxStatus.FAILED
         message.last_error = f"gave up after repeated failures: {reason}"[:2000]
+        _forget_one_time_link(message)
         await session.flush()
 
 

@@ -22,6 +22,9 @@ export function PublicLayout() {
           </Suspense>
         </Paper>
         <Group component="footer" justify="center" gap="lg" mt="md">
+          <Anchor component={Link} to="/privacy" fz="sm">
+            Privacy policy
+          </Anchor>
           <Anchor component={Link} to="/cookie-policy" fz="sm">
             Cookie policy
           </Anchor>

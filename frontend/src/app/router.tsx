@@ -50,6 +50,7 @@ const PurposesPage = lazy(() =>
   import("@/features/consent-admin/purposes-page").then((m) => ({ default: m.PurposesPage })),
 );
 const CookiesPage = lazy(() => import("@/features/cookies/cookies-page").then((m) => ({ default: m.CookiesPage })));
+const PolicyPage = lazy(() => import("@/features/policies/policy-page").then((m) => ({ default: m.PolicyPage })));
 const CookiePolicyPage = lazy(() =>
   import("@/features/cookies/cookie-policy-page").then((m) => ({ default: m.CookiePolicyPage })),
 );
@@ -86,6 +87,9 @@ export const routes: RouteObject[] = [
     children: [
       { index: true, element: <RootRedirect /> },
       { path: "cookie-policy", element: <CookiePolicyPage /> },
+      { path: "privacy", element: <PolicyPage kind="privacy" /> },
+      { path: "terms", element: <PolicyPage kind="terms" /> },
+      { path: "us-transfer-notice", element: <PolicyPage kind="us_transfer_notice" /> },
       {
         element: <PublicLayout />,
         children: [

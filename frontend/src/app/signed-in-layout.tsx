@@ -124,6 +124,9 @@ export function SignedInLayout() {
           </NavLink>
         )}
         <Group component="footer" gap="md" mt="auto" pt="md">
+          <Anchor component={Link} to="/privacy" fz="sm">
+            Privacy policy
+          </Anchor>
           <Anchor component={Link} to="/cookie-policy" fz="sm">
             Cookie policy
           </Anchor>

@@ -12,7 +12,9 @@ import { SecretAlert } from "./components/secret-alert";
 function EndpointList({ onSecret }: { onSecret: (endpoint: EndpointWithSecret) => void }) {
   const endpoints = useEndpoints();
   if (endpoints.isPending) return <Skeleton height={120} aria-label="Loading your webhook endpoints" />;
-  if (endpoints.isError && !unverified(endpoints.error)) {
+  if (endpoints.isError) {
+    // The page explains an unverified address instead of this list.
+    if (unverified(endpoints.error)) return null;
     return (
       <Alert color="red" title="Your webhook endpoints could not be loaded">
         {endpoints.error.message}

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from jose import jwt as jose_jwt
 
 from opmaestro.webhooks.inbound import risc
 from tests.problems import assert_problem
@@ -110,6 +111,19 @@ class TestKeys:
         google.stop()
         response = await send(client, first_key.sign(claims()))
         assert_problem(response, 503, "provider-unavailable")
+
+    async def test_while_google_fails_one_try_serves_every_caller(self, client, google, first_key):
+        google.routes[("GET", google.CONFIGURATION)] = lambda _r: (500, {"error": "down"})
+        for _ in range(3):
+            assert_problem(await send(client, first_key.sign(claims())), 503, "provider-unavailable")
+        assert google.hits(google.CONFIGURATION) == 1
+
+    async def test_a_body_that_is_no_signed_token_costs_no_fetch(self, client, google, first_key):
+        for body in (b"", b"garbage", b"a.b.c"):
+            rejected(await send(client, body), "invalid_request")
+        without_kid = jose_jwt.encode(claims(), first_key.private_pem, algorithm="RS256")
+        rejected(await send(client, without_kid), "invalid_key")
+        assert google.requests == []
 
 
 class TestRejected:

@@ -15,7 +15,7 @@ import httpx
 
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
-from opmaestro.core.jwt import InvalidToken, UnknownKey, decode_external
+from opmaestro.core.jwt import InvalidToken, UnknownKey, decode_external, unverified_header
 from opmaestro.webhooks.inbound import store
 from opmaestro.webhooks.inbound.exceptions import (
     ProviderUnavailable,
@@ -46,13 +46,23 @@ class GoogleKeys:
         self._keys: list[dict[str, Any]] = []
         self._fetched_at: float | None = None
         self._refetched_at: float | None = None
+        self._failed_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def keys(self, settings: Settings) -> list[dict[str, Any]]:
         age = None if self._fetched_at is None else time.monotonic() - self._fetched_at
         if age is None or age > settings.google_keys_cache_seconds:
-            await self._refresh(stale_before=self._fetched_at)
+            await self._refresh(settings, stale_before=self._fetched_at)
         return self._keys
+
+    def _check_not_failing(self, settings: Settings) -> None:
+        # While Google cannot be reached, each caller must not start a fetch of its own (anyone can
+        # post to the endpoint): one try per refetch interval, the others answered at once.
+        if (
+            self._failed_at is not None
+            and time.monotonic() - self._failed_at < settings.google_keys_refetch_seconds
+        ):
+            raise KeyFetchFailed("the last fetch failed moments ago")
 
     async def refetch(self, settings: Settings) -> list[dict[str, Any]] | None:
         """Fetch again for an unknown `kid`; None when an unknown `kid` caused a fetch within the
@@ -61,27 +71,37 @@ class GoogleKeys:
         if self._refetched_at is not None and now - self._refetched_at < settings.google_keys_refetch_seconds:
             return None
         self._refetched_at = now
-        await self._refresh(stale_before=self._fetched_at)
+        await self._refresh(settings, stale_before=self._fetched_at)
         return self._keys
 
-    async def _refresh(self, *, stale_before: float | None) -> None:
+    async def _refresh(self, settings: Settings, *, stale_before: float | None) -> None:
+        self._check_not_failing(settings)
         async with self._lock:
             if self._fetched_at is not None and self._fetched_at != stale_before:
                 return  # another request fetched while this one waited
-            async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False) as client:
-                try:
-                    configuration = (await client.get(self.configuration_url)).raise_for_status().json()
-                    jwks_uri = configuration.get("jwks_uri") if isinstance(configuration, dict) else None
-                    if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
-                        raise KeyFetchFailed("the RISC configuration names no jwks_uri")
-                    published = (await client.get(jwks_uri)).raise_for_status().json()
-                except (httpx.HTTPError, ValueError) as error:
-                    raise KeyFetchFailed(str(error)) from error
-            keys = published.get("keys") if isinstance(published, dict) else None
-            if not isinstance(keys, list):
-                raise KeyFetchFailed("the key set has no keys")
-            self._keys = [key for key in keys if isinstance(key, dict)][:MAX_KEYS]
-            self._fetched_at = time.monotonic()
+            self._check_not_failing(settings)  # another request's fetch failed while this one waited
+            try:
+                await self._fetch()
+            except KeyFetchFailed:
+                self._failed_at = time.monotonic()
+                raise
+            self._failed_at = None
+
+    async def _fetch(self) -> None:
+        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False) as client:
+            try:
+                configuration = (await client.get(self.configuration_url)).raise_for_status().json()
+                jwks_uri = configuration.get("jwks_uri") if isinstance(configuration, dict) else None
+                if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
+                    raise KeyFetchFailed("the RISC configuration names no jwks_uri")
+                published = (await client.get(jwks_uri)).raise_for_status().json()
+            except (httpx.HTTPError, ValueError) as error:
+                raise KeyFetchFailed(str(error)) from error
+        keys = published.get("keys") if isinstance(published, dict) else None
+        if not isinstance(keys, list):
+            raise KeyFetchFailed("the key set has no keys")
+        self._keys = [key for key in keys if isinstance(key, dict)][:MAX_KEYS]
+        self._fetched_at = time.monotonic()
 
 
 _caches: dict[str, GoogleKeys] = {}
@@ -102,6 +122,14 @@ async def verify(settings: Settings, keys: GoogleKeys, token: str) -> dict[str, 
     audiences = settings.google_risc_audience_list
     if not audiences:
         raise WebhookNotConfigured("Cross-Account Protection is not configured on this server.")
+    # Only something shaped like a signed token with a key id is worth Google's keys: a body of
+    # garbage must not cost a fetch.
+    try:
+        header = unverified_header(token)
+    except InvalidToken:
+        raise SecurityEventRejected("invalid_request", "The body is not a signed token.") from None
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        raise SecurityEventRejected("invalid_key", "The token names no key id.")
     decode = {
         "issuer": settings.google_risc_issuer,
         "audiences": audiences,

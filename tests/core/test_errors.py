@@ -1,4 +1,5 @@
 import logging
+from typing import Annotated
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ class Widget(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=20)
     count: int = Field(ge=0)
+    nickname: Annotated[str, Field(min_length=2)] | None = None
+    code: str | None = Field(default=None, pattern="^(?:" + "|".join(f"X{n:03d}" for n in range(100)) + ")$")
 
 
 class WidgetLocked(AppError):
@@ -65,6 +68,19 @@ class TestProblemDetails:
         fields = {(error["location"], error["field"]) for error in body["errors"]}
         assert fields == {("body", "name"), ("body", "count"), ("body", "extra")}
         assert all(error["message"] and error["code"] for error in body["errors"])
+
+    async def test_an_optional_field_is_named_as_sent_with_one_readable_message(self, probe_app, client):
+        response = await client.post(
+            "/api/v1/probe/widgets", json={"name": "a", "count": 1, "nickname": "x", "code": "Y"}
+        )
+        body = assert_problem(response, 422)
+        # Not `nickname.constrained-str` plus `nickname.none: Input should be None`.
+        assert [(error["field"], error["code"]) for error in body["errors"]] == [
+            ("nickname", "string_too_short"),
+            ("code", "string_pattern_mismatch"),
+        ]
+        # A 500-character pattern is not shown to people.
+        assert body["errors"][1]["message"] == "This value is not one we accept here."
 
     async def test_wrong_type_is_not_coerced(self, probe_app, client):
         body = assert_problem(

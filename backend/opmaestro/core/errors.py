@@ -1,6 +1,7 @@
 """RFC 9457 problem details for every error the API answers with."""
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -129,14 +130,55 @@ def problem_response(
     )
 
 
+# Pydantic names the member of a union (or the validator) that failed in the error's location:
+# `name.constrained-str`, `country.function-after[_country(), constrained-str]`. Callers want the field.
+_UNION_MEMBER = re.compile(
+    r"^(none|str|int|float|bool|bytes|dict|list|[a-z]+(-[a-z]+)+(\[.*\])?|[a-z_]+\[.*\])$"
+)
+# A pattern longer than this says nothing to a person (the country code list is 600 characters).
+_READABLE_PATTERN_LENGTH = 80
+
+
+def _field_path(parts: list[str]) -> tuple[str, ...]:
+    # The first part is the field itself (a header may be called `idempotency-key`).
+    return tuple(parts[:1] + [part for part in parts[1:] if not _UNION_MEMBER.match(part)])
+
+
 def _field_problem(error: dict[str, Any]) -> FieldProblem:
     location, *path = [str(part) for part in error.get("loc", ())] or ["body"]
-    return FieldProblem(
-        location=location,
-        field=".".join(path),
-        message=str(error.get("msg", "")),
-        code=str(error.get("type", "invalid")),
-    )
+    code = str(error.get("type", "invalid"))
+    message = str(error.get("msg", ""))
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if (
+        code == "string_pattern_mismatch"
+        and isinstance(pattern, str)
+        and len(pattern) > _READABLE_PATTERN_LENGTH
+    ):
+        message = "This value is not one we accept here."
+    return FieldProblem(location=location, field=".".join(_field_path(path)), message=message, code=code)
+
+
+def _field_problems(errors: list[Any]) -> list[FieldProblem]:
+    """One problem per field and cause: for an optional field sent with a wrong value, the
+    union's `none` member failing too ("Input should be None") is noise."""
+    problems: list[FieldProblem] = []
+    seen: set[tuple[str, str, str]] = set()
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if error.get("type") == "none_required" and len(loc) > 2 and loc[-1] == "none":
+            field = ".".join(_field_path(loc[1:]))
+            if any(
+                ".".join(_field_path([str(p) for p in other.get("loc", ())][1:])) == field
+                for other in errors
+                if other is not error
+            ):
+                continue
+        problem = _field_problem(error)
+        key = (problem.location, problem.field, problem.message)
+        if key not in seen:
+            seen.add(key)
+            problems.append(problem)
+    return problems
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -190,7 +232,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         title="Validation failed",
         type_="urn:opmaestro:problem:validation",
         detail="Some fields are missing or invalid.",
-        errors=[_field_problem(error) for error in errors],
+        errors=_field_problems(errors),
     )
 
 

@@ -34,6 +34,19 @@ const created = {
   last_used_at: null,
 };
 
+const REAUTHENTICATION_REQUIRED = {
+  type: "https://opmaestro.example/problems/reauthentication-required",
+  title: "Re-authentication required",
+  status: 403,
+  detail: "Enter your password (or a two-factor code) again; it was not entered in the last 10 minutes.",
+};
+const WRONG_PASSWORD = {
+  type: "https://opmaestro.example/problems/wrong-password",
+  title: "Wrong password",
+  status: 403,
+  detail: "The password is not correct.",
+};
+
 afterEach(() => vi.unstubAllGlobals());
 
 function apiWithTokens() {
@@ -125,6 +138,56 @@ describe("SecurityPage two-factor", () => {
     const codes = await screen.findByRole("list", { name: "Recovery codes" });
     expect(within(codes).getByText("aaaa1111-bbbb2222")).toBeInTheDocument();
     expect(calls.find((call) => call.path === "/api/v1/me/mfa/totp/confirm")?.body).toEqual({ code: "123456" });
+  });
+
+  it("asks for the password when the sign-in is too old, then sets it up and turns it on", async () => {
+    let starts = 0;
+    let confirms = 0;
+    const calls = apiFor(
+      aUser(),
+      route("POST", "/api/v1/me/mfa/totp", () => {
+        starts += 1;
+        return starts === 1
+          ? json(REAUTHENTICATION_REQUIRED, 403)
+          : json({
+              secret: "JBSWY3DPEHPK3PXP",
+              otpauth_uri: "otpauth://totp/OpMaestro:ada%40example.com?secret=JBSWY3DPEHPK3PXP",
+            });
+      }),
+      route("POST", "/api/v1/me/mfa/totp/confirm", () => {
+        confirms += 1;
+        return confirms === 1 ? json(REAUTHENTICATION_REQUIRED, 403) : json({ recovery_codes: ["aaaa1111-bbbb2222"] });
+      }),
+      route("POST", "/api/v1/me/reauthenticate", (call) =>
+        (call.body as { password?: string }).password === "correct horse battery"
+          ? new Response(null, { status: 204 })
+          : json(WRONG_PASSWORD, 403),
+      ),
+    );
+    renderPage(<SecurityPage />);
+    const user = userEvent.setup();
+
+    await user.click(await screen.findByRole("button", { name: "Set up two-factor" }));
+    let dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    expect(within(dialog).queryByRole("button", { name: "Use a two-factor code instead" })).not.toBeInTheDocument();
+    await fillIn(within(dialog).getByLabelText(/^Password/), "wrong one");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+    expect(await within(dialog).findByText("The password is not correct.")).toBeInTheDocument();
+    await fillIn(within(dialog).getByLabelText(/^Password/), "correct horse battery");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByTestId("totp-secret")).toHaveTextContent("JBSWY3DPEHPK3PXP");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+
+    await fillIn(screen.getByLabelText(/^Authentication code/), "123456");
+    await user.click(screen.getByRole("button", { name: "Turn on two-factor" }));
+    dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    await fillIn(within(dialog).getByLabelText(/^Password/), "correct horse battery");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+
+    const codes = await screen.findByRole("list", { name: "Recovery codes" });
+    expect(within(codes).getByText("aaaa1111-bbbb2222")).toBeInTheDocument();
+    const confirmed = calls.filter((call) => call.path === "/api/v1/me/mfa/totp/confirm").map((call) => call.body);
+    expect(confirmed).toEqual([{ code: "123456" }, { code: "123456" }]);
   });
 
   it("lets a member turn it off with the password and a code, and says a wrong password where it belongs", async () => {

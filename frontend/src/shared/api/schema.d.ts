@@ -1409,7 +1409,8 @@ export interface paths {
         put?: never;
         /**
          * Start two-factor setup
-         * @description Begin two-factor setup: a secret and an otpauth URI for an authenticator app.
+         * @description Begin two-factor setup: a secret and an otpauth URI for an authenticator app. Needs the
+         *     password entered in this browser recently (signing in counts), like every step below.
          */
         post: operations["me-start_mfa_enrollment"];
         /**
@@ -1433,7 +1434,8 @@ export interface paths {
         put?: never;
         /**
          * Turn two-factor on
-         * @description Turn two-factor on with a first code; returns one-time recovery codes, shown once.
+         * @description Turn two-factor on with a first code; returns one-time recovery codes, shown once. The
+         *     account's other sessions are signed out and the owner is told by email.
          */
         post: operations["me-confirm_mfa_enrollment"];
         delete?: never;
@@ -9348,7 +9350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Re-authentication required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9511,7 +9513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Re-authentication required */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -94,6 +94,44 @@ describe("SecurityPage API tokens", () => {
     expect(document.body.textContent).not.toContain(SECRET);
   });
 
+  it("asks for the password when the sign-in is too old, then creates the token", async () => {
+    let tokens: (typeof created)[] = [];
+    let attempts = 0;
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(aUser({ mfa_enabled: true }))),
+      route("GET", "/api/v1/scopes", () => json(scopes)),
+      route("GET", "/api/v1/me/sessions", () => json({ items: [thisBrowser], next_cursor: null })),
+      route("GET", "/api/v1/me/tokens", () => json({ items: tokens, next_cursor: null })),
+      route("POST", "/api/v1/me/tokens", () => {
+        attempts += 1;
+        if (attempts === 1) return json(REAUTHENTICATION_REQUIRED, 403);
+        tokens = [created];
+        return json({ ...created, token: SECRET }, 201);
+      }),
+      route("POST", "/api/v1/me/reauthenticate", () => new Response(null, { status: 204 })),
+    );
+    const user = userEvent.setup();
+    renderPage(<SecurityPage />);
+
+    expect(await screen.findByText("You have no API tokens.")).toBeInTheDocument();
+    await fillIn(screen.getByLabelText(/Token name/), "Reporting script");
+    await user.click(await screen.findByLabelText("Read your profile (profile:read)"));
+    await user.click(screen.getByRole("button", { name: "Create token" }));
+    const dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    await user.click(within(dialog).getByRole("button", { name: "Use a two-factor code instead" }));
+    await fillIn(within(dialog).getByLabelText(/^Two-factor code/), "123456");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+
+    expect(await screen.findByLabelText("Your new token")).toHaveValue(SECRET);
+    const posts = calls.filter((call) => call.method === "POST").map((call) => [call.path, call.body]);
+    const body = { name: "Reporting script", scopes: ["profile:read"], expires_in_days: 90 };
+    expect(posts).toEqual([
+      ["/api/v1/me/tokens", body],
+      ["/api/v1/me/reauthenticate", { code: "123456" }],
+      ["/api/v1/me/tokens", body],
+    ]);
+  });
+
   it("marks this browser and offers no revoke for it", async () => {
     apiWithTokens();
     renderPage(<SecurityPage />);

@@ -1540,7 +1540,8 @@ export interface paths {
         put?: never;
         /**
          * Create an API token
-         * @description Create a scoped, expiring token for a third-party client; the secret is shown once.
+         * @description Create a scoped, expiring token for a third-party client; the secret is shown once. Needs
+         *     the password entered in this browser recently (signing in counts).
          */
         post: operations["me-create_token"];
         delete?: never;
@@ -9948,7 +9949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Scope not allowed */
+            /** @description Re-authentication required / Scope not allowed */
             403: {
                 headers: {
                     [name: string]: unknown;

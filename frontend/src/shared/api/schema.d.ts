@@ -10531,7 +10531,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthToken"];
                 };
             };
-            /** @description Unsupported grant type / Invalid scope */
+            /** @description Invalid token request / Unsupported grant type / Invalid scope */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from opmaestro.accounts import revocation
+from opmaestro.accounts import service as accounts
 from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import (
     InvalidOtp,
@@ -81,7 +82,11 @@ async def confirm_enrollment(
         settings,
         user.email,
         "mfa_enabled",
-        {"name": user.name, "when": f"{now:%Y-%m-%d %H:%M} UTC", "sessions_signed_out": len(signed_out)},
+        {
+            "name": accounts.greeting_name(user),
+            "when": f"{now:%Y-%m-%d %H:%M} UTC",
+            "sessions_signed_out": len(signed_out),
+        },
     )
     await session.flush()
     return codes
@@ -165,5 +170,7 @@ async def disable(
         subject_id=user.id,
         fields=["mfa"],
     )
-    await notifications.send_email(session, settings, user.email, "mfa_disabled", {"name": user.name})
+    await notifications.send_email(
+        session, settings, user.email, "mfa_disabled", {"name": accounts.greeting_name(user)}
+    )
     await session.flush()

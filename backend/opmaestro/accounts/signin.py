@@ -250,7 +250,7 @@ async def send_reset_link(session: AsyncSession, email: str, settings: Settings)
         settings,
         user.email,
         "reset_password",
-        {"name": user.name, "url": public_url(settings, "/reset-password", token=token)},
+        {"name": accounts.greeting_name(user), "url": public_url(settings, "/reset-password", token=token)},
     )
     await session.flush()
 

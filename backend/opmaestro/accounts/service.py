@@ -36,6 +36,11 @@ ACCEPTED_VERSIONS = {
     PolicyKind.PRIVACY: "accepted_privacy_version",
     PolicyKind.US_TRANSFER_NOTICE: "acknowledged_us_transfer_notice_version",
 }
+CHANGED_POLICY = {
+    PolicyKind.TERMS: "The terms of service have",
+    PolicyKind.PRIVACY: "The privacy policy has",
+    PolicyKind.US_TRANSFER_NOTICE: "The notice on transfers to the US has",
+}
 
 
 def normalize_email(email: str) -> str:
@@ -125,7 +130,7 @@ async def register(
         version = current.get(kind)
         if version is None or getattr(body, field) != version.version:
             raise PolicyVersionMismatch(
-                f"The {kind.value.replace('_', ' ')} has changed; read the current version.",
+                f"{CHANGED_POLICY[kind]} changed; read the current version.",
                 extra={"kind": kind.value, "current_version": version and version.version},
             )
     email = normalize_email(body.email)
@@ -272,9 +277,8 @@ async def request_email_change(
             session,
             settings,
             new_email,
-            "account_exists",
+            "email_change_address_taken",
             {
-                "name": "",
                 "sign_in_url": public_url(settings, "/sign-in"),
                 "reset_url": public_url(settings, "/forgot-password"),
             },

@@ -167,6 +167,25 @@ class TestCreateToken:
         response = await client.post("/api/v1/me/tokens", json={"name": "CRM", "scopes": ["profile:read"]})
         assert_problem(response, 401, "not-authenticated")
 
+    async def test_a_sign_in_twelve_minutes_ago_is_not_enough(self, session, browser, clock):
+        """A token outlives the session: a browser left signed in must not be able to plant one."""
+        clock.advance(minutes=12)
+
+        response = await browser.post("/api/v1/me/tokens", json={"name": "CRM", "scopes": ["profile:write"]})
+
+        body = assert_problem(response, 403, "reauthentication-required")
+        assert body["reauthenticate"] == "/api/v1/me/reauthenticate"
+        assert (await session.scalars(select(PersonalAccessToken))).all() == []
+
+    async def test_entering_the_password_again_allows_it(self, browser, clock):
+        clock.advance(minutes=12)
+        again = await browser.post("/api/v1/me/reauthenticate", json={"password": PASSWORD})
+        assert again.status_code == 204, again.text
+
+        created = await create_token(browser, scopes=["profile:write"])
+
+        assert created["scopes"] == ["profile:write"]
+
 
 class TestListTokens:
     async def test_never_shows_the_secret(self, browser):

@@ -1,5 +1,6 @@
 """Forms that mail an address on anyone's request (sign-up, a new verification link, a password
-reset) are capped per address and per IP, alike for addresses with and without an account."""
+reset, a data request) are capped per address and kind of mail, and per IP, alike for addresses
+with and without an account."""
 
 import math
 
@@ -14,6 +15,7 @@ REGISTER = "/api/v1/auth/register"
 RESEND = "/api/v1/auth/verify-email/resend"
 FORGOT = "/api/v1/auth/password/forgot"
 CHANGE_EMAIL = "/api/v1/me/email"
+DATA_REQUEST = "/api/v1/data-requests"
 VICTIM = "ann@example.com"
 
 
@@ -23,7 +25,12 @@ async def mails_to(session, address: str) -> int:
 
 
 async def ask(client, path: str, email: str = VICTIM):
-    body = registration(email=email) if path == REGISTER else {"email": email}
+    if path == REGISTER:
+        body = registration(email=email)
+    elif path == DATA_REQUEST:
+        body = {"email": email, "kind": "erasure"}
+    else:
+        body = {"email": email}
     return await client.post(path, json=body)
 
 
@@ -50,15 +57,44 @@ async def test_each_form_stops_mailing_one_address_at_the_cap(limited_app, sessi
     assert await mails_to(session, VICTIM) == sent == 3
 
 
-async def test_the_forms_share_one_cap_per_address_whatever_its_case(limited_app):
+async def test_one_form_has_one_cap_per_address_whatever_its_case(limited_app):
     client = limited_app(mail_requests_per_address=3, mail_requests_per_ip=100)()
-    assert (await ask(client, REGISTER, "Ann@Example.com")).status_code == 202
-    assert (await ask(client, RESEND, "ANN@example.com")).status_code == 202
-    assert (await ask(client, FORGOT, VICTIM)).status_code == 202
+    for email in ("Ann@Example.com", "ANN@example.com", VICTIM):
+        assert (await ask(client, FORGOT, email)).status_code == 202
 
     assert_problem(await ask(client, FORGOT, "ann@EXAMPLE.com"), 429, "too-many-attempts")
     # Another address is not held back by the first one's cap.
     assert (await ask(client, FORGOT, "bob@example.com")).status_code == 202
+
+
+@pytest.mark.parametrize("other", [DATA_REQUEST, REGISTER, RESEND])
+async def test_other_forms_cannot_use_up_the_password_reset_mail(limited_app, session, run_jobs, other):
+    """Anonymous requests for other mail to someone's address must not keep their reset link away."""
+    await create_user(session, VICTIM)
+    client = limited_app(mail_requests_per_address=3, mail_requests_per_ip=100)()
+    for _ in range(3):
+        assert (await ask(client, other)).status_code == 202
+    assert_problem(await ask(client, other), 429, "too-many-attempts")
+
+    response = await ask(client, FORGOT)
+
+    assert response.status_code == 202, response.text
+    await run_jobs()
+    query = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.to_address == VICTIM, OutboxMessage.template == "reset_password")
+    )
+    assert await session.scalar(query) == 1
+
+
+async def test_the_reset_cap_does_not_hold_back_the_other_forms(limited_app):
+    client = limited_app(mail_requests_per_address=1, mail_requests_per_ip=100)()
+    assert (await ask(client, FORGOT)).status_code == 202
+    assert_problem(await ask(client, FORGOT), 429, "too-many-attempts")
+
+    for path in (REGISTER, RESEND, DATA_REQUEST):
+        assert (await ask(client, path)).status_code == 202, path
 
 
 async def test_a_refusal_says_nothing_about_whether_the_address_has_an_account(limited_app, session):
@@ -110,15 +146,16 @@ async def test_changing_the_email_counts_against_the_new_address_cap(limited_app
     await create_user(session, "bob@example.com")
     browser = limited_app(mail_requests_per_address=2, mail_requests_per_ip=100)()
     await sign_in(browser, "bob@example.com")
-    assert (await ask(browser, FORGOT, VICTIM)).status_code == 202
 
     answers = [
         (await browser.post(CHANGE_EMAIL, json={"new_email": VICTIM, "password": PASSWORD})).status_code
         for _ in range(2)
     ]
 
-    assert answers == [202, 429]
+    assert answers == [202, 202]
     refused = await browser.post(CHANGE_EMAIL, json={"new_email": VICTIM, "password": PASSWORD})
     assert_problem(refused, 429, "too-many-attempts")
     assert int(refused.headers["Retry-After"]) >= 1
-    assert await mails_to(session, VICTIM) == 1
+    assert await mails_to(session, VICTIM) == 2
+    # Its own cap: the address's owner can still ask for a reset link.
+    assert (await ask(browser, FORGOT, VICTIM)).status_code == 202

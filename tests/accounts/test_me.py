@@ -316,6 +316,21 @@ class TestChangeEmail:
         assert change_tokens.all() == []
         assert (await reload(session, member)).email == "ann@example.com"
 
+    async def test_the_taken_address_is_told_of_an_email_change_attempt_without_who(
+        self, session, browser, member
+    ):
+        await create_user(session, "bob@example.com", name="Bob Roe")
+
+        await self.request_change(browser, "bob@example.com")
+
+        [notice] = await mails(session, "bob@example.com")
+        assert notice.template == "email_change_address_taken"
+        assert notice.subject == "Someone tried to use your address for another account"
+        assert "asked to move that account to this email address" in notice.text_body
+        assert "sign up" not in notice.subject + notice.text_body
+        for who in ("ann@example.com", member.name, "Bob Roe"):
+            assert who not in notice.text_body and who not in (notice.html_body or "")
+
     async def test_taken_address_cannot_be_told_apart_from_the_current_inbox(self, session, browser):
         # The requester reads the current inbox, so it must get the same notice either way.
         await create_user(session, "bob@example.com", name="Bob Roe")

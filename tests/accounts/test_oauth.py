@@ -183,6 +183,46 @@ class TestClientCredentialsGrant:
         assert response.status_code == 200, response.text
         assert response.json()["scope"] == "profile:read"
 
+    async def test_basic_with_the_same_client_id_in_the_form_works(self, client, admin, third_party):
+        registered = await register(client, ["profile:read"])
+
+        response = await third_party.post(
+            TOKEN,
+            data={"grant_type": "client_credentials", "client_id": registered["client_id"]},
+            auth=(registered["client_id"], registered["client_secret"]),
+        )
+
+        assert response.status_code == 200, response.text
+
+    @pytest.mark.parametrize(
+        "form",
+        [
+            pytest.param(lambda a, b: {"client_id": a["client_id"]}, id="another-clients-id"),
+            pytest.param(lambda a, b: {"client_secret": b["client_secret"]}, id="the-secret-again"),
+            pytest.param(lambda a, b: {"client_secret": a["client_secret"]}, id="another-clients-secret"),
+            pytest.param(
+                lambda a, b: {"client_id": a["client_id"], "client_secret": a["client_secret"]},
+                id="another-clients-id-and-secret",
+            ),
+        ],
+    )
+    async def test_two_ways_of_authenticating_at_once_are_an_invalid_request(
+        self, client, admin, third_party, form
+    ):
+        """RFC 6749 §2.3: a client must not use more than one authentication method in a request."""
+        first = await register(client, ["profile:read"], name="First")
+        second = await register(client, ["admin:users:read"], name="Second")
+
+        response = await third_party.post(
+            TOKEN,
+            data={"grant_type": "client_credentials"} | form(first, second),
+            auth=(second["client_id"], second["client_secret"]),
+        )
+
+        body = problem_of(response, 400, "invalid-request")
+        assert body["error"] == "invalid_request"
+        assert "access_token" not in body
+
     async def test_a_requested_subset_of_scopes_is_all_the_token_gets(self, client, admin, third_party):
         registered = await register(client, ["admin:users:read", "profile:read"])
 

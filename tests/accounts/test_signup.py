@@ -217,18 +217,23 @@ class TestRegisterValidation:
         assert response.status_code == 202, response.text
 
     @pytest.mark.parametrize(
-        ("field", "kind"),
+        ("field", "kind", "detail"),
         [
-            ("accepted_terms_version", "terms"),
-            ("accepted_privacy_version", "privacy"),
-            ("acknowledged_us_transfer_notice_version", "us_transfer_notice"),
+            ("accepted_terms_version", "terms", "The terms of service have"),
+            ("accepted_privacy_version", "privacy", "The privacy policy has"),
+            (
+                "acknowledged_us_transfer_notice_version",
+                "us_transfer_notice",
+                "The notice on transfers to the US has",
+            ),
         ],
     )
-    async def test_stale_policy_version_names_the_current_one(self, client, session, field, kind):
+    async def test_stale_policy_version_names_the_current_one(self, client, session, field, kind, detail):
         response = await client.post(REGISTER, json=registration(**{field: "2025-06"}))
 
         body = assert_problem(response, 409, "policy-version-mismatch")
         assert body["kind"] == kind and body["current_version"] == POLICY_VERSION
+        assert body["detail"] == f"{detail} changed; read the current version."
         assert await users(session) == []
         assert await mails(session) == []
 
@@ -287,6 +292,7 @@ class TestRegisterExistingAddress:
         [message] = await mails(session, to="ann@example.com")
         assert message.template == "account_exists"
         assert "Ann Original" in message.text_body and "Someone Else" not in message.text_body
+        assert "tried to create an OpMaestro account" in message.text_body
         assert f"{settings.public_base_url}/forgot-password" in message.text_body
         assert (
             await session.scalar(

@@ -44,7 +44,7 @@ async def enrol(client: httpx.AsyncClient) -> tuple[str, list[str]]:
     started = await client.post(ENROL)
     assert started.status_code == 200, started.text
     secret: str = started.json()["secret"]
-    confirmed = await client.post(CONFIRM, json={"code": pyotp.TOTP(secret).now()})
+    confirmed = await client.post(CONFIRM, json={"code": pyotp.TOTP(secret).at(utcnow())})
     assert confirmed.status_code == 200, confirmed.text
     return secret, confirmed.json()["recovery_codes"]
 
@@ -386,3 +386,70 @@ class TestMembersTurningTwoFactorOff:
         )
 
         problem_of(response, 403, "csrf-failed")
+
+
+class TestTurningItOnNeedsTheOwner:
+    """A browser left signed in must not be able to lock its owner out: turning two-factor on
+    needs the password entered recently in that browser, and the owner is told."""
+
+    @pytest.fixture
+    async def member(self, client, session):
+        member = await create_user(session, "member@example.com")
+        await sign_in(client, member.email)
+        return member
+
+    async def test_a_sign_in_twelve_minutes_ago_cannot_start_it(self, client, make_client, member, clock):
+        clock.advance(minutes=12)
+
+        body = problem_of(await client.post(ENROL), 403, "reauthentication-required")
+
+        assert body["reauthenticate"] == "/api/v1/me/reauthenticate"
+        assert (await login(make_client(), member.email)).status_code == 200
+
+    async def test_a_sign_in_twelve_minutes_ago_cannot_confirm_it(
+        self, client, make_client, session, member, clock
+    ):
+        secret = (await client.post(ENROL)).json()["secret"]
+        clock.advance(minutes=12)
+
+        response = await client.post(CONFIRM, json={"code": pyotp.TOTP(secret).at(utcnow())})
+
+        problem_of(response, 403, "reauthentication-required")
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is False
+        assert (await login(make_client(), member.email)).status_code == 200
+        assert await outbox(session, member.email, "mfa_enabled") == []
+
+    async def test_entering_the_password_again_allows_it(self, client, member, clock):
+        clock.advance(minutes=12)
+        again = await client.post("/api/v1/me/reauthenticate", json={"password": PASSWORD})
+        assert again.status_code == 204, again.text
+
+        await enrol(client)
+
+        assert (await client.get("/api/v1/me")).json()["mfa_enabled"] is True
+
+    async def test_the_owner_is_emailed_and_it_is_audited(self, client, session, member):
+        await enrol(client)
+
+        [mail] = await outbox(session, member.email, "mfa_enabled")
+        assert mail.subject == "Two-factor authentication was turned on"
+        assert "turned on for your OpMaestro account on " in mail.text_body
+        assert "UTC" in mail.text_body
+        assert "If it was not you" in mail.text_body and "support" in mail.text_body
+        [record] = await audits(session, "account.mfa_enabled")
+        assert record.subject_id == str(member.id)
+
+    async def test_the_other_sessions_are_signed_out_and_this_one_stays(
+        self, client, make_client, session, member
+    ):
+        elsewhere = make_client()
+        await sign_in(elsewhere, member.email)
+
+        await enrol(client)
+
+        problem_of(await elsewhere.get("/api/v1/me"), 401, "not-authenticated")
+        assert (await client.get("/api/v1/me")).status_code == 200
+        [mail] = await outbox(session, member.email, "mfa_enabled")
+        assert "1 other signed-in session was signed out" in mail.text_body
+        revoked = await audits(session, "session.revoked")
+        assert [record.reason for record in revoked] == ["two-factor turned on"]

@@ -94,6 +94,13 @@ class UnsupportedGrant(AppError):
         super().__init__(detail, extra={"error": "unsupported_grant_type"})
 
 
+class InvalidOAuthRequest(AppError):
+    status, slug, title = 400, "invalid-request", "Invalid token request"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, extra={"error": "invalid_request"})
+
+
 class InvalidScope(AppError):
     status, slug, title = 400, "invalid-scope", "Invalid scope"
 

@@ -8,6 +8,8 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from opmaestro.accounts import revocation
+from opmaestro.accounts import service as accounts
 from opmaestro.accounts.deps import Principal
 from opmaestro.accounts.exceptions import (
     InvalidOtp,
@@ -39,7 +41,10 @@ async def start_enrollment(session: AsyncSession, principal: Principal) -> tuple
     return user.mfa_secret, pyotp.TOTP(user.mfa_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
 
-async def confirm_enrollment(session: AsyncSession, principal: Principal, code: str) -> list[str]:
+async def confirm_enrollment(
+    session: AsyncSession, settings: Settings, principal: Principal, code: str
+) -> list[str]:
+    """Turn two-factor on; sign out the account's other sessions and tell the owner by email."""
     user = principal.signed_in_user
     if user.mfa_enabled_at is not None:
         raise MfaAlreadyEnabled("Two-factor authentication is already on.")
@@ -47,7 +52,8 @@ async def confirm_enrollment(session: AsyncSession, principal: Principal, code: 
         raise MfaNotStarted("Start the enrollment first.")
     if not await _accept_totp(session, user, code):
         raise InvalidOtp("That code is not correct; check the time on your device.")
-    user.mfa_enabled_at = utcnow()
+    now = utcnow()
+    user.mfa_enabled_at = now
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.add_all(RecoveryCode(user_id=user.id, code_hash=hash_token(code)) for code in codes)
@@ -60,6 +66,27 @@ async def confirm_enrollment(session: AsyncSession, principal: Principal, code: 
         subject_type="user",
         subject_id=user.id,
         fields=["mfa"],
+    )
+    # Sign-in now asks for a code; a session that got in with the password alone (perhaps
+    # someone else's, which may be why the owner is turning this on) does not keep its access.
+    signed_out = await revocation.sign_out_other_sessions(
+        session,
+        user.id,
+        settings,
+        current=principal.browser_session.id,
+        actor=principal,
+        reason="two-factor turned on",
+    )
+    await notifications.send_email(
+        session,
+        settings,
+        user.email,
+        "mfa_enabled",
+        {
+            "name": accounts.greeting_name(user),
+            "when": f"{now:%Y-%m-%d %H:%M} UTC",
+            "sessions_signed_out": len(signed_out),
+        },
     )
     await session.flush()
     return codes
@@ -143,5 +170,7 @@ async def disable(
         subject_id=user.id,
         fields=["mfa"],
     )
-    await notifications.send_email(session, settings, user.email, "mfa_disabled", {"name": user.name})
+    await notifications.send_email(
+        session, settings, user.email, "mfa_disabled", {"name": accounts.greeting_name(user)}
+    )
     await session.flush()

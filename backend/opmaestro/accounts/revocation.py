@@ -27,6 +27,42 @@ class Revoked:
         return sum(1 for session_id in self.session_ids if session_id != current)
 
 
+async def sign_out_other_sessions(
+    session: AsyncSession,
+    user_id: UUID,
+    settings: Settings,
+    *,
+    current: UUID,
+    actor: Principal | None,
+    reason: str,
+) -> list[UUID]:
+    """Revoke the user's live sessions except `current`, with one audit record for each."""
+    ended = (
+        await session.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.id != current, *sessions.live(settings))
+            .values(revoked_at=utcnow())
+            .returning(UserSession.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if ended:
+        await session.execute(
+            audit.INSERT,
+            [
+                audit.entry(
+                    actor=actor,
+                    action="session.revoked",
+                    subject_type="user_session",
+                    subject_id=row.id,
+                    reason=reason,
+                )
+                for row in ended
+            ],
+        )
+    return [row.id for row in ended]
+
+
 async def revoke_access(
     session: AsyncSession,
     user_id: UUID,

@@ -36,10 +36,22 @@ ACCEPTED_VERSIONS = {
     PolicyKind.PRIVACY: "accepted_privacy_version",
     PolicyKind.US_TRANSFER_NOTICE: "acknowledged_us_transfer_notice_version",
 }
+CHANGED_POLICY = {
+    PolicyKind.TERMS: "The terms of service have",
+    PolicyKind.PRIVACY: "The privacy policy has",
+    PolicyKind.US_TRANSFER_NOTICE: "The notice on transfers to the US has",
+}
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def greeting_name(user: User) -> str | None:
+    """The name to greet the account's address with, or None while the address is unproven:
+    anyone can sign up with someone else's address, and the name is their free text ("Your
+    account is locked! Restore at ..."), which must not reach that mailbox."""
+    return user.name if user.email_verified_at is not None else None
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
@@ -118,7 +130,7 @@ async def register(
         version = current.get(kind)
         if version is None or getattr(body, field) != version.version:
             raise PolicyVersionMismatch(
-                f"The {kind.value.replace('_', ' ')} has changed; read the current version.",
+                f"{CHANGED_POLICY[kind]} changed; read the current version.",
                 extra={"kind": kind.value, "current_version": version and version.version},
             )
     email = normalize_email(body.email)
@@ -129,7 +141,7 @@ async def register(
             existing.email,
             "account_exists",
             {
-                "name": existing.name,
+                "name": greeting_name(existing),
                 "sign_in_url": public_url(settings, "/sign-in"),
                 "reset_url": public_url(settings, "/forgot-password"),
             },
@@ -169,7 +181,7 @@ async def register(
         settings,
         email,
         "verify_email",
-        {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
+        {"url": public_url(settings, "/verify-email", token=token)},
     )
     await session.flush()
 
@@ -184,7 +196,7 @@ async def resend_verification(session: AsyncSession, email: str, settings: Setti
         settings,
         user.email,
         "verify_email",
-        {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
+        {"url": public_url(settings, "/verify-email", token=token)},
     )
     await session.flush()
 
@@ -205,7 +217,9 @@ async def verify_email(session: AsyncSession, token: str, settings: Settings) ->
         fields.append("email")
         # Links mailed to the old address (a password reset, say) must not act on the account now.
         await expire_pending_links(session, user.id)
-        await notifications.send_email(session, settings, old_email, "email_changed", {"name": user.name})
+        await notifications.send_email(
+            session, settings, old_email, "email_changed", {"name": greeting_name(user)}
+        )
     user.email_verified_at = utcnow()
     await audit.record(
         session,
@@ -263,9 +277,8 @@ async def request_email_change(
             session,
             settings,
             new_email,
-            "account_exists",
+            "email_change_address_taken",
             {
-                "name": "",
                 "sign_in_url": public_url(settings, "/sign-in"),
                 "reset_url": public_url(settings, "/forgot-password"),
             },
@@ -277,10 +290,10 @@ async def request_email_change(
             settings,
             new_email,
             "confirm_email_change",
-            {"name": user.name, "url": public_url(settings, "/verify-email", token=token)},
+            {"url": public_url(settings, "/verify-email", token=token)},
         )
     await notifications.send_email(
-        session, settings, user.email, "email_change_requested", {"name": user.name}
+        session, settings, user.email, "email_change_requested", {"name": greeting_name(user)}
     )
     await audit.record(
         session,
@@ -359,7 +372,7 @@ async def notify_password_changed(
         user.email,
         "password_changed",
         {
-            "name": user.name,
+            "name": greeting_name(user),
             "sessions_signed_out": sessions_signed_out,
             "tokens_revoked": revoked.token_names,
             "links_cancelled": len(revoked.link_ids),
@@ -387,7 +400,7 @@ async def close_account(
         user.email,
         "account_closed",
         {
-            "name": user.name,
+            "name": greeting_name(user),
             "deletion_due_at": user.deletion_due_at.date().isoformat(),
             "sign_in_url": public_url(settings, "/sign-in"),
         },

@@ -1,6 +1,7 @@
 """Signing in and out, and resetting a forgotten password."""
 
 import math
+from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import select
@@ -73,14 +74,22 @@ async def _throttle(limiter: RateLimiter, quotas: list[Quota]) -> None:
         )
 
 
-async def throttle_mail_request(limiter: RateLimiter, settings: Settings, email: str, client: Client) -> None:
+MailBucket = Literal["sign-up", "verification", "password-reset", "email-change", "data-request"]
+"""Which kind of mail is asked for: each has its own allowance per address, so that asking for
+one kind (anonymous data requests, sign-ups) cannot use up another's (a password reset)."""
+
+
+async def throttle_mail_request(
+    limiter: RateLimiter, settings: Settings, email: str, client: Client, *, bucket: MailBucket
+) -> None:
     """Anyone may ask for a link or notice to be mailed to an address (sign-up, a new
-    verification link, a password reset); capped per address and per IP so that the forms
-    cannot flood a mailbox or be used to send mail in bulk. The cap is the same whether or not
-    the address has an account, so a refusal tells nothing about it."""
+    verification link, a password reset, a data request); capped per address and kind of mail,
+    and per IP, so that the forms cannot flood a mailbox or be used to send mail in bulk. The
+    cap is the same whether or not the address has an account, so a refusal tells nothing about it."""
     address = accounts.normalize_email(email)
     window = settings.mail_request_window_seconds
-    quotas = [Quota(f"mail:address:{hash_token(address)}", settings.mail_requests_per_address, window)]
+    key = f"mail:{bucket}:address:{hash_token(address)}"
+    quotas = [Quota(key, settings.mail_requests_per_address, window)]
     if client.ip:
         quotas.append(Quota(f"mail:ip:{client.ip}", settings.mail_requests_per_ip, window))
     refusal = await limiter.first_refusal(quotas)
@@ -241,7 +250,7 @@ async def send_reset_link(session: AsyncSession, email: str, settings: Settings)
         settings,
         user.email,
         "reset_password",
-        {"name": user.name, "url": public_url(settings, "/reset-password", token=token)},
+        {"name": accounts.greeting_name(user), "url": public_url(settings, "/reset-password", token=token)},
     )
     await session.flush()
 

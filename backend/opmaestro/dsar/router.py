@@ -125,7 +125,7 @@ async def submit_data_request(
 ) -> PublicRequestAccepted:
     """For people without an account (or locked out): a link mailed to the address confirms the
     request. The answer is the same whether or not the address has an account."""
-    await throttle_mail(str(body.email))
+    await throttle_mail(str(body.email), bucket="data-request")
     await data_requests.submit_public(session, body, settings)
     return PublicRequestAccepted(detail=PUBLIC_ACCEPTED)
 

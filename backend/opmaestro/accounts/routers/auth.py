@@ -52,7 +52,7 @@ async def register_account(
     throttle_mail: MailThrottleDep,
 ) -> RegistrationAccepted:
     """Create an account (18+ only) and send a verification link; existing addresses get a notice instead."""
-    await throttle_mail(body.email)
+    await throttle_mail(body.email, bucket="sign-up")
     await accounts.register(
         session, body, settings, ip=client.ip, user_agent=client.user_agent, cookies=client.cookies
     )
@@ -83,7 +83,7 @@ async def resend_verification(
     body: EmailOnly, session: SessionDep, settings: SettingsDep, throttle_mail: MailThrottleDep
 ) -> Accepted:
     """Send the verification link again, if the address belongs to an unverified account."""
-    await throttle_mail(body.email)
+    await throttle_mail(body.email, bucket="verification")
     await accounts.resend_verification(session, body.email, settings)
     return Accepted(detail="If the address needs verifying, a new link is on its way.")
 
@@ -142,7 +142,7 @@ async def forgot_password(
     body: EmailOnly, session: SessionDep, settings: SettingsDep, throttle_mail: MailThrottleDep
 ) -> Accepted:
     """Email a password-reset link (valid one hour) if the account exists; the answer is always the same."""
-    await throttle_mail(body.email)
+    await throttle_mail(body.email, bucket="password-reset")
     await signin.forgot_password(session, body.email, settings)
     return Accepted(detail="If an account uses this address, a reset link is on its way.")
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from opmaestro.accounts import mfa
+from opmaestro.accounts import mfa, reauthentication
 from opmaestro.accounts.deps import BrowserSessionUnenrolled
 from opmaestro.accounts.exceptions import (
     InvalidOtp,
@@ -10,6 +10,7 @@ from opmaestro.accounts.exceptions import (
     MfaNotEnabled,
     MfaNotStarted,
     MfaRequiredForStaff,
+    ReauthenticationRequired,
     TooManyAttempts,
     WrongPassword,
 )
@@ -27,10 +28,14 @@ router = APIRouter(prefix="/me", tags=["me"], responses=SIGNED_IN_ERRORS)
     "/mfa/totp",
     summary="Start two-factor setup",
     response_model=MfaEnrollment,
-    responses={409: problem(MfaAlreadyEnabled)},
+    responses={403: problem(ReauthenticationRequired), 409: problem(MfaAlreadyEnabled)},
 )
-async def start_mfa_enrollment(principal: BrowserSessionUnenrolled, session: SessionDep) -> MfaEnrollment:
-    """Begin two-factor setup: a secret and an otpauth URI for an authenticator app."""
+async def start_mfa_enrollment(
+    principal: BrowserSessionUnenrolled, session: SessionDep, settings: SettingsDep
+) -> MfaEnrollment:
+    """Begin two-factor setup: a secret and an otpauth URI for an authenticator app. Needs the
+    password entered in this browser recently (signing in counts), like every step below."""
+    reauthentication.require_recent_reauthentication(principal, settings)
     secret, uri = await mfa.start_enrollment(session, principal)
     return MfaEnrollment(secret=secret, otpauth_uri=uri)
 
@@ -39,13 +44,20 @@ async def start_mfa_enrollment(principal: BrowserSessionUnenrolled, session: Ses
     "/mfa/totp/confirm",
     summary="Turn two-factor on",
     response_model=RecoveryCodes,
-    responses={400: problem(InvalidOtp), 409: problem(MfaAlreadyEnabled, MfaNotStarted)},
+    responses={
+        400: problem(InvalidOtp),
+        403: problem(ReauthenticationRequired),
+        409: problem(MfaAlreadyEnabled, MfaNotStarted),
+    },
 )
 async def confirm_mfa_enrollment(
-    body: MfaConfirmation, principal: BrowserSessionUnenrolled, session: SessionDep
+    body: MfaConfirmation, principal: BrowserSessionUnenrolled, session: SessionDep, settings: SettingsDep
 ) -> RecoveryCodes:
-    """Turn two-factor on with a first code; returns one-time recovery codes, shown once."""
-    return RecoveryCodes(recovery_codes=await mfa.confirm_enrollment(session, principal, body.code))
+    """Turn two-factor on with a first code; returns one-time recovery codes, shown once. The
+    account's other sessions are signed out and the owner is told by email."""
+    # A browser left signed in must not be able to lock its owner out with a second factor.
+    reauthentication.require_recent_reauthentication(principal, settings)
+    return RecoveryCodes(recovery_codes=await mfa.confirm_enrollment(session, settings, principal, body.code))
 
 
 @router.delete(

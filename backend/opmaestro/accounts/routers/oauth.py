@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus
 from fastapi import APIRouter, Form, Request, Response
 
 from opmaestro.accounts import tokens
-from opmaestro.accounts.exceptions import InvalidClient, InvalidScope, UnsupportedGrant
+from opmaestro.accounts.exceptions import InvalidClient, InvalidOAuthRequest, InvalidScope, UnsupportedGrant
 from opmaestro.accounts.schemas import OAuthToken
 from opmaestro.core.access import Public
 from opmaestro.core.db import SessionDep
@@ -38,7 +38,10 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     summary="Get an access token",
     response_model=OAuthToken,
     dependencies=[Public],
-    responses={400: problem(UnsupportedGrant, InvalidScope), 401: problem(InvalidClient)},
+    responses={
+        400: problem(InvalidOAuthRequest, UnsupportedGrant, InvalidScope),
+        401: problem(InvalidClient),
+    },
 )
 async def issue_token(
     request: Request,
@@ -54,6 +57,12 @@ async def issue_token(
     if grant_type != "client_credentials":
         raise UnsupportedGrant("Only grant_type=client_credentials is supported.")
     if basic := _basic_credentials(request):
+        # RFC 6749 §2.3: one authentication method per request. A form id naming the same client
+        # is allowed (§4.4 lets it ride along); a form secret, or another client's id, is not.
+        if client_secret is not None or (client_id is not None and client_id != basic[0]):
+            raise InvalidOAuthRequest(
+                "Authenticate the client one way: HTTP Basic, or client_id and client_secret in the form."
+            )
         client_id, client_secret = basic
     if not client_id or not client_secret:
         raise InvalidClient("Send client_id and client_secret, in the form or with HTTP Basic.")

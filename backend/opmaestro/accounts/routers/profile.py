@@ -63,7 +63,7 @@ async def change_email(
     throttle_mail: MailThrottleDep,
 ) -> Accepted:
     """Start an email change: the new address confirms it, the current one is told."""
-    await throttle_mail(body.new_email)
+    await throttle_mail(body.new_email, bucket="email-change")
     await accounts.request_email_change(session, principal, body, settings, checks)
     return Accepted(detail="Confirm the change from the link sent to the new address.")
 

@@ -8,6 +8,7 @@ from opmaestro.accounts import reauthentication, sessions, tokens
 from opmaestro.accounts.deps import BrowserSession, BrowserSessionUnenrolled, VerifiedBrowserSession
 from opmaestro.accounts.exceptions import (
     InvalidOtp,
+    ReauthenticationRequired,
     ScopeNotAllowed,
     SessionNotFound,
     TokenNotFound,
@@ -86,12 +87,15 @@ async def list_tokens(
     summary="Create an API token",
     status_code=201,
     response_model=TokenCreated,
-    responses={403: problem(ScopeNotAllowed)},
+    responses={403: problem(ReauthenticationRequired, ScopeNotAllowed)},
 )
 async def create_token(
-    body: TokenCreate, principal: VerifiedBrowserSession, session: SessionDep
+    body: TokenCreate, principal: VerifiedBrowserSession, session: SessionDep, settings: SettingsDep
 ) -> TokenCreated:
-    """Create a scoped, expiring token for a third-party client; the secret is shown once."""
+    """Create a scoped, expiring token for a third-party client; the secret is shown once. Needs
+    the password entered in this browser recently (signing in counts)."""
+    # A token outlives the session for up to a year: a browser left signed in must not plant one.
+    reauthentication.require_recent_reauthentication(principal, settings)
     token, secret = await tokens.create_personal(session, principal, body)
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
 

@@ -53,14 +53,14 @@ async def password_checks(limiter: RateLimiterDep, settings: SettingsDep) -> Pas
 
 @dataclass(frozen=True)
 class MailThrottle:
-    """Limits requests that send mail, per address and per source."""
+    """Limits requests that send mail, per address and kind of mail (`bucket`), and per source."""
 
     limiter: RateLimiter
     settings: Settings
     client: Client
 
-    async def __call__(self, email: str) -> None:
-        await signin.throttle_mail_request(self.limiter, self.settings, email, self.client)
+    async def __call__(self, email: str, *, bucket: signin.MailBucket) -> None:
+        await signin.throttle_mail_request(self.limiter, self.settings, email, self.client, bucket=bucket)
 
 
 async def mail_throttle(limiter: RateLimiterDep, settings: SettingsDep, client: ClientDep) -> MailThrottle:

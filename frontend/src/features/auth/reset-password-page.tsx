@@ -2,11 +2,12 @@ import { Alert, Button, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useSearchParams } from "react-router";
-import { ProblemError, problemMessage, showFormError } from "@/shared/api/problem";
+import { showFormError } from "@/shared/api/problem";
 import { PasswordField } from "@/shared/components/form-fields";
 import { PageTitle } from "@/shared/components/page-title";
 import { ME_QUERY_KEY } from "@/shared/hooks/use-me";
 import { resetPassword } from "./api/auth-api";
+import { isBadLink } from "./bad-link";
 import { AuthFooter } from "./components/auth-footer";
 
 const PASSWORD_MIN = 12;
@@ -32,7 +33,7 @@ export function ResetPasswordPage() {
     mutationFn: (password: string) => resetPassword(token, password),
     onSuccess: () => queryClient.setQueryData(ME_QUERY_KEY, null),
     onError: (error) => {
-      if (!(error instanceof ProblemError && error.is("invalid-token"))) showFormError(error, form);
+      if (!isBadLink(error)) showFormError(error, form);
     },
   });
 
@@ -57,13 +58,13 @@ export function ResetPasswordPage() {
     );
   }
 
-  const expired = reset.error instanceof ProblemError && reset.error.is("invalid-token") ? reset.error : null;
+  const expired = isBadLink(reset.error);
   return (
     <>
       <PageTitle>Set a new password</PageTitle>
       {expired && (
-        <Alert color="red" title={expired.problem.title} mb="md" role="alert">
-          {problemMessage(expired.problem)}
+        <Alert color="red" title="This link is invalid or has expired" mb="md" role="alert">
+          It may have been used already, replaced by a newer link, or cut short when it was copied. Ask for a new one.
         </Alert>
       )}
       <form noValidate onSubmit={form.onSubmit((values) => reset.mutate(values.new_password))}>

@@ -51,6 +51,45 @@ describe("VerifyEmailPage", () => {
     expect(resent.map((call) => call.body)).toEqual([{ email: "ada@example.com" }]);
   });
 
+  it("says a cut-short link is invalid or expired, not that fields are missing, and offers a new one", async () => {
+    // What the API answers for /verify-email?token=bogus: the token is not even the shape of one.
+    const malformed = {
+      type: "urn:opmaestro:problem:validation",
+      title: "Validation failed",
+      status: 422,
+      detail: "Some fields are missing or invalid.",
+      errors: [
+        {
+          location: "body",
+          field: "token",
+          message: "String should have at least 10 characters",
+          code: "string_too_short",
+        },
+      ],
+    };
+    mockApi(
+      route("GET", "/api/v1/me", () => json(notSignedIn, 401)),
+      route("POST", "/api/v1/auth/verify-email", () => json(malformed, 422)),
+    );
+    renderPage(<VerifyEmailPage />, { path: "/verify-email", at: "/verify-email?token=bogus" });
+
+    expect(await screen.findByRole("heading", { name: "Verification failed" })).toBeInTheDocument();
+    expect(screen.getByText("This link is invalid or has expired")).toBeInTheDocument();
+    expect(screen.queryByText(/Validation failed/)).not.toBeInTheDocument();
+    expect(screen.queryByText(/Some fields are missing/)).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Send a new link" })).toBeInTheDocument();
+  });
+
+  it("says an expired link is invalid or expired", async () => {
+    mockApi(
+      route("GET", "/api/v1/me", () => json(notSignedIn, 401)),
+      route("POST", "/api/v1/auth/verify-email", () => json(expired, 403)),
+    );
+    renderPage(<VerifyEmailPage />, { path: "/verify-email", at: "/verify-email?token=0123456789abcdef" });
+
+    expect(await screen.findByText("This link is invalid or has expired")).toBeInTheDocument();
+  });
+
   it("sends the new link to the signed-in user's address without asking for it", async () => {
     const calls = mockApi(
       route("GET", "/api/v1/me", () => json(aUser({ email_verified: false }))),

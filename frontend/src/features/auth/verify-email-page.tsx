@@ -7,6 +7,7 @@ import { PageLoader } from "@/shared/components/page-loader";
 import { PageTitle } from "@/shared/components/page-title";
 import { ME_QUERY_KEY, useMe } from "@/shared/hooks/use-me";
 import { verifyEmail } from "./api/auth-api";
+import { isBadLink } from "./bad-link";
 import { AuthFooter } from "./components/auth-footer";
 import { ResendVerification } from "./components/resend-verification";
 
@@ -59,11 +60,17 @@ export function VerifyEmailPage() {
     return (
       <>
         <PageTitle focusOnMount>Verification failed</PageTitle>
-        <Alert color="red" title={error instanceof ProblemError ? error.problem.title : "Something went wrong"}>
-          {error instanceof ProblemError
-            ? problemMessage(error.problem)
-            : "The server could not be reached. Reload the page to try again."}
-        </Alert>
+        {isBadLink(error) ? (
+          <Alert color="red" title="This link is invalid or has expired">
+            It may have been used already, replaced by a newer link, or cut short when it was copied.
+          </Alert>
+        ) : (
+          <Alert color="red" title={error instanceof ProblemError ? error.problem.title : "Something went wrong"}>
+            {error instanceof ProblemError
+              ? problemMessage(error.problem)
+              : "The server could not be reached. Reload the page to try again."}
+          </Alert>
+        )}
         <Text mt="md" mb="sm">
           Links work once and expire after 24 hours. Ask for a new one:
         </Text>

@@ -34,6 +34,19 @@ const created = {
   last_used_at: null,
 };
 
+const REAUTHENTICATION_REQUIRED = {
+  type: "https://opmaestro.example/problems/reauthentication-required",
+  title: "Re-authentication required",
+  status: 403,
+  detail: "Enter your password (or a two-factor code) again; it was not entered in the last 10 minutes.",
+};
+const WRONG_PASSWORD = {
+  type: "https://opmaestro.example/problems/wrong-password",
+  title: "Wrong password",
+  status: 403,
+  detail: "The password is not correct.",
+};
+
 afterEach(() => vi.unstubAllGlobals());
 
 function apiWithTokens() {
@@ -81,6 +94,44 @@ describe("SecurityPage API tokens", () => {
     expect(document.body.textContent).not.toContain(SECRET);
   });
 
+  it("asks for the password when the sign-in is too old, then creates the token", async () => {
+    let tokens: (typeof created)[] = [];
+    let attempts = 0;
+    const calls = mockApi(
+      route("GET", "/api/v1/me", () => json(aUser({ mfa_enabled: true }))),
+      route("GET", "/api/v1/scopes", () => json(scopes)),
+      route("GET", "/api/v1/me/sessions", () => json({ items: [thisBrowser], next_cursor: null })),
+      route("GET", "/api/v1/me/tokens", () => json({ items: tokens, next_cursor: null })),
+      route("POST", "/api/v1/me/tokens", () => {
+        attempts += 1;
+        if (attempts === 1) return json(REAUTHENTICATION_REQUIRED, 403);
+        tokens = [created];
+        return json({ ...created, token: SECRET }, 201);
+      }),
+      route("POST", "/api/v1/me/reauthenticate", () => new Response(null, { status: 204 })),
+    );
+    const user = userEvent.setup();
+    renderPage(<SecurityPage />);
+
+    expect(await screen.findByText("You have no API tokens.")).toBeInTheDocument();
+    await fillIn(screen.getByLabelText(/Token name/), "Reporting script");
+    await user.click(await screen.findByLabelText("Read your profile (profile:read)"));
+    await user.click(screen.getByRole("button", { name: "Create token" }));
+    const dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    await user.click(within(dialog).getByRole("button", { name: "Use a two-factor code instead" }));
+    await fillIn(within(dialog).getByLabelText(/^Two-factor code/), "123456");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+
+    expect(await screen.findByLabelText("Your new token")).toHaveValue(SECRET);
+    const posts = calls.filter((call) => call.method === "POST").map((call) => [call.path, call.body]);
+    const body = { name: "Reporting script", scopes: ["profile:read"], expires_in_days: 90 };
+    expect(posts).toEqual([
+      ["/api/v1/me/tokens", body],
+      ["/api/v1/me/reauthenticate", { code: "123456" }],
+      ["/api/v1/me/tokens", body],
+    ]);
+  });
+
   it("marks this browser and offers no revoke for it", async () => {
     apiWithTokens();
     renderPage(<SecurityPage />);
@@ -125,6 +176,56 @@ describe("SecurityPage two-factor", () => {
     const codes = await screen.findByRole("list", { name: "Recovery codes" });
     expect(within(codes).getByText("aaaa1111-bbbb2222")).toBeInTheDocument();
     expect(calls.find((call) => call.path === "/api/v1/me/mfa/totp/confirm")?.body).toEqual({ code: "123456" });
+  });
+
+  it("asks for the password when the sign-in is too old, then sets it up and turns it on", async () => {
+    let starts = 0;
+    let confirms = 0;
+    const calls = apiFor(
+      aUser(),
+      route("POST", "/api/v1/me/mfa/totp", () => {
+        starts += 1;
+        return starts === 1
+          ? json(REAUTHENTICATION_REQUIRED, 403)
+          : json({
+              secret: "JBSWY3DPEHPK3PXP",
+              otpauth_uri: "otpauth://totp/OpMaestro:ada%40example.com?secret=JBSWY3DPEHPK3PXP",
+            });
+      }),
+      route("POST", "/api/v1/me/mfa/totp/confirm", () => {
+        confirms += 1;
+        return confirms === 1 ? json(REAUTHENTICATION_REQUIRED, 403) : json({ recovery_codes: ["aaaa1111-bbbb2222"] });
+      }),
+      route("POST", "/api/v1/me/reauthenticate", (call) =>
+        (call.body as { password?: string }).password === "correct horse battery"
+          ? new Response(null, { status: 204 })
+          : json(WRONG_PASSWORD, 403),
+      ),
+    );
+    renderPage(<SecurityPage />);
+    const user = userEvent.setup();
+
+    await user.click(await screen.findByRole("button", { name: "Set up two-factor" }));
+    let dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    expect(within(dialog).queryByRole("button", { name: "Use a two-factor code instead" })).not.toBeInTheDocument();
+    await fillIn(within(dialog).getByLabelText(/^Password/), "wrong one");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+    expect(await within(dialog).findByText("The password is not correct.")).toBeInTheDocument();
+    await fillIn(within(dialog).getByLabelText(/^Password/), "correct horse battery");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByTestId("totp-secret")).toHaveTextContent("JBSWY3DPEHPK3PXP");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+
+    await fillIn(screen.getByLabelText(/^Authentication code/), "123456");
+    await user.click(screen.getByRole("button", { name: "Turn on two-factor" }));
+    dialog = await screen.findByRole("dialog", { name: "Confirm it is you" });
+    await fillIn(within(dialog).getByLabelText(/^Password/), "correct horse battery");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+
+    const codes = await screen.findByRole("list", { name: "Recovery codes" });
+    expect(within(codes).getByText("aaaa1111-bbbb2222")).toBeInTheDocument();
+    const confirmed = calls.filter((call) => call.path === "/api/v1/me/mfa/totp/confirm").map((call) => call.body);
+    expect(confirmed).toEqual([{ code: "123456" }, { code: "123456" }]);
   });
 
   it("lets a member turn it off with the password and a code, and says a wrong password where it belongs", async () => {

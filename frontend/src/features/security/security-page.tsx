@@ -25,7 +25,7 @@ export function SecurityPage() {
           <SessionsSection />
         </Section>
         <Section id="security-tokens" title="API tokens">
-          <TokensSection isStaff={isStaff} />
+          <TokensSection isStaff={isStaff} mfaEnabled={me.data?.mfa_enabled ?? false} />
         </Section>
       </Stack>
     </Container>

@@ -1409,7 +1409,8 @@ export interface paths {
         put?: never;
         /**
          * Start two-factor setup
-         * @description Begin two-factor setup: a secret and an otpauth URI for an authenticator app.
+         * @description Begin two-factor setup: a secret and an otpauth URI for an authenticator app. Needs the
+         *     password entered in this browser recently (signing in counts), like every step below.
          */
         post: operations["me-start_mfa_enrollment"];
         /**
@@ -1433,7 +1434,8 @@ export interface paths {
         put?: never;
         /**
          * Turn two-factor on
-         * @description Turn two-factor on with a first code; returns one-time recovery codes, shown once.
+         * @description Turn two-factor on with a first code; returns one-time recovery codes, shown once. The
+         *     account's other sessions are signed out and the owner is told by email.
          */
         post: operations["me-confirm_mfa_enrollment"];
         delete?: never;
@@ -1538,7 +1540,8 @@ export interface paths {
         put?: never;
         /**
          * Create an API token
-         * @description Create a scoped, expiring token for a third-party client; the secret is shown once.
+         * @description Create a scoped, expiring token for a third-party client; the secret is shown once. Needs
+         *     the password entered in this browser recently (signing in counts).
          */
         post: operations["me-create_token"];
         delete?: never;
@@ -9348,7 +9351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Re-authentication required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9511,7 +9514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Re-authentication required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9946,7 +9949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Scope not allowed */
+            /** @description Re-authentication required / Scope not allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10528,7 +10531,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthToken"];
                 };
             };
-            /** @description Unsupported grant type / Invalid scope */
+            /** @description Invalid token request / Unsupported grant type / Invalid scope */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -11,6 +11,7 @@ export type TokenCreate = components["schemas"]["TokenCreate"];
 export type TokenCreated = components["schemas"]["TokenCreated"];
 export type ScopeRead = components["schemas"]["ScopeRead"];
 export type PasswordChange = components["schemas"]["PasswordChange"];
+export type Reauthentication = components["schemas"]["Reauthentication"];
 
 const PAGE_SIZE = 20;
 export const sessionsKey = ["me", "sessions"] as const;
@@ -103,5 +104,12 @@ export function useDisableTwoFactor() {
     mutationFn: async (body: components["schemas"]["MfaDisable"]) =>
       unwrap(await api.DELETE("/api/v1/me/mfa/totp", { body })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY }),
+  });
+}
+
+/** The password (or a two-factor code) entered again; the API then allows sensitive actions for a while. */
+export function useReauthenticate() {
+  return useMutation({
+    mutationFn: async (body: Reauthentication) => unwrap(await api.POST("/api/v1/me/reauthenticate", { body })),
   });
 }

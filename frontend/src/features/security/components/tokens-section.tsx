@@ -104,7 +104,7 @@ function TokenList() {
   );
 }
 
-export function TokensSection({ isStaff }: { isStaff: boolean }) {
+export function TokensSection({ isStaff, mfaEnabled }: { isStaff: boolean; mfaEnabled: boolean }) {
   const [created, setCreated] = useState<TokenCreated | null>(null);
   return (
     <Stack gap="md">
@@ -116,7 +116,7 @@ export function TokensSection({ isStaff }: { isStaff: boolean }) {
       <Title order={3} size="h4">
         New token
       </Title>
-      <CreateTokenForm isStaff={isStaff} onCreated={setCreated} />
+      <CreateTokenForm isStaff={isStaff} mfaEnabled={mfaEnabled} onCreated={setCreated} />
     </Stack>
   );
 }

@@ -9,6 +9,7 @@ import { notifyError, ProblemError, showFormError } from "@/shared/api/problem";
 import { PasswordField } from "@/shared/components/form-fields";
 
 import { useConfirmTwoFactor, useDisableTwoFactor, useStartTwoFactor } from "@/features/security/api/security";
+import { useReauthentication } from "@/features/security/hooks/use-reauthentication";
 import { Section } from "./section";
 
 function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
@@ -106,6 +107,8 @@ export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isSta
   const start = useStartTwoFactor();
   const confirm = useConfirmTwoFactor();
   const [codes, setCodes] = useState<string[] | null>(null);
+  // Turning it on needs the password entered recently (signing in counts); otherwise it is asked for here.
+  const reauthentication = useReauthentication(false);
   const form = useForm({
     initialValues: { code: "" },
     validate: { code: (value) => (/^\d{6,8}$/.test(value.trim()) ? null : "Enter the 6-digit code from your app.") },
@@ -144,13 +147,20 @@ export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isSta
   }
 
   const enrollment = start.data;
-  const submit = form.onSubmit((values) => {
-    confirm.mutate(values.code.trim(), {
+  const begin = () =>
+    start.mutate(undefined, {
+      onError: (error) => {
+        if (!reauthentication.asked(error, begin)) notifyError(error);
+      },
+    });
+  const turnOn = (code: string) =>
+    confirm.mutate(code, {
       onSuccess: (result) => {
         form.reset();
         setCodes(result.recovery_codes);
       },
       onError: (error) => {
+        if (reauthentication.asked(error, () => turnOn(code))) return;
         if (error instanceof ProblemError && error.is("invalid-otp")) {
           form.setFieldError("code", error.problem.detail ?? "That code is not correct.");
         } else {
@@ -160,7 +170,7 @@ export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isSta
         notifyError(error);
       },
     });
-  });
+  const submit = form.onSubmit((values) => turnOn(values.code.trim()));
 
   return (
     <Section id="security-two-factor" title="Two-factor authentication">
@@ -177,10 +187,7 @@ export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isSta
         )}
         {!enrollment ? (
           <Group>
-            <Button
-              loading={start.isPending}
-              onClick={() => start.mutate(undefined, { onError: (error) => notifyError(error) })}
-            >
+            <Button loading={start.isPending} onClick={begin}>
               Set up two-factor
             </Button>
           </Group>
@@ -230,6 +237,7 @@ export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isSta
             </Stack>
           </form>
         )}
+        {reauthentication.modal}
       </Stack>
     </Section>
   );

@@ -545,9 +545,7 @@ class TestRecord:
         body = record_body(ann, granted=False, collected_at="2026-11-30T10:00:00+00:00")
         for _ in range(2):
             assert (await writer.post(RECORDS, json=body, headers=headers)).status_code == 201
-        [mail] = (
-            await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == ann.id))
-        ).all()
+        [mail] = (await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == ann.id))).all()
         assert mail.to_address == ann.email and mail.category == "service"
         assert mail.subject == f"{crm[0].name} recorded your Marketing email choice"
         assert "declined or withdrew" in mail.text_body and "on 2026-11-30" in mail.text_body

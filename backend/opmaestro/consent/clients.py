@@ -332,7 +332,7 @@ async def _tell_the_person(
         user.email,
         "consent_recorded_by_client",
         {
-            "name": user.name,
+            "name": accounts.greeting_name(user),
             "client_name": client.name,
             "purpose_name": purpose.name,
             "granted": body.granted,

@@ -69,6 +69,15 @@ class TestDownload:
         assert hashlib.sha256(response.content).hexdigest() == finished.export_sha256
         assert len(response.content) == finished.export_size
 
+    async def test_a_range_resumes_and_a_bad_one_is_a_problem(self, browser, finished):
+        url = download_url(finished.id)
+        tail = await browser.get(url, headers={"Range": "bytes=10-"})
+        assert tail.status_code == 206 and len(tail.content) == finished.export_size - 10
+        beyond = await browser.get(url, headers={"Range": f"bytes={finished.export_size + 1}-"})
+        assert_problem(beyond, 416, "range-not-satisfiable")
+        assert beyond.headers["content-range"] == f"bytes */{finished.export_size}"
+        assert_problem(await browser.get(url, headers={"Range": "garbage"}), 400, "invalid-range")
+
     async def test_each_download_is_audited(self, browser, finished, session, member):
         await browser.get(download_url(finished.id))
         records = (

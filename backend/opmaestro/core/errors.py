@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message, Receive, Scope, Send
 
 from opmaestro.core.deps import app_settings
 from opmaestro.core.headers import security_headers
@@ -282,3 +283,44 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+class InvalidRange(AppError):
+    status, slug, title = 400, "invalid-range", "Invalid range"
+
+
+class RangeNotSatisfiable(AppError):
+    status, slug, title = 416, "range-not-satisfiable", "Range not satisfiable"
+
+
+_RANGE_PROBLEMS = {
+    400: InvalidRange("The Range header is malformed; ask for bytes=<start>-<end>."),
+    416: RangeNotSatisfiable("The range asked for lies outside the file."),
+}
+
+
+class ProblemFileResponse(FileResponse):
+    """A file from an API route: Starlette answers a bad `Range` itself, in plain text; here it is
+    a problem like every other API error (with its `Content-Range` kept)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        replaced = False
+
+        async def problem_instead(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] in _RANGE_PROBLEMS:
+                replaced = True
+                error = _RANGE_PROBLEMS[message["status"]]
+                kept = {
+                    name.decode("latin-1"): value.decode("latin-1")
+                    for name, value in message.get("headers", [])
+                    if name.lower() == b"content-range"
+                }
+                answer = problem_response(
+                    error.status, title=error.title, detail=error.detail, type_=error.type, headers=kept
+                )
+                await answer(scope, receive, send)
+            elif not replaced:
+                await send(message)
+
+        await super().__call__(scope, receive, problem_instead)

@@ -3,12 +3,11 @@
 from uuid import UUID
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
 
 from opmaestro.accounts.deps import BrowserSession, DataReader
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import SettingsDep
-from opmaestro.core.errors import problem
+from opmaestro.core.errors import InvalidRange, ProblemFileResponse, RangeNotSatisfiable, problem
 from opmaestro.core.http import SIGNED_IN_ERRORS
 from opmaestro.dsar import access
 from opmaestro.dsar import export as exports
@@ -27,21 +26,24 @@ async def get_my_data(principal: DataReader, session: SessionDep) -> DataSummary
 @router.get(
     "/data-requests/{request_id}/download",
     summary="Download your export",
-    response_class=FileResponse,
+    response_class=ProblemFileResponse,
     responses={
         200: {"content": {"application/zip": {}}, "description": "The ZIP archive of your data."},
+        206: {"content": {"application/zip": {}}, "description": "The part asked for (Range)."},
+        400: problem(InvalidRange),
         404: problem(exports.ExportNotFound),
         410: problem(exports.ExportGone),
+        416: problem(RangeNotSatisfiable),
     },
 )
 async def download_export(
     request_id: UUID, principal: BrowserSession, session: SessionDep, settings: SettingsDep
-) -> FileResponse:
+) -> ProblemFileResponse:
     """The finished export of one of your requests (browser session only; audited; expires)."""
     path, filename = await exports.download(
         session, principal, principal.signed_in_user.id, request_id, settings
     )
-    return FileResponse(
+    return ProblemFileResponse(
         path,
         media_type="application/zip",
         filename=filename,

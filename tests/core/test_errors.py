@@ -88,9 +88,14 @@ class TestProblemDetails:
         )
         assert [error["field"] for error in body["errors"]] == ["count"]
 
-    async def test_malformed_json_is_400(self, probe_app, client):
+    @pytest.mark.parametrize(
+        "content",
+        [b'{"name": "a",', b"[" * 100_000, b'\xff\xfe{"name": "a"}'],
+        ids=["truncated", "nested-past-the-recursion-limit", "not-utf-8"],
+    )
+    async def test_malformed_json_is_400(self, probe_app, client, content):
         response = await client.post(
-            "/api/v1/probe/widgets", content=b'{"name": "a",', headers={"content-type": "application/json"}
+            "/api/v1/probe/widgets", content=content, headers={"content-type": "application/json"}
         )
         body = assert_problem(response, 400)
         assert body["type"] == "urn:opmaestro:problem:malformed-json"

@@ -210,6 +210,15 @@ def _refuses_media_type(request: Request, errors: list[Any]) -> bool:
     return not form and any(error.get("loc", ())[:1] == ("body",) for error in errors)
 
 
+def _malformed_json() -> JSONResponse:
+    return problem_response(
+        400,
+        title="Malformed JSON",
+        type_="urn:opmaestro:problem:malformed-json",
+        detail="The request body is not valid JSON.",
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):
         raise exc
@@ -222,12 +231,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             detail="Send the request body as application/json.",
         )
     if any(error.get("type") == "json_invalid" for error in errors):
-        return problem_response(
-            400,
-            title="Malformed JSON",
-            type_="urn:opmaestro:problem:malformed-json",
-            detail="The request body is not valid JSON.",
-        )
+        return _malformed_json()
     return problem_response(
         422,
         title="Validation failed",
@@ -259,6 +263,10 @@ def allowed_methods(request: Request) -> str:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):
         raise exc
+    # FastAPI reports a body its JSON parser gave up on (not UTF-8, nested past the recursion
+    # limit) as a bare 400; it is the same mistake as any other malformed JSON.
+    if exc.status_code == HTTPStatus.BAD_REQUEST and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        return _malformed_json()
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None

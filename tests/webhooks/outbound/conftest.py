@@ -25,6 +25,8 @@ from tests.factories import create_user, sign_in
 ME = "/api/v1/me/webhook-endpoints"
 CLIENT_ENDPOINTS = "/api/v1/webhook-endpoints"
 ALL_EVENTS = ["consent.changed", "data_request.completed", "account.closed", "account.deleted"]
+# What a client needs to receive every event type besides `webhooks:manage`.
+EVENT_SCOPES = ["consents:read", "admin:users:read", "data_requests:read"]
 
 
 @dataclass
@@ -154,9 +156,10 @@ async def client_token(admin: httpx.AsyncClient, api: httpx.AsyncClient, scopes:
 
 @pytest.fixture
 async def crm(admin: SignedIn, make_client: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
-    """An OAuth client application holding a token with `webhooks:manage`."""
+    """An OAuth client application holding `webhooks:manage` and the scopes of every event type."""
     api = make_client()
-    api.headers["Authorization"] = f"Bearer {await client_token(admin[0], api, ['webhooks:manage'])}"
+    token = await client_token(admin[0], api, ["webhooks:manage", *EVENT_SCOPES])
+    api.headers["Authorization"] = f"Bearer {token}"
     return api
 
 

@@ -175,6 +175,19 @@ class TestStopped:
         assert row.status == DeliveryStatus.FAILED and "revoked" in row.last_error
         assert receiver.received == []
 
+    async def test_a_client_whose_scopes_shrink_stops_receiving_those_events(
+        self, ann, crm, receiver, run_deliveries, session
+    ):
+        created = await register(crm, receiver.url, ["consent.changed"], path=CLIENT_ENDPOINTS)
+        client_id = (await session.get(WebhookEndpoint, UUID(created["id"]))).client_id
+        await session.execute(
+            update(OAuthClient).where(OAuthClient.id == client_id).values(scopes=["webhooks:manage"])
+        )
+        await session.commit()
+        await ann[0].put(MARKETING, json={"granted": True})
+        assert await run_deliveries() == 0
+        assert await deliveries_of(session, created["id"]) == [] and receiver.received == []
+
     async def test_deleting_an_endpoint_drops_what_it_had_not_received(
         self, ann, receiver, run_deliveries, session
     ):

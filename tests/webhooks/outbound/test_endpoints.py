@@ -208,6 +208,28 @@ class TestClientEndpoints:
     async def test_people_cannot_use_the_client_routes(self, ann):
         assert_problem(await ann[0].get(CLIENT_ENDPOINTS), 403, "clients-only")
 
+    async def test_each_event_type_needs_the_scope_that_reads_it(self, admin, make_client, receiver):
+        api = make_client()
+        token = await client_token(admin[0], api, ["webhooks:manage", "admin:users:read"])
+        api.headers["Authorization"] = f"Bearer {token}"
+        body = {"url": receiver.url, "event_types": ["consent.changed", "account.closed"]}
+        refused = await api.post(CLIENT_ENDPOINTS, json=body)
+        assert_problem(refused, 403, "webhook-event-scope-missing")
+        assert refused.json()["missing_scopes"] == ["consents:read"]
+        assert "consents:read" in refused.json()["detail"]
+        created = await register(
+            api, receiver.url, ["account.closed", "account.deleted"], path=CLIENT_ENDPOINTS
+        )
+        patched = await api.patch(
+            f"{CLIENT_ENDPOINTS}/{created['id']}", json={"event_types": ["data_request.completed"]}
+        )
+        assert_problem(patched, 403, "webhook-event-scope-missing")
+        assert patched.json()["missing_scopes"] == ["data_requests:read"]
+        assert (await api.get(f"{CLIENT_ENDPOINTS}/{created['id']}")).json()["event_types"] == [
+            "account.closed",
+            "account.deleted",
+        ]
+
     async def test_a_client_without_the_scope_is_refused(self, admin, make_client):
         api = make_client()
         api.headers["Authorization"] = f"Bearer {await client_token(admin[0], api, ['admin:users:read'])}"

@@ -18,6 +18,7 @@ from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
+    EventScopeMissing,
     TooManyEndpoints,
 )
 from opmaestro.webhooks.outbound.schemas import (
@@ -149,4 +150,6 @@ def build(
 
 
 me_router = build(_person, "/me/webhook-endpoints", ["webhooks"], {})
-client_router = build(_client, "/webhook-endpoints", ["clients"], {403: problem(ClientsOnly)})
+client_router = build(
+    _client, "/webhook-endpoints", ["clients"], {403: problem(ClientsOnly, EventScopeMissing)}
+)

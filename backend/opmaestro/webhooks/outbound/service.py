@@ -12,14 +12,15 @@ from opmaestro.audit import service as audit
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.pagination import newest_first, page_of
-from opmaestro.webhooks.outbound import addresses, signing
+from opmaestro.webhooks.outbound import addresses, receivers, signing
 from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
+    EventScopeMissing,
     TooManyEndpoints,
 )
-from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
+from opmaestro.webhooks.outbound.models import EventType, WebhookDelivery, WebhookEndpoint
 from opmaestro.webhooks.outbound.schemas import EndpointCreate, EndpointUpdate
 
 AUDIT_SUBJECT = "webhook_endpoint"
@@ -47,6 +48,20 @@ def client(principal: Principal) -> Owner:
     if principal.method is not AuthMethod.CLIENT or principal.client is None:
         raise ClientsOnly("These routes are for OAuth clients; people use /api/v1/me/webhook-endpoints.")
     return Owner(principal, client_id=principal.client.id)
+
+
+def checked_events(owner: Owner, event_types: list[EventType]) -> list[str]:
+    """The event types, sorted, once the owner may receive every one of them."""
+    names = sorted({event_type.value for event_type in event_types})
+    if owner.client_id is not None:
+        missing = receivers.scopes_missing(names, owner.principal.scopes)
+        if missing:
+            raise EventScopeMissing(
+                "This client receives every person's events, so each event type needs the scope "
+                f"that reads the same information: missing {', '.join(missing)}.",
+                extra={"missing_scopes": missing},
+            )
+    return names
 
 
 async def checked_url(settings: Settings, resolver: addresses.Resolver, url: str) -> str:
@@ -97,7 +112,7 @@ async def create_endpoint(
         client_id=owner.client_id,
         url=url,
         description=body.description,
-        event_types=sorted(set(body.event_types)),
+        event_types=checked_events(owner, body.event_types),
         enabled=body.enabled,
         secret_encrypted=signing.encrypt(settings, secret),
         consecutive_failures=0,
@@ -130,7 +145,7 @@ async def update_endpoint(
         endpoint.url = await checked_url(settings, resolver, body.url)
         changed.append("url")
     if body.event_types is not None:
-        endpoint.event_types = sorted(set(body.event_types))
+        endpoint.event_types = checked_events(owner, body.event_types)
         changed.append("event_types")
     if body.description is not None:
         endpoint.description = body.description

@@ -3444,7 +3444,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write" | "data_requests:read")[];
         };
         /** OAuthClientCreated */
         OAuthClientCreated: {
@@ -4102,7 +4102,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write" | "data_requests:read")[];
         };
         /** TokenCreated */
         TokenCreated: {
@@ -10764,7 +10764,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10824,7 +10824,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10900,7 +10900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10956,7 +10956,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11027,7 +11027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11116,7 +11116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11174,7 +11174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -21,9 +21,10 @@ from opmaestro.accounts.models import OAuthClient, User
 from opmaestro.consent import changes as consent_changes
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
 from opmaestro.dsar import hooks as dsar_hooks
 from opmaestro.dsar.models import DataRequest
-from opmaestro.webhooks.outbound import receivers
+from opmaestro.webhooks.outbound import receivers, service
 from opmaestro.webhooks.outbound.delivery import DELIVER_JOB, DELIVER_JOB_ATTEMPTS
 from opmaestro.webhooks.outbound.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
@@ -129,6 +130,12 @@ async def account_closed(session: AsyncSession, user: User) -> None:
         user.id,
         [{"deletion_due_at": _timestamp(due) if due else None}],
     )
+
+
+@account_hooks.on_password_reset
+async def password_reset(session: AsyncSession, user: User, _settings: Settings) -> None:
+    """A reset from an emailed link switches the person's endpoints off until they enable them again."""
+    await service.disable_after_password_reset(session, user.id)
 
 
 @dsar_hooks.on_erased

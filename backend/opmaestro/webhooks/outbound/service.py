@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opmaestro.accounts.deps import AuthMethod, Principal
@@ -24,6 +24,10 @@ from opmaestro.webhooks.outbound.models import EventType, WebhookDelivery, Webho
 from opmaestro.webhooks.outbound.schemas import EndpointCreate, EndpointUpdate
 
 AUDIT_SUBJECT = "webhook_endpoint"
+PASSWORD_RESET_REASON = (
+    "the account's password was reset; check that you registered this endpoint yourself, "
+    "then enable it again"
+)
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,32 @@ async def update_endpoint(
             fields=changed,
         )
     return endpoint
+
+
+async def disable_after_password_reset(session: AsyncSession, user_id: UUID) -> int:
+    """Switch off every endpoint of the person: whoever held the account before the reset may
+    have planted one. Only the owner, signed in again, can switch them back on. Returns how many."""
+    now = utcnow()
+    endpoint_ids = list(
+        await session.scalars(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.user_id == user_id)
+            .values(enabled=False, disabled_at=now, disabled_reason=PASSWORD_RESET_REASON, updated_at=now)
+            .returning(WebhookEndpoint.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for endpoint_id in endpoint_ids:
+        await audit.record(
+            session,
+            actor=None,
+            action="webhook_endpoint.disabled",
+            subject_type=AUDIT_SUBJECT,
+            subject_id=endpoint_id,
+            fields=["enabled"],
+            reason="password reset",
+        )
+    return len(endpoint_ids)
 
 
 async def rotate_secret(

@@ -166,6 +166,33 @@ describe("WebhooksPage", () => {
     expect(await screen.findByText("You have no webhook endpoints.")).toBeInTheDocument();
   });
 
+  it("says why an endpoint stopped after a password reset and lets the owner enable it again", async () => {
+    let current = {
+      ...endpoint,
+      enabled: false,
+      disabled_at: "2026-11-30T11:00:00Z",
+      disabled_reason:
+        "the account's password was reset; check that you registered this endpoint yourself, then enable it again",
+    };
+    const calls = mockApi(
+      route("GET", LIST, () => json([current])),
+      route("PATCH", ONE, (call) => {
+        current = { ...current, ...(call.body as object), disabled_at: null, disabled_reason: null };
+        return json(current);
+      }),
+    );
+    const user = userEvent.setup();
+    renderPage(<WebhooksPage />);
+    const card = within(await screen.findByRole("region", { name: endpoint.url }));
+
+    expect(card.getByText(/Stopped: the account's password was reset/)).toBeInTheDocument();
+    expect(card.queryByText(/Fix the receiver/)).not.toBeInTheDocument();
+    await user.click(card.getByLabelText("Send events to this endpoint"));
+    await waitFor(() => expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ enabled: true }));
+    expect(await card.findByText("Enabled")).toBeInTheDocument();
+    expect(card.queryByText(/Stopped/)).not.toBeInTheDocument();
+  });
+
   it("shows the delivery log with status codes, errors and more pages", async () => {
     const calls = mockApi(
       route("GET", LIST, () => json([endpoint])),

@@ -79,7 +79,8 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
         </Group>
         {endpoint.disabled_reason && (
           <Text size="sm" c="red.8">
-            Stopped: {endpoint.disabled_reason}. Fix the receiver, then enable it again.
+            Stopped: {endpoint.disabled_reason}.
+            {endpoint.consecutive_failures > 0 && " Fix the receiver, then enable it again."}
           </Text>
         )}
         {endpoint.consecutive_failures > 0 && endpoint.enabled && (

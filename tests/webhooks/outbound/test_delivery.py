@@ -393,7 +393,7 @@ class TestDeliveryTimeAddressCheck:
         await browser.put(MARKETING, json={"granted": True})
         await run_deliveries(strict)
         [row] = await deliveries_of(session, created["id"])
-        assert row.last_error.startswith("refused:") and "reserved address" in row.last_error
+        assert row.last_error.startswith("refused:") and "only to public addresses" in row.last_error
         assert receiver.received == []
 
     async def test_the_connection_goes_to_the_checked_address_under_the_endpoints_name(

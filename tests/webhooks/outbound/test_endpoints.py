@@ -282,7 +282,26 @@ class TestServerSideRequestForgery:
         )
         body = assert_problem(response, 422, "webhook-url-refused")
         # Refused without naming the address: the form must not be a lookup of internal names.
-        assert "127.0.0.1" not in body["detail"] and "reserved address" in body["detail"]
+        assert "127.0.0.1" not in body["detail"] and "only to public addresses" in body["detail"]
+
+    async def test_refusals_that_depend_on_dns_all_read_the_same(self, strict, ann):
+        """Whether a name is internal or unknown must not be told apart: same words for both."""
+        browser, _ = ann
+        details = []
+        for host in ("localhost", "no-such-host.invalid"):
+            response = await browser.post(ME, json={"url": f"https://{host}/hook", "event_types": ALL_EVENTS})
+            details.append(
+                assert_problem(response, 422, "webhook-url-refused")["detail"].replace(host, "HOST")
+            )
+        assert details[0] == details[1]
+        assert "resolve" in details[0] and "loopback" not in details[0]
+
+    async def test_what_the_url_itself_shows_keeps_its_own_reason(self, strict, ann):
+        browser, _ = ann
+        literal = await browser.post(ME, json={"url": "https://127.0.0.1/hook", "event_types": ALL_EVENTS})
+        assert "loopback" in assert_problem(literal, 422, "webhook-url-refused")["detail"]
+        plain = await browser.post(ME, json={"url": "http://hooks.example.com/", "event_types": ALL_EVENTS})
+        assert "https://" in assert_problem(plain, 422, "webhook-url-refused")["detail"]
 
     async def test_a_name_that_resolves_to_public_addresses_is_accepted(self, strict, ann, monkeypatch):
         async def resolver(host, port):

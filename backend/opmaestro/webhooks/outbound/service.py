@@ -25,8 +25,7 @@ from opmaestro.webhooks.outbound.schemas import EndpointCreate, EndpointUpdate
 
 AUDIT_SUBJECT = "webhook_endpoint"
 PASSWORD_RESET_REASON = (
-    "the account's password was reset; check that you registered this endpoint yourself, "
-    "then enable it again"
+    "the account's password was reset; check that you registered this endpoint yourself, then enable it again"
 )
 
 

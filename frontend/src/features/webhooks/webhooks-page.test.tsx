@@ -103,7 +103,8 @@ describe("WebhooksPage", () => {
             type: "urn:opmaestro:problem:webhook-url-refused",
             title: "This URL cannot receive webhooks",
             status: 422,
-            detail: "The host 'intranet.example.com' cannot receive webhooks: it must resolve, and only to public addresses.",
+            detail:
+              "The host 'intranet.example.com' cannot receive webhooks: it must resolve, and only to public addresses.",
           },
           422,
         ),

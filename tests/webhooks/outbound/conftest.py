@@ -25,6 +25,8 @@ from tests.factories import create_user, sign_in
 ME = "/api/v1/me/webhook-endpoints"
 CLIENT_ENDPOINTS = "/api/v1/webhook-endpoints"
 ALL_EVENTS = ["consent.changed", "data_request.completed", "account.closed", "account.deleted"]
+# What a person's own endpoints can receive (not account.deleted: they are erased with the person).
+PERSON_EVENTS = ["consent.changed", "data_request.completed", "account.closed"]
 # What a client needs to receive every event type besides `webhooks:manage`.
 EVENT_SCOPES = ["consents:read", "admin:users:read", "data_requests:read"]
 
@@ -166,7 +168,9 @@ async def crm(admin: SignedIn, make_client: Callable[[], httpx.AsyncClient]) -> 
 async def register(
     browser: httpx.AsyncClient, url: str, events: list[str] | None = None, path: str = ME
 ) -> dict[str, Any]:
-    response = await browser.post(path, json={"url": url, "event_types": events or ALL_EVENTS})
+    response = await browser.post(
+        path, json={"url": url, "event_types": events or (PERSON_EVENTS if path == ME else ALL_EVENTS)}
+    )
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created

@@ -87,7 +87,7 @@ class TestSignedDelivery:
         assert ann_sees == [str(ann[1].id)]
         assert sorted(crm_sees) == sorted([str(ann[1].id), str(bob[1].id)])
 
-    async def test_closing_the_account_sends_account_closed(self, ann, receiver, run_deliveries):
+    async def test_closing_the_account_sends_account_closed(self, ann, receiver, run_deliveries, session):
         browser, user = ann
         created = await register(browser, receiver.url, ["account.closed"])
         response = await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
@@ -96,6 +96,9 @@ class TestSignedDelivery:
         [event] = receiver.verified(created["secret"])
         assert event["type"] == "account.closed" and event["data"]["user_id"] == str(user.id)
         assert event["data"]["deletion_due_at"]
+        # Closing keeps the endpoints (erased with the data later; working again if reopened).
+        kept = await session.get(WebhookEndpoint, UUID(created["id"]), populate_existing=True)
+        assert kept is not None and kept.enabled
 
     async def test_completed_request_and_erasure_reach_a_client(
         self, ann, crm, receiver, run_deliveries, session, hook_settings

@@ -11,7 +11,7 @@ from opmaestro.webhooks.outbound import addresses
 from opmaestro.webhooks.outbound.models import WebhookEndpoint
 from tests.factories import create_user, sign_in
 from tests.problems import assert_problem
-from tests.webhooks.outbound.conftest import ALL_EVENTS, CLIENT_ENDPOINTS, ME, client_token, register
+from tests.webhooks.outbound.conftest import CLIENT_ENDPOINTS, ME, PERSON_EVENTS, client_token, register
 
 
 class TestRegister:
@@ -36,7 +36,7 @@ class TestRegister:
         limit = app.state.settings.webhook_max_endpoints
         for _ in range(limit):
             await register(browser, receiver.url)
-        response = await browser.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
         assert_problem(response, 409, "too-many-webhook-endpoints")
 
     @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ class TestRegister:
     )
     async def test_urls_we_never_send_to_are_refused(self, ann, url):
         browser, _ = ann
-        response = await browser.post(ME, json={"url": url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": url, "event_types": PERSON_EVENTS})
         assert_problem(response, 422, "webhook-url-refused")
 
 
@@ -118,21 +118,21 @@ class TestAccess:
             made = await browser.post("/api/v1/me/tokens", json={"name": "ci", "scopes": scopes})
             assert made.status_code == 201, made.text
             api.headers["Authorization"] = f"Bearer {made.json()['token']}"
-            response = await api.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+            response = await api.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
             assert response.status_code == expected, response.text
 
     async def test_an_unverified_address_cannot_register(self, session, make_client, receiver):
         await create_user(session, "new@example.com", verified=False)
         browser = make_client()
         await sign_in(browser, "new@example.com")
-        response = await browser.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
         assert_problem(response, 403, "email-not-verified")
         assert_problem(await browser.get(ME), 403, "email-not-verified")
 
     async def test_a_session_without_csrf_header_is_refused(self, ann, receiver):
         browser, _ = ann
         del browser.headers["X-CSRF-Token"]
-        response = await browser.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
         assert_problem(response, 403, "csrf-failed")
 
 
@@ -190,6 +190,20 @@ class TestChange:
         bad = await browser.get(f"{ME}/{created['id']}/deliveries", params={"cursor": "nonsense"})
         assert_problem(bad, 400, "invalid-cursor")
         assert_problem(await browser.get(f"{ME}/{created['id']}/deliveries", params={"limit": 0}), 422)
+
+
+class TestPersonEvents:
+    async def test_a_person_cannot_subscribe_to_what_they_can_never_receive(self, ann, receiver):
+        browser, _ = ann
+        refused = await browser.post(
+            ME, json={"url": receiver.url, "event_types": ["consent.changed", "account.deleted"]}
+        )
+        body = assert_problem(refused, 422, "webhook-event-not-for-people")
+        assert body["event_types"] == ["account.deleted"] and "account.deleted" in body["detail"]
+        created = await register(browser, receiver.url, ["account.closed"])
+        patched = await browser.patch(f"{ME}/{created['id']}", json={"event_types": ["account.deleted"]})
+        assert_problem(patched, 422, "webhook-event-not-for-people")
+        assert (await browser.get(f"{ME}/{created['id']}")).json()["event_types"] == ["account.closed"]
 
 
 class TestClientEndpoints:
@@ -268,7 +282,7 @@ class TestServerSideRequestForgery:
     )
     async def test_internal_and_unresolvable_addresses_are_refused(self, strict, ann, url):
         browser, _ = ann
-        response = await browser.post(ME, json={"url": url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": url, "event_types": PERSON_EVENTS})
         assert_problem(response, 422, "webhook-url-refused")
 
     async def test_a_name_that_resolves_to_loopback_is_refused(self, strict, ann, monkeypatch):
@@ -278,7 +292,7 @@ class TestServerSideRequestForgery:
         monkeypatch.setattr(addresses, "system_resolver", resolver)
         browser, _ = ann
         response = await browser.post(
-            ME, json={"url": "https://hooks.example.com/", "event_types": ALL_EVENTS}
+            ME, json={"url": "https://hooks.example.com/", "event_types": PERSON_EVENTS}
         )
         body = assert_problem(response, 422, "webhook-url-refused")
         # Refused without naming the address: the form must not be a lookup of internal names.
@@ -289,7 +303,9 @@ class TestServerSideRequestForgery:
         browser, _ = ann
         details = []
         for host in ("localhost", "no-such-host.invalid"):
-            response = await browser.post(ME, json={"url": f"https://{host}/hook", "event_types": ALL_EVENTS})
+            response = await browser.post(
+                ME, json={"url": f"https://{host}/hook", "event_types": PERSON_EVENTS}
+            )
             details.append(
                 assert_problem(response, 422, "webhook-url-refused")["detail"].replace(host, "HOST")
             )
@@ -298,9 +314,11 @@ class TestServerSideRequestForgery:
 
     async def test_what_the_url_itself_shows_keeps_its_own_reason(self, strict, ann):
         browser, _ = ann
-        literal = await browser.post(ME, json={"url": "https://127.0.0.1/hook", "event_types": ALL_EVENTS})
+        literal = await browser.post(ME, json={"url": "https://127.0.0.1/hook", "event_types": PERSON_EVENTS})
         assert "loopback" in assert_problem(literal, 422, "webhook-url-refused")["detail"]
-        plain = await browser.post(ME, json={"url": "http://hooks.example.com/", "event_types": ALL_EVENTS})
+        plain = await browser.post(
+            ME, json={"url": "http://hooks.example.com/", "event_types": PERSON_EVENTS}
+        )
         assert "https://" in assert_problem(plain, 422, "webhook-url-refused")["detail"]
 
     async def test_a_name_that_resolves_to_public_addresses_is_accepted(self, strict, ann, monkeypatch):

@@ -18,6 +18,7 @@ from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
+    EventNotForPeople,
     EventScopeMissing,
     TooManyEndpoints,
 )
@@ -53,13 +54,14 @@ async def _resolver() -> addresses.Resolver:
 
 ResolverDep = Annotated[addresses.Resolver, Depends(_resolver)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem(EndpointNotFound)}
-URL_REFUSED: dict[int | str, dict[str, Any]] = {422: problem(EndpointUrlRefused)}
+Responses = dict[int | str, dict[str, Any]]
 
 
 def build(
-    owner_dependency: Any, prefix: str, tags: list[str | Enum], extra: dict[int | str, Any]
+    owner_dependency: Any, prefix: str, tags: list[str | Enum], extra: Responses, refused: Responses
 ) -> APIRouter:
-    """One router for one kind of owner; the handlers differ only in whose endpoints they see."""
+    """One router for one kind of owner; the handlers differ only in whose endpoints they see
+    (and `refused`: the errors of a body this kind of owner may not register)."""
     router = APIRouter(prefix=prefix, tags=tags, responses=SIGNED_IN_ERRORS | extra)
     Owner = Annotated[service.Owner, Depends(owner_dependency)]  # noqa: N806 - a type alias
 
@@ -73,7 +75,7 @@ def build(
         summary="Register a webhook endpoint",
         status_code=201,
         response_model=EndpointWithSecret,
-        responses={**URL_REFUSED, 409: problem(TooManyEndpoints)},
+        responses={**refused, 409: problem(TooManyEndpoints)},
     )
     async def create_webhook_endpoint(
         body: EndpointCreate, owner: Owner, session: SessionDep, settings: SettingsDep, resolver: ResolverDep
@@ -93,7 +95,7 @@ def build(
         "/{endpoint_id}",
         summary="Change a webhook endpoint",
         response_model=EndpointRead,
-        responses=NOT_FOUND | URL_REFUSED,
+        responses=NOT_FOUND | refused,
     )
     async def update_webhook_endpoint(
         endpoint_id: UUID,
@@ -149,7 +151,13 @@ def build(
     return router
 
 
-me_router = build(_person, "/me/webhook-endpoints", ["webhooks"], {})
+me_router = build(
+    _person, "/me/webhook-endpoints", ["webhooks"], {}, {422: problem(EndpointUrlRefused, EventNotForPeople)}
+)
 client_router = build(
-    _client, "/webhook-endpoints", ["clients"], {403: problem(ClientsOnly, EventScopeMissing)}
+    _client,
+    "/webhook-endpoints",
+    ["clients"],
+    {403: problem(ClientsOnly)},
+    {403: problem(ClientsOnly, EventScopeMissing), 422: problem(EndpointUrlRefused)},
 )

@@ -17,6 +17,7 @@ from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
+    EventNotForPeople,
     EventScopeMissing,
     TooManyEndpoints,
 )
@@ -56,7 +57,15 @@ def client(principal: Principal) -> Owner:
 def checked_events(owner: Owner, event_types: list[EventType]) -> list[str]:
     """The event types, sorted, once the owner may receive every one of them."""
     names = sorted({event_type.value for event_type in event_types})
-    if owner.client_id is not None:
+    if owner.client_id is None:
+        never = sorted(name for name in names if name in receivers.NEVER_FOR_PEOPLE)
+        if never:
+            raise EventNotForPeople(
+                f"Your own endpoints can never receive {', '.join(never)}: they are deleted with "
+                "your data when it is erased.",
+                extra={"event_types": never},
+            )
+    else:
         missing = receivers.scopes_missing(names, owner.principal.scopes)
         if missing:
             raise EventScopeMissing(

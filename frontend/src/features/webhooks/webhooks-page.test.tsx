@@ -194,6 +194,24 @@ describe("WebhooksPage", () => {
     expect(card.queryByText(/Stopped/)).not.toBeInTheDocument();
   });
 
+  it("offers only the events a person's endpoint can receive", async () => {
+    const older = { ...endpoint, event_types: ["consent.changed", "account.deleted"] };
+    const calls = mockApi(
+      route("GET", LIST, () => json([older])),
+      route("PATCH", ONE, (call) => json({ ...older, ...(call.body as object) })),
+    );
+    const user = userEvent.setup();
+    renderPage(<WebhooksPage />);
+    const card = within(await screen.findByRole("region", { name: endpoint.url }));
+
+    expect(screen.queryByLabelText(/account\.deleted/)).not.toBeInTheDocument();
+    expect(card.getByLabelText(/account\.closed/)).toBeInTheDocument();
+    await user.click(card.getByRole("button", { name: "Save events" }));
+    await waitFor(() =>
+      expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ event_types: ["consent.changed"] }),
+    );
+  });
+
   it("shows the delivery log with status codes, errors and more pages", async () => {
     const calls = mockApi(
       route("GET", LIST, () => json([endpoint])),

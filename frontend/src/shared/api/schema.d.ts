@@ -10163,7 +10163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This URL cannot receive webhooks */
+            /** @description This URL cannot receive webhooks / A person's endpoint cannot receive these events */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10366,7 +10366,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This URL cannot receive webhooks */
+            /** @description This URL cannot receive webhooks / A person's endpoint cannot receive these events */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10764,7 +10764,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only / The client may not receive these events */
+            /** @description For OAuth clients only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10900,7 +10900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only / The client may not receive these events */
+            /** @description For OAuth clients only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10956,7 +10956,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only / The client may not receive these events */
+            /** @description For OAuth clients only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11116,7 +11116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only / The client may not receive these events */
+            /** @description For OAuth clients only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11174,7 +11174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only / The client may not receive these events */
+            /** @description For OAuth clients only */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -11,12 +11,18 @@ export type EndpointWithSecret = components["schemas"]["EndpointWithSecret"];
 export type DeliveryRead = components["schemas"]["DeliveryRead"];
 export type EventType = components["schemas"]["EventType"];
 
+// What a person's own endpoints can receive: not account.deleted, since they are erased with the
+// person's data (the API refuses it for people).
 export const EVENT_TYPES: { value: EventType; label: string }[] = [
   { value: "consent.changed", label: "A consent answer is recorded (consent.changed)" },
   { value: "data_request.completed", label: "A data request is completed (data_request.completed)" },
   { value: "account.closed", label: "The account is closed (account.closed)" },
-  { value: "account.deleted", label: "The account's data is erased (account.deleted)" },
 ];
+
+/** The endpoint's event types that a person can receive (older endpoints may name others). */
+export function receivableEvents(eventTypes: EventType[]): EventType[] {
+  return eventTypes.filter((eventType) => EVENT_TYPES.some((offered) => offered.value === eventType));
+}
 
 const DELIVERY_PAGE = 20;
 export const endpointsKey = ["me", "webhook-endpoints"] as const;

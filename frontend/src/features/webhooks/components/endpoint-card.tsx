@@ -6,6 +6,7 @@ import { notifyError } from "@/shared/api/problem";
 
 import {
   EVENT_TYPES,
+  receivableEvents,
   type EndpointRead,
   type EndpointWithSecret,
   type EventType,
@@ -25,7 +26,7 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
   const update = useUpdateEndpoint(endpoint.id);
   const rotate = useRotateSecret(endpoint.id);
   const remove = useDeleteEndpoint(endpoint.id);
-  const [events, setEvents] = useState<EventType[]>(endpoint.event_types);
+  const [events, setEvents] = useState<EventType[]>(receivableEvents(endpoint.event_types));
   const [confirming, setConfirming] = useState<"rotate" | "delete" | null>(null);
   const [showLog, setShowLog] = useState(false);
   const headingId = `webhook-${endpoint.id}`;

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from opmaestro.audit.models import AuditRecord
 from opmaestro.webhooks.outbound import addresses
 from opmaestro.webhooks.outbound.models import WebhookEndpoint
-from tests.factories import create_user, sign_in
+from tests.factories import PASSWORD, create_user, sign_in
 from tests.problems import assert_problem
 from tests.webhooks.outbound.conftest import CLIENT_ENDPOINTS, ME, PERSON_EVENTS, client_token, register
 
@@ -190,6 +190,38 @@ class TestChange:
         bad = await browser.get(f"{ME}/{created['id']}/deliveries", params={"cursor": "nonsense"})
         assert_problem(bad, 400, "invalid-cursor")
         assert_problem(await browser.get(f"{ME}/{created['id']}/deliveries", params={"limit": 0}), 422)
+
+
+class TestReauthentication:
+    async def test_a_new_endpoint_or_url_needs_the_password_again(self, ann, receiver, clock):
+        browser, _ = ann
+        created = await register(browser, receiver.url, ["consent.changed"])
+        clock.advance(minutes=11)
+        body = {"url": receiver.url, "event_types": ["consent.changed"]}
+        refused = assert_problem(await browser.post(ME, json=body), 403, "reauthentication-required")
+        assert refused["reauthenticate"] == "/api/v1/me/reauthenticate"
+        moved = await browser.patch(f"{ME}/{created['id']}", json={"url": receiver.url + "&moved=1"})
+        assert_problem(moved, 403, "reauthentication-required")
+        # Other changes (switching it off, say) need nothing more.
+        assert (await browser.patch(f"{ME}/{created['id']}", json={"enabled": False})).status_code == 200
+        assert len((await browser.get(ME)).json()) == 1
+
+        again = await browser.post("/api/v1/me/reauthenticate", json={"password": PASSWORD})
+        assert again.status_code == 204, again.text
+        assert (await browser.post(ME, json=body)).status_code == 201
+        moved = await browser.patch(f"{ME}/{created['id']}", json={"url": receiver.url + "&moved=1"})
+        assert moved.status_code == 200 and moved.json()["url"].endswith("&moved=1")
+
+    async def test_a_personal_token_needs_no_password(self, ann, make_client, receiver, clock):
+        browser, _ = ann
+        made = await browser.post("/api/v1/me/tokens", json={"name": "ci", "scopes": ["webhooks:manage"]})
+        assert made.status_code == 201, made.text
+        clock.advance(minutes=11)
+        api = make_client()
+        api.headers["Authorization"] = f"Bearer {made.json()['token']}"
+        assert (
+            await api.post(ME, json={"url": receiver.url, "event_types": ["consent.changed"]})
+        ).status_code == 201
 
 
 class TestPersonEvents:

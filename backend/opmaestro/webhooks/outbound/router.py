@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Response
 
 from opmaestro.accounts.deps import Authorize, Principal
+from opmaestro.accounts.exceptions import ReauthenticationRequired
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
@@ -152,7 +153,11 @@ def build(
 
 
 me_router = build(
-    _person, "/me/webhook-endpoints", ["webhooks"], {}, {422: problem(EndpointUrlRefused, EventNotForPeople)}
+    _person,
+    "/me/webhook-endpoints",
+    ["webhooks"],
+    {},
+    {403: problem(ReauthenticationRequired), 422: problem(EndpointUrlRefused, EventNotForPeople)},
 )
 client_router = build(
     _client,

@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opmaestro.accounts import reauthentication
 from opmaestro.accounts.deps import AuthMethod, Principal
 from opmaestro.audit import service as audit
 from opmaestro.core.clock import utcnow
@@ -76,6 +77,15 @@ def checked_events(owner: Owner, event_types: list[EventType]) -> list[str]:
     return names
 
 
+def require_fresh_password(owner: Owner, settings: Settings) -> None:
+    """Before a person's events get a new destination: from a browser session, the password (or
+    a code) entered again recently, so a session left open or stolen cannot plant a feed of the
+    person's data. A personal token is a credential the person made on purpose (itself behind
+    re-authentication), and there is no password to ask a program for."""
+    if owner.user_id is not None and owner.principal.method is AuthMethod.SESSION:
+        reauthentication.require_recent_reauthentication(owner.principal, settings)
+
+
 async def checked_url(settings: Settings, resolver: addresses.Resolver, url: str) -> str:
     """The URL, once its host resolves only to addresses we may send to."""
     allow_private = settings.webhooks_allow_private_addresses
@@ -117,6 +127,7 @@ async def create_endpoint(
     count = await session.scalar(select(func.count()).select_from(WebhookEndpoint).where(owner.owns()))
     if (count or 0) >= settings.webhook_max_endpoints:
         raise TooManyEndpoints(f"At most {settings.webhook_max_endpoints} webhook endpoints are allowed.")
+    require_fresh_password(owner, settings)
     url = await checked_url(settings, resolver, body.url)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
@@ -154,6 +165,7 @@ async def update_endpoint(
     endpoint = await get_endpoint(session, owner, endpoint_id, lock=True)
     changed = []
     if body.url is not None and body.url != endpoint.url:
+        require_fresh_password(owner, settings)
         endpoint.url = await checked_url(settings, resolver, body.url)
         changed.append("url")
     if body.event_types is not None:

@@ -94,6 +94,47 @@ describe("WebhooksPage", () => {
     expect(document.body.textContent).not.toContain(SECRET);
   });
 
+  it("asks for the password again when the API wants it, then adds the endpoint", async () => {
+    let asked = false;
+    const calls = mockApi(
+      route("GET", LIST, () => json([])),
+      route("POST", LIST, () => {
+        if (!asked) {
+          asked = true;
+          return json(
+            {
+              type: "urn:opmaestro:problem:reauthentication-required",
+              title: "Re-authentication required",
+              status: 403,
+              detail: "Enter your password (or a two-factor code) again.",
+              reauthenticate: "/api/v1/me/reauthenticate",
+            },
+            403,
+          );
+        }
+        return json({ ...endpoint, secret: SECRET }, 201);
+      }),
+      route("POST", "/api/v1/me/reauthenticate", () => new Response(null, { status: 204 })),
+    );
+    const user = userEvent.setup();
+    renderPage(<WebhooksPage />);
+    await screen.findByText("You have no webhook endpoints.");
+    await fillIn(screen.getByLabelText(/Endpoint URL/), "https://crm.example.com/hooks");
+    await user.click(screen.getByLabelText(/consent\.changed/));
+    await user.click(screen.getByRole("button", { name: "Add endpoint" }));
+
+    const dialog = within(await screen.findByRole("dialog", { name: "Confirm it is you" }));
+    expect(dialog.getByText(/New webhook endpoints need your password again/)).toBeInTheDocument();
+    await fillIn(dialog.getByLabelText(/Password/), "correct horse battery staple");
+    await user.click(dialog.getByRole("button", { name: "Confirm" }));
+
+    expect(await screen.findByLabelText("Signing secret")).toHaveValue(SECRET);
+    const posts = calls.filter((call) => call.method === "POST");
+    expect(posts.map((call) => call.path)).toEqual([LIST, "/api/v1/me/reauthenticate", LIST]);
+    expect(posts[1]?.body).toEqual({ password: "correct horse battery staple" });
+    expect(posts[2]?.body).toEqual(posts[0]?.body);
+  });
+
   it("refuses a form without an https URL or events, and shows the server's refusal", async () => {
     const calls = mockApi(
       route("GET", LIST, () => json([])),

@@ -15,14 +15,6 @@ class TooManyEndpoints(AppError):
     status, slug, title = 409, "too-many-webhook-endpoints", "Too many webhook endpoints"
 
 
-class EventNotForPeople(AppError):
-    status, slug, title = (
-        422,
-        "webhook-event-not-for-people",
-        "A person's endpoint cannot receive these events",
-    )
-
-
 class EventScopeMissing(Forbidden):
     slug, title = "webhook-event-scope-missing", "The client may not receive these events"
 

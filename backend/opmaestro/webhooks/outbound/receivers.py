@@ -1,8 +1,5 @@
 """Who may receive which events.
 
-A person's endpoints receive that person's events, except those they can never receive:
-`account.deleted` happens when the person's data is erased, and their endpoints go with it.
-
 An OAuth client's endpoints receive every person's events, so each event type needs the scope
 that lets the client read the same facts through the API: consents (`consents:read`), a person's
 account status in the user directory (`admin:users:read`), or, for data requests, which no
@@ -20,9 +17,6 @@ CLIENT_SCOPE_OF_EVENT: dict[EventType, str] = {
     EventType.ACCOUNT_CLOSED: "admin:users:read",
     EventType.ACCOUNT_DELETED: "admin:users:read",
 }
-
-
-NEVER_FOR_PEOPLE = frozenset({EventType.ACCOUNT_DELETED})
 
 
 def client_scope_of(event_type: str) -> str:

@@ -19,7 +19,6 @@ from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
-    EventNotForPeople,
     EventScopeMissing,
     TooManyEndpoints,
 )
@@ -29,6 +28,8 @@ from opmaestro.webhooks.outbound.schemas import (
     EndpointRead,
     EndpointUpdate,
     EndpointWithSecret,
+    PersonEndpointCreate,
+    PersonEndpointUpdate,
 )
 
 SCOPE = "webhooks:manage"
@@ -59,10 +60,16 @@ Responses = dict[int | str, dict[str, Any]]
 
 
 def build(
-    owner_dependency: Any, prefix: str, tags: list[str | Enum], extra: Responses, refused: Responses
+    owner_dependency: Any,
+    prefix: str,
+    tags: list[str | Enum],
+    extra: Responses,
+    create_body: type[EndpointCreate],
+    update_body: type[EndpointUpdate],
+    refused: Responses,
 ) -> APIRouter:
-    """One router for one kind of owner; the handlers differ only in whose endpoints they see
-    (and `refused`: the errors of a body this kind of owner may not register)."""
+    """One router for one kind of owner; the handlers differ only in whose endpoints they see,
+    which events the bodies may name, and `refused`: the errors of a body this owner may not send."""
     router = APIRouter(prefix=prefix, tags=tags, responses=SIGNED_IN_ERRORS | extra)
     Owner = Annotated[service.Owner, Depends(owner_dependency)]  # noqa: N806 - a type alias
 
@@ -79,7 +86,11 @@ def build(
         responses={**refused, 409: problem(TooManyEndpoints)},
     )
     async def create_webhook_endpoint(
-        body: EndpointCreate, owner: Owner, session: SessionDep, settings: SettingsDep, resolver: ResolverDep
+        body: create_body,  # type: ignore[valid-type]
+        owner: Owner,
+        session: SessionDep,
+        settings: SettingsDep,
+        resolver: ResolverDep,
     ) -> EndpointWithSecret:
         """Register a URL to receive signed events; the answer holds its signing secret, shown this once."""
         endpoint, secret = await service.create_endpoint(session, settings, resolver, owner, body)
@@ -100,7 +111,7 @@ def build(
     )
     async def update_webhook_endpoint(
         endpoint_id: UUID,
-        body: EndpointUpdate,
+        body: update_body,  # type: ignore[valid-type]
         owner: Owner,
         session: SessionDep,
         settings: SettingsDep,
@@ -157,12 +168,16 @@ me_router = build(
     "/me/webhook-endpoints",
     ["webhooks"],
     {},
-    {403: problem(ReauthenticationRequired), 422: problem(EndpointUrlRefused, EventNotForPeople)},
+    PersonEndpointCreate,
+    PersonEndpointUpdate,
+    {403: problem(ReauthenticationRequired), 422: problem(EndpointUrlRefused)},
 )
 client_router = build(
     _client,
     "/webhook-endpoints",
     ["clients"],
     {403: problem(ClientsOnly)},
+    EndpointCreate,
+    EndpointUpdate,
     {403: problem(ClientsOnly, EventScopeMissing), 422: problem(EndpointUrlRefused)},
 )

@@ -1,7 +1,9 @@
 """Webhook endpoints of a person or an OAuth client: register, change, rotate, delete, read the log."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -18,11 +20,10 @@ from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
-    EventNotForPeople,
     EventScopeMissing,
     TooManyEndpoints,
 )
-from opmaestro.webhooks.outbound.models import EventType, WebhookDelivery, WebhookEndpoint
+from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 from opmaestro.webhooks.outbound.schemas import EndpointCreate, EndpointUpdate
 
 AUDIT_SUBJECT = "webhook_endpoint"
@@ -55,18 +56,10 @@ def client(principal: Principal) -> Owner:
     return Owner(principal, client_id=principal.client.id)
 
 
-def checked_events(owner: Owner, event_types: list[EventType]) -> list[str]:
+def checked_events(owner: Owner, event_types: Sequence[StrEnum]) -> list[str]:
     """The event types, sorted, once the owner may receive every one of them."""
     names = sorted({event_type.value for event_type in event_types})
-    if owner.client_id is None:
-        never = sorted(name for name in names if name in receivers.NEVER_FOR_PEOPLE)
-        if never:
-            raise EventNotForPeople(
-                f"Your own endpoints can never receive {', '.join(never)}: they are deleted with "
-                "your data when it is erased.",
-                extra={"event_types": never},
-            )
-    else:
+    if owner.client_id is not None:
         missing = receivers.scopes_missing(names, owner.principal.scopes)
         if missing:
             raise EventScopeMissing(

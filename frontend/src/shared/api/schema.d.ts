@@ -3627,6 +3627,45 @@ export interface components {
              */
             token: string;
         };
+        /** PersonEndpointCreate */
+        PersonEndpointCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Event Types */
+            event_types: components["schemas"]["PersonEventType"][];
+            /**
+             * Url
+             * Format: webhook-url
+             * @description Where events are POSTed: an https:// URL whose host resolves only to public addresses (format `webhook-url`; checked when registered and again before each delivery).
+             */
+            url: string;
+        };
+        /** PersonEndpointUpdate */
+        PersonEndpointUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Event Types */
+            event_types?: components["schemas"]["PersonEventType"][] | null;
+            /** Url */
+            url?: string | null;
+        };
+        /**
+         * PersonEventType
+         * @description The events a person's own endpoints can receive: not `account.deleted`, since they are
+         *     erased with the person's data.
+         * @enum {string}
+         */
+        PersonEventType: "consent.changed" | "data_request.completed" | "account.closed";
         /** PlanList */
         PlanList: {
             /** Plans */
@@ -10096,7 +10135,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EndpointCreate"];
+                "application/json": components["schemas"]["PersonEndpointCreate"];
             };
         };
         responses: {
@@ -10163,7 +10202,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This URL cannot receive webhooks / A person's endpoint cannot receive these events */
+            /** @description This URL cannot receive webhooks */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10299,7 +10338,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EndpointUpdate"];
+                "application/json": components["schemas"]["PersonEndpointUpdate"];
             };
         };
         responses: {
@@ -10366,7 +10405,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This URL cannot receive webhooks / A person's endpoint cannot receive these events */
+            /** @description This URL cannot receive webhooks */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -9,14 +9,14 @@ import {
   EVENT_TYPES,
   type EndpointWithSecret,
   type EndpointCreate,
-  type EventType,
+  type PersonEventType,
   useCreateEndpoint,
 } from "@/features/webhooks/api/webhooks";
 
 interface EndpointValues {
   url: string;
   description: string;
-  event_types: EventType[];
+  event_types: PersonEventType[];
 }
 
 export function CreateEndpointForm({ onCreated }: { onCreated: (endpoint: EndpointWithSecret) => void }) {

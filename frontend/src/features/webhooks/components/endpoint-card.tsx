@@ -9,7 +9,7 @@ import {
   receivableEvents,
   type EndpointRead,
   type EndpointWithSecret,
-  type EventType,
+  type PersonEventType,
   useDeleteEndpoint,
   useRotateSecret,
   useUpdateEndpoint,
@@ -26,7 +26,7 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
   const update = useUpdateEndpoint(endpoint.id);
   const rotate = useRotateSecret(endpoint.id);
   const remove = useDeleteEndpoint(endpoint.id);
-  const [events, setEvents] = useState<EventType[]>(receivableEvents(endpoint.event_types));
+  const [events, setEvents] = useState<PersonEventType[]>(receivableEvents(endpoint.event_types));
   const [confirming, setConfirming] = useState<"rotate" | "delete" | null>(null);
   const [showLog, setShowLog] = useState(false);
   const headingId = `webhook-${endpoint.id}`;
@@ -98,7 +98,7 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
         <Checkbox.Group
           label="Events"
           value={events}
-          onChange={(value) => setEvents(value as EventType[])}
+          onChange={(value) => setEvents(value as PersonEventType[])}
           error={events.length === 0 ? "Choose at least one event." : undefined}
         >
           <Stack gap={6} mt={6}>

@@ -80,7 +80,7 @@ async def seed(sessionmaker: Any, settings: Settings, url: str, secret: str, del
 async def drain(runner: jobs.JobRunner, timings: list[float]) -> None:
     while True:
         started = time.perf_counter()
-        if not await runner.run_next():
+        if not await runner.run_next(jobs.WEBHOOKS_LANE):
             return
         timings.append(time.perf_counter() - started)
 

@@ -102,14 +102,20 @@ def worker(
     concurrency: Annotated[int | None, typer.Option(min=1)] = None,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork",
     schedule: ScheduleFile = BEAT_SCHEDULE_FILE,
+    lane: Annotated[
+        str,
+        typer.Option(help="Celery only: the job lane this worker serves (default, or webhooks)."),
+    ] = jobs.DEFAULT_LANE,
 ) -> None:
-    """Run background jobs: a Celery worker, or a standalone embedded worker."""
+    """Run background jobs: a Celery worker for one lane, or a standalone embedded worker (every lane)."""
     settings = get_settings()
     configure_logging(settings.log_level)
     if settings.job_backend is JobBackend.CELERY:
-        from opmaestro.core.celery_app import celery_app
+        from opmaestro.core.celery_app import celery_app, queue_for
 
-        argv = ["worker", "--loglevel", settings.log_level, "--pool", pool]
+        if lane not in {jobs.DEFAULT_LANE, *jobs.lane_workers(settings)}:
+            raise typer.BadParameter(f"no job lane is called {lane!r}", param_hint="--lane")
+        argv = ["worker", "--loglevel", settings.log_level, "--pool", pool, "--queues", queue_for(lane)]
         if concurrency:
             argv += ["--concurrency", str(concurrency)]
         if beat:
@@ -126,7 +132,7 @@ async def _run_embedded_worker(concurrency: int) -> None:
     settings = get_settings()
     engine = create_engine(settings)
     runner = jobs.JobRunner(create_sessionmaker(engine), settings)
-    worker = jobs.EmbeddedWorker(runner, concurrency=concurrency)
+    worker = jobs.EmbeddedWorker(runner, concurrency=concurrency, lanes=jobs.lane_workers(settings))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

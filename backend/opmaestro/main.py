@@ -97,7 +97,7 @@ def build_job_backend(settings: Settings, sessionmaker: async_sessionmaker[Async
         return CeleryDispatcher(settings)
     if not runs_embedded_worker(settings):
         return jobs.ExternalWorker()
-    return jobs.EmbeddedWorker(jobs.JobRunner(sessionmaker, settings))
+    return jobs.EmbeddedWorker(jobs.JobRunner(sessionmaker, settings), lanes=jobs.lane_workers(settings))
 
 
 def build_rate_limiter(settings: Settings) -> ratelimit.RateLimiter:
@@ -128,7 +128,9 @@ def create_app(
             if sessionmaker is None and runs_embedded_worker(settings):
                 # In-process jobs get connections of their own: a slow SMTP server must never
                 # leave requests waiting for a pooled connection.
-                engines.append(create_engine(settings, pool_size=JOB_POOL_SIZE))
+                # The webhook lane's workers hold a connection only around each attempt, not during it.
+                pool_size = JOB_POOL_SIZE + sum(jobs.lane_workers(settings).values())
+                engines.append(create_engine(settings, pool_size=pool_size))
                 jobs_sessionmaker = create_sessionmaker(engines[-1])
             app.state.job_backend = build_job_backend(settings, jobs_sessionmaker)
         await app.state.job_backend.start()

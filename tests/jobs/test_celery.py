@@ -94,7 +94,7 @@ async def test_celery_worker_delivers_a_committed_job(
     assert await dispatcher.is_ready()
     async with unit_of_work(committed_sessionmaker, dispatcher) as session:
         message = await notifications.send_email(session, settings, "celery@example.com", "smtp_test", {})
-        job_id = session.info[jobs.PENDING_JOBS_KEY][0]
+        job_id = session.info[jobs.PENDING_JOBS_KEY][0].id
 
     async def delivered() -> bool:
         assert celery_worker.poll() is None, celery_worker.stderr.read().decode()[-3000:]
@@ -141,3 +141,22 @@ async def test_beat_enqueues_periodic_jobs_that_the_worker_runs(
             return any(run.status == jobs.JobStatus.DONE for run in runs)
 
     assert await wait_for(pruned), "beat never got jobs.prune run"
+
+
+class SentTasks:
+    def __init__(self):
+        self.sent = []
+
+    def send_task(self, name, *, args, queue, countdown=None):
+        self.sent.append((args[0], queue))
+
+
+async def test_each_lane_is_sent_to_its_own_queue(committed_sessionmaker, settings):
+    from opmaestro.webhooks.outbound.delivery import DELIVER_JOB
+
+    dispatcher = CeleryDispatcher(settings.model_copy(update={"job_backend": "celery"}))
+    dispatcher.celery = SentTasks()
+    async with unit_of_work(committed_sessionmaker, dispatcher) as session:
+        mail = await jobs.enqueue(session, "jobs.prune", {}, max_attempts=settings.job_max_attempts)
+        hook = await jobs.enqueue(session, DELIVER_JOB, {"delivery_id": "x"}, max_attempts=1)
+    assert dispatcher.celery.sent == [(str(mail.id), "celery"), (str(hook.id), "opmaestro.webhooks")]

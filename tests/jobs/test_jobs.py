@@ -41,8 +41,8 @@ class Recorder:
     def __init__(self):
         self.ids = []
 
-    async def committed(self, job_ids):
-        self.ids.extend(job_ids)
+    async def committed(self, pending):
+        self.ids.extend(job.id for job in pending)
 
 
 class TestEnqueue:
@@ -193,7 +193,7 @@ class TestLostBrokerMessages:
             )
             await jobs.enqueue(session, "tests.flaky", {"failures": 0}, max_attempts=MAX_ATTEMPTS)
         grace = timedelta(seconds=60)
-        assert await runner.due_undispatched(grace) == [stuck.id]
+        assert [job.id for job in await runner.due_undispatched(grace)] == [stuck.id]
         assert await runner.due_undispatched(grace) == [], "just dispatched: wait for the grace period"
 
 

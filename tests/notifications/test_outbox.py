@@ -87,7 +87,7 @@ class TestDelivery:
         )
         async with unit_of_work(committed_sessionmaker, None) as session:
             message = await notifications.send_email(session, settings, "ann@example.com", "smtp_test", {})
-            job_id = session.info[jobs.PENDING_JOBS_KEY][0]
+            job_id = session.info[jobs.PENDING_JOBS_KEY][0].id
             (await session.get(jobs.Job, job_id)).max_attempts = 2
         runner = jobs.JobRunner(committed_sessionmaker, closed)
         assert await runner.run_next()
@@ -113,7 +113,7 @@ class TestSendEmail:
             session, settings, "Ann@Example.com", "smtp_test", {}, category=EmailCategory.MARKETING
         )
         assert message.to_address == "Ann@example.com" and message.category == "marketing"
-        [job_id] = session.info[jobs.PENDING_JOBS_KEY]
+        [(job_id, _lane)] = session.info[jobs.PENDING_JOBS_KEY]
         job = await session.get(jobs.Job, job_id)
         assert job.payload == {"message_id": str(message.id)}
         await session.rollback()
@@ -142,7 +142,7 @@ class TestSendEmail:
         )
         message = await notifications.send_email(session, other, "ann@example.com", "smtp_test", {})
         assert message.headers["Message-ID"].endswith("@mail.example.org>")
-        [job_id] = session.info[jobs.PENDING_JOBS_KEY]
+        [(job_id, _lane)] = session.info[jobs.PENDING_JOBS_KEY]
         assert (await session.get(jobs.Job, job_id)).max_attempts == other.job_max_attempts
 
     def test_missing_template_variable_is_an_error(self):

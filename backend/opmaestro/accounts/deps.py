@@ -51,10 +51,11 @@ SCOPES: dict[str, str] = {
     "admin:users:write": "Staff: change users' roles and status",
     "consents:read": "Clients: read people's current consents and the consent change feed",
     "consents:write": "Clients: record consents collected in another system",
+    "data_requests:read": "Clients: learn when people's data requests are completed (webhook events)",
 }
 STAFF_SCOPES = frozenset(scope for scope in SCOPES if scope.startswith("admin:"))
 # Scopes that act on everyone's consents: OAuth clients only, never a person's token or session.
-CLIENT_SCOPES = frozenset({"consents:read", "consents:write"})
+CLIENT_SCOPES = frozenset({"consents:read", "consents:write", "data_requests:read"})
 
 
 class AuthMethod(StrEnum):

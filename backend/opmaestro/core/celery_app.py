@@ -1,4 +1,7 @@
-"""Celery mode: workers claim and run job rows by id; beat drives the periodic schedule."""
+"""Celery mode: workers claim and run job rows by id; beat drives the periodic schedule.
+
+Each job lane has its own queue (`queue_for`), so a worker started for one lane
+(`opmaestro worker --lane webhooks`) never takes the jobs of another."""
 
 import asyncio
 import logging
@@ -14,12 +17,22 @@ from redis.asyncio import Redis
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings, get_settings
-from opmaestro.core.db import create_engine, create_sessionmaker
+from opmaestro.core.db import PendingJob, create_engine, create_sessionmaker
 from opmaestro.core.logging import configure_logging
 
 logger = logging.getLogger(__name__)
 RUN_JOB = "opmaestro.run_job"
 LOST_MESSAGE_GRACE = timedelta(seconds=60)
+DEFAULT_QUEUE = "celery"
+
+
+def queue_for(lane: str) -> str:
+    """The broker queue of a lane; the default lane keeps Celery's default queue."""
+    return DEFAULT_QUEUE if lane == jobs.DEFAULT_LANE else f"opmaestro.{lane}"
+
+
+def send(celery: Celery, job: PendingJob, countdown: float | None = None) -> None:
+    celery.send_task(RUN_JOB, args=[str(job.id)], queue=queue_for(job.lane), countdown=countdown)
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -33,6 +46,7 @@ def create_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
+        task_default_queue=DEFAULT_QUEUE,
         beat_schedule={
             "opmaestro.tick": {"task": "opmaestro.tick", "schedule": settings.scheduler_tick_seconds},
         },
@@ -88,7 +102,8 @@ async def _dispatch_retry(runner: jobs.JobRunner, job_id: UUID) -> None:
         if job is None or job.status != jobs.JobStatus.QUEUED:
             return
         countdown = max((job.run_at - utcnow()).total_seconds(), 0)
-    celery_app().send_task(RUN_JOB, args=[str(job_id)], countdown=countdown)
+        pending = PendingJob(job.id, jobs.lane_of(job.name))
+    send(celery_app(), pending, countdown)
 
 
 def _tick() -> int:
@@ -101,15 +116,15 @@ async def _tick_async(runner: jobs.JobRunner) -> int:
     await runner.recover_stale()
     periodic = await runner.enqueue_due_periodic()
     for job in periodic:
-        celery_app().send_task(RUN_JOB, args=[str(job.id)])
+        send(celery_app(), PendingJob(job.id, jobs.lane_of(job.name)))
     return len(periodic) + await _send_due(runner, LOST_MESSAGE_GRACE)
 
 
 async def _send_due(runner: jobs.JobRunner, grace: timedelta) -> int:
-    ids = await runner.due_undispatched(grace)
-    for job_id in ids:
-        celery_app().send_task(RUN_JOB, args=[str(job_id)])
-    return len(ids)
+    due = await runner.due_undispatched(grace)
+    for job in due:
+        send(celery_app(), job)
+    return len(due)
 
 
 _celery: Celery | None = None
@@ -133,23 +148,23 @@ class CeleryDispatcher:
     async def stop(self) -> None:
         return None
 
-    async def committed(self, job_ids: Sequence[UUID]) -> None:
+    async def committed(self, pending: Sequence[PendingJob]) -> None:
         try:
-            await asyncio.to_thread(self._send, [str(job_id) for job_id in job_ids])
+            await asyncio.to_thread(self._send, list(pending))
         except Exception:
             # The rows are committed; the beat's maintenance task sends them once the broker is back.
             logger.warning(
                 "could not reach the job broker; %d job(s) wait for the next sweep",
-                len(job_ids),
+                len(pending),
                 exc_info=True,
             )
 
     async def start(self) -> None:
         return None
 
-    def _send(self, job_ids: list[str]) -> None:
-        for job_id in job_ids:
-            self.celery.send_task(RUN_JOB, args=[job_id])
+    def _send(self, pending: list[PendingJob]) -> None:
+        for job in pending:
+            send(self.celery, job)
 
     async def is_ready(self) -> bool:
         client = Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=2)

@@ -242,7 +242,10 @@ class Settings(BaseSettings):
     # Development and tests only: let endpoints point at loopback and private addresses.
     webhooks_allow_private_addresses: bool = False
     webhook_max_endpoints: int = Field(default=10, ge=1, le=100)
+    # The whole of one attempt: connect, send and the complete answer.
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Workers of the webhooks job lane, apart from those of every other job.
+    webhook_workers: int = Field(default=2, ge=1, le=32)
     webhook_max_attempts: int = Field(default=8, ge=1, le=20)
     # Retry n waits a random time up to min(cap, base * 4**(n-1)) ("full jitter").
     webhook_retry_base_seconds: float = Field(default=30.0, ge=0)

@@ -4,7 +4,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, NamedTuple, Protocol
 from uuid import UUID
 
 import uuid6
@@ -170,8 +170,15 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 PENDING_JOBS_KEY = "opmaestro.pending_jobs"
 
 
+class PendingJob(NamedTuple):
+    """A job enqueued in a transaction, with the lane its worker must come from."""
+
+    id: UUID
+    lane: str
+
+
 class CommitListener(Protocol):
-    async def committed(self, job_ids: Sequence[UUID]) -> None: ...
+    async def committed(self, pending: Sequence[PendingJob]) -> None: ...
 
 
 @asynccontextmanager
@@ -187,9 +194,9 @@ async def unit_of_work(
             await session.rollback()
             session.info.pop(PENDING_JOBS_KEY, None)
             raise
-        job_ids = session.info.pop(PENDING_JOBS_KEY, [])
-    if job_ids and listener is not None:
-        await listener.committed(job_ids)
+        pending = session.info.pop(PENDING_JOBS_KEY, [])
+    if pending and listener is not None:
+        await listener.committed(pending)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

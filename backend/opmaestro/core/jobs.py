@@ -3,6 +3,9 @@
 The embedded worker runs inside the API process; in Celery mode the job id is sent to a
 Celery worker that claims and runs the same row with the same handler. Job state lives
 in the database, so a lost broker message or a killed worker loses nothing.
+
+Each job kind belongs to a lane, and each lane has workers of its own: jobs that wait on
+third parties (webhook deliveries) can never take the slots of mail, exports and erasures.
 """
 
 import asyncio
@@ -19,17 +22,28 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import Index, String, Text, delete, insert, select, update
+from sqlalchemy import Index, String, Text, delete, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.datamap import not_personal
-from opmaestro.core.db import PENDING_JOBS_KEY, Base, IdMixin, TimestampMixin, new_id, table_of
+from opmaestro.core.db import (
+    PENDING_JOBS_KEY,
+    Base,
+    IdMixin,
+    PendingJob,
+    TimestampMixin,
+    new_id,
+    table_of,
+)
 from opmaestro.core.logging import redact
 
 logger = logging.getLogger(__name__)
+DEFAULT_LANE = "default"
+# Deliveries to outside receivers: they wait on strangers' servers, so they get workers of their own.
+WEBHOOKS_LANE = "webhooks"
 
 
 class JobStatus(StrEnum):
@@ -82,20 +96,47 @@ DeadHandler = Callable[[AsyncSession, dict[str, Any], str], Awaitable[None]]
 class Registration:
     run: Handler
     on_dead: DeadHandler | None
+    lane: str
 
 
 _handlers: dict[str, Registration] = {}
 _periodic: dict[str, timedelta] = {}
 
 
-def handler(name: str, *, on_dead: DeadHandler | None = None) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs called `name`; `on_dead` runs when retries run out."""
+def handler(
+    name: str, *, on_dead: DeadHandler | None = None, lane: str = DEFAULT_LANE
+) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs called `name`; `on_dead` runs when retries run out.
+    Jobs of a `lane` other than the default run only on that lane's own workers."""
 
     def register(function: Handler) -> Handler:
-        _handlers[name] = Registration(function, on_dead)
+        _handlers[name] = Registration(function, on_dead, lane)
         return function
 
     return register
+
+
+def lane_of(name: str) -> str:
+    """The lane of job `name` (unknown names run on the default lane, which settles them)."""
+    registration = _handlers.get(name)
+    return registration.lane if registration else DEFAULT_LANE
+
+
+def lanes() -> set[str]:
+    return {DEFAULT_LANE} | {registration.lane for registration in _handlers.values()}
+
+
+def lane_workers(settings: Settings) -> dict[str, int]:
+    """How many workers each lane other than the default one gets."""
+    return {WEBHOOKS_LANE: settings.webhook_workers}
+
+
+def _in_lane(lane: str) -> Any:
+    """Which job rows the workers of `lane` may claim."""
+    if lane == DEFAULT_LANE:
+        elsewhere = [name for name, registration in _handlers.items() if registration.lane != DEFAULT_LANE]
+        return Job.name.not_in(elsewhere) if elsewhere else true()
+    return Job.name.in_([name for name, registration in _handlers.items() if registration.lane == lane])
 
 
 def periodic(name: str, *, every: timedelta) -> None:
@@ -128,7 +169,7 @@ async def enqueue(
     )
     session.add(job)
     await session.flush()
-    session.info.setdefault(PENDING_JOBS_KEY, []).append(job.id)
+    session.info.setdefault(PENDING_JOBS_KEY, []).append(PendingJob(job.id, lane_of(name)))
     return job
 
 
@@ -158,7 +199,8 @@ async def enqueue_many(
         for job_id, payload in zip(ids, payloads, strict=True)
     ]
     await session.execute(insert(table_of(Job)), rows)
-    session.info.setdefault(PENDING_JOBS_KEY, []).extend(ids)
+    lane = lane_of(name)
+    session.info.setdefault(PENDING_JOBS_KEY, []).extend(PendingJob(job_id, lane) for job_id in ids)
     return ids
 
 
@@ -188,12 +230,12 @@ class JobRunner:
         self.settings = settings
         self.worker_id = worker_id or new_worker_id()
 
-    async def claim_next(self) -> Job | None:
-        """Claim the oldest due job, or None when nothing is due."""
+    async def claim_next(self, lane: str = DEFAULT_LANE) -> Job | None:
+        """Claim the oldest due job of `lane`, or None when nothing is due."""
         now = utcnow()
         candidate = (
             select(Job.id)
-            .where(Job.status == JobStatus.QUEUED, Job.run_at <= now)
+            .where(Job.status == JobStatus.QUEUED, Job.run_at <= now, _in_lane(lane))
             .order_by(Job.run_at)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -225,9 +267,9 @@ class JobRunner:
             await session.commit()
         return job
 
-    async def run_next(self) -> bool:
-        """Claim and run one due job; False when there was none."""
-        job = await self.claim_next()
+    async def run_next(self, lane: str = DEFAULT_LANE) -> bool:
+        """Claim and run one due job of `lane`; False when there was none."""
+        job = await self.claim_next(lane)
         if job is None:
             return False
         await self.execute(job)
@@ -386,14 +428,14 @@ class JobRunner:
                 await session.commit()
         return enqueued
 
-    async def due_undispatched(self, grace: timedelta) -> list[UUID]:
+    async def due_undispatched(self, grace: timedelta) -> list[PendingJob]:
         """Queued, due jobs not sent to a broker within `grace` (lost messages, retries)."""
         now = utcnow()
         async with self.sessionmaker() as session:
-            ids = list(
+            rows = list(
                 (
-                    await session.scalars(
-                        select(Job.id)
+                    await session.execute(
+                        select(Job.id, Job.name)
                         .where(
                             Job.status == JobStatus.QUEUED,
                             Job.run_at <= now - grace,
@@ -404,6 +446,7 @@ class JobRunner:
                     )
                 ).all()
             )
+            ids = [job_id for job_id, _name in rows]
             if ids:
                 await session.execute(
                     update(Job)
@@ -412,7 +455,7 @@ class JobRunner:
                     .execution_options(synchronize_session=False)
                 )
             await session.commit()
-        return ids
+        return [PendingJob(job_id, lane_of(name)) for job_id, name in rows]
 
 
 class JobBackend(Protocol):
@@ -420,7 +463,7 @@ class JobBackend(Protocol):
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    async def committed(self, job_ids: Sequence[UUID]) -> None: ...
+    async def committed(self, pending: Sequence[PendingJob]) -> None: ...
     async def is_ready(self) -> bool: ...
 
 
@@ -430,9 +473,9 @@ class RunNow:
     def __init__(self, runner: JobRunner) -> None:
         self.runner = runner
 
-    async def committed(self, job_ids: Sequence[UUID]) -> None:
-        for job_id in job_ids:
-            await self.runner.run_by_id(job_id)
+    async def committed(self, pending: Sequence[PendingJob]) -> None:
+        for job in pending:
+            await self.runner.run_by_id(job.id)
 
 
 class ExternalWorker:
@@ -444,7 +487,7 @@ class ExternalWorker:
     async def stop(self) -> None:
         return None
 
-    async def committed(self, job_ids: Sequence[UUID]) -> None:
+    async def committed(self, pending: Sequence[PendingJob]) -> None:
         return None
 
     async def is_ready(self) -> bool:
@@ -452,11 +495,22 @@ class ExternalWorker:
 
 
 class EmbeddedWorker:
-    """Runs jobs and periodic schedules inside the API process (the embedded default)."""
+    """Runs jobs and periodic schedules inside the API process (the embedded default).
 
-    def __init__(self, runner: JobRunner, *, concurrency: int = 2, run_scheduler: bool = True) -> None:
+    `concurrency` workers serve the default lane; `lanes` gives the workers of each other lane
+    (a lane left out gets one, so that no registered job waits forever)."""
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        *,
+        concurrency: int = 2,
+        lanes: dict[str, int] | None = None,
+        run_scheduler: bool = True,
+    ) -> None:
         self.runner = runner
         self.concurrency = concurrency
+        self.lane_workers = dict(lanes or {})
         self.run_scheduler = run_scheduler
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -464,8 +518,11 @@ class EmbeddedWorker:
 
     async def start(self) -> None:
         self._stopping = False
+        workers = {**{lane: 1 for lane in lanes()}, **self.lane_workers, DEFAULT_LANE: self.concurrency}
         self._tasks = [
-            asyncio.create_task(self._work(), name=f"job-worker-{n}") for n in range(self.concurrency)
+            asyncio.create_task(self._work(lane), name=f"job-worker-{lane}-{n}")
+            for lane, count in sorted(workers.items())
+            for n in range(count)
         ]
         self._tasks.append(asyncio.create_task(self._maintain(), name="job-maintenance"))
 
@@ -477,16 +534,16 @@ class EmbeddedWorker:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
-    async def committed(self, job_ids: Sequence[UUID]) -> None:
+    async def committed(self, pending: Sequence[PendingJob]) -> None:
         self._wake.set()
 
     async def is_ready(self) -> bool:
         return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
-    async def _work(self) -> None:
+    async def _work(self, lane: str) -> None:
         while not self._stopping:
             try:
-                if await self.runner.run_next():
+                if await self.runner.run_next(lane):
                     continue
             except Exception:
                 logger.exception("job worker loop error")

@@ -25,6 +25,10 @@ from tests.factories import create_user, sign_in
 ME = "/api/v1/me/webhook-endpoints"
 CLIENT_ENDPOINTS = "/api/v1/webhook-endpoints"
 ALL_EVENTS = ["consent.changed", "data_request.completed", "account.closed", "account.deleted"]
+# What a person's own endpoints can receive (not account.deleted: they are erased with the person).
+PERSON_EVENTS = ["consent.changed", "data_request.completed", "account.closed"]
+# What a client needs to receive every event type besides `webhooks:manage`.
+EVENT_SCOPES = ["consents:read", "admin:users:read", "data_requests:read"]
 
 
 @dataclass
@@ -154,16 +158,19 @@ async def client_token(admin: httpx.AsyncClient, api: httpx.AsyncClient, scopes:
 
 @pytest.fixture
 async def crm(admin: SignedIn, make_client: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
-    """An OAuth client application holding a token with `webhooks:manage`."""
+    """An OAuth client application holding `webhooks:manage` and the scopes of every event type."""
     api = make_client()
-    api.headers["Authorization"] = f"Bearer {await client_token(admin[0], api, ['webhooks:manage'])}"
+    token = await client_token(admin[0], api, ["webhooks:manage", *EVENT_SCOPES])
+    api.headers["Authorization"] = f"Bearer {token}"
     return api
 
 
 async def register(
     browser: httpx.AsyncClient, url: str, events: list[str] | None = None, path: str = ME
 ) -> dict[str, Any]:
-    response = await browser.post(path, json={"url": url, "event_types": events or ALL_EVENTS})
+    response = await browser.post(
+        path, json={"url": url, "event_types": events or (PERSON_EVENTS if path == ME else ALL_EVENTS)}
+    )
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created

@@ -7,7 +7,9 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 
-from opmaestro.accounts.models import OAuthClient
+from opmaestro.accounts.models import OAuthClient, TokenPurpose
+from opmaestro.accounts.service import issue_token
+from opmaestro.audit.models import AuditRecord
 from opmaestro.core.clock import utcnow
 from opmaestro.dsar import erasure, workflow
 from opmaestro.dsar.models import DataRequest, Jurisdiction, RequestKind, RequestState
@@ -15,7 +17,7 @@ from opmaestro.notifications.models import OutboxMessage
 from opmaestro.notifications.service import DELIVER_JOB as MAIL_JOB
 from opmaestro.webhooks.outbound import addresses, delivery
 from opmaestro.webhooks.outbound.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, sign_in
 from tests.webhooks.outbound.conftest import CLIENT_ENDPOINTS, ME, payload, register
 
 MARKETING = "/api/v1/me/consents/marketing_email"
@@ -85,7 +87,7 @@ class TestSignedDelivery:
         assert ann_sees == [str(ann[1].id)]
         assert sorted(crm_sees) == sorted([str(ann[1].id), str(bob[1].id)])
 
-    async def test_closing_the_account_sends_account_closed(self, ann, receiver, run_deliveries):
+    async def test_closing_the_account_sends_account_closed(self, ann, receiver, run_deliveries, session):
         browser, user = ann
         created = await register(browser, receiver.url, ["account.closed"])
         response = await browser.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
@@ -94,6 +96,9 @@ class TestSignedDelivery:
         [event] = receiver.verified(created["secret"])
         assert event["type"] == "account.closed" and event["data"]["user_id"] == str(user.id)
         assert event["data"]["deletion_due_at"]
+        # Closing keeps the endpoints (erased with the data later; working again if reopened).
+        kept = await session.get(WebhookEndpoint, UUID(created["id"]), populate_existing=True)
+        assert kept is not None and kept.enabled
 
     async def test_completed_request_and_erasure_reach_a_client(
         self, ann, crm, receiver, run_deliveries, session, hook_settings
@@ -174,6 +179,19 @@ class TestStopped:
         [row] = await deliveries_of(session, created["id"])
         assert row.status == DeliveryStatus.FAILED and "revoked" in row.last_error
         assert receiver.received == []
+
+    async def test_a_client_whose_scopes_shrink_stops_receiving_those_events(
+        self, ann, crm, receiver, run_deliveries, session
+    ):
+        created = await register(crm, receiver.url, ["consent.changed"], path=CLIENT_ENDPOINTS)
+        client_id = (await session.get(WebhookEndpoint, UUID(created["id"]))).client_id
+        await session.execute(
+            update(OAuthClient).where(OAuthClient.id == client_id).values(scopes=["webhooks:manage"])
+        )
+        await session.commit()
+        await ann[0].put(MARKETING, json={"granted": True})
+        assert await run_deliveries() == 0
+        assert await deliveries_of(session, created["id"]) == [] and receiver.received == []
 
     async def test_deleting_an_endpoint_drops_what_it_had_not_received(
         self, ann, receiver, run_deliveries, session
@@ -378,7 +396,7 @@ class TestDeliveryTimeAddressCheck:
         await browser.put(MARKETING, json={"granted": True})
         await run_deliveries(strict)
         [row] = await deliveries_of(session, created["id"])
-        assert row.last_error.startswith("refused:") and "reserved address" in row.last_error
+        assert row.last_error.startswith("refused:") and "only to public addresses" in row.last_error
         assert receiver.received == []
 
     async def test_the_connection_goes_to_the_checked_address_under_the_endpoints_name(
@@ -426,3 +444,38 @@ async def test_the_persons_endpoints_and_deliveries_are_in_their_data_summary(an
     summary = await browser.get("/api/v1/me/data")
     assert summary.status_code == 200
     assert "webhook_endpoint" in summary.text and "webhook_delivery" in summary.text
+
+
+class TestPasswordReset:
+    async def test_a_reset_stops_every_endpoint_until_the_owner_enables_it_again(
+        self, ann, receiver, run_deliveries, session, client, hook_settings, make_client
+    ):
+        browser, user = ann
+        created = await register(browser, receiver.url, ["consent.changed"])
+        token = await issue_token(session, user, TokenPurpose.RESET_PASSWORD)
+        await session.commit()
+        reset = await client.post(
+            "/api/v1/auth/password/reset", json={"token": token, "new_password": "a brand new passphrase 42"}
+        )
+        assert reset.status_code == 204, reset.text
+        endpoint = await session.get(WebhookEndpoint, UUID(created["id"]), populate_existing=True)
+        assert endpoint.enabled is False and "password was reset" in endpoint.disabled_reason
+        audited = await session.scalar(
+            select(AuditRecord).where(
+                AuditRecord.action == "webhook_endpoint.disabled", AuditRecord.subject_id == created["id"]
+            )
+        )
+        assert audited is not None
+
+        owner = make_client()
+        await sign_in(owner, user.email, password="a brand new passphrase 42")
+        await owner.put(MARKETING, json={"granted": True})
+        assert await run_deliveries() == 0 and receiver.received == []
+        shown = (await owner.get(f"{ME}/{created['id']}")).json()
+        assert shown["enabled"] is False and "password was reset" in shown["disabled_reason"]
+
+        enabled = await owner.patch(f"{ME}/{created['id']}", json={"enabled": True})
+        assert enabled.status_code == 200 and enabled.json()["disabled_reason"] is None
+        await owner.put(MARKETING, json={"granted": False})
+        assert await run_deliveries() == 1
+        assert [payload(item)["data"]["action"] for item in receiver.received] == ["withdrawn"]

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from opmaestro.audit.models import AuditRecord
 from opmaestro.webhooks.outbound import addresses
 from opmaestro.webhooks.outbound.models import WebhookEndpoint
-from tests.factories import create_user, sign_in
+from tests.factories import PASSWORD, create_user, sign_in
 from tests.problems import assert_problem
-from tests.webhooks.outbound.conftest import ALL_EVENTS, CLIENT_ENDPOINTS, ME, client_token, register
+from tests.webhooks.outbound.conftest import CLIENT_ENDPOINTS, ME, PERSON_EVENTS, client_token, register
 
 
 class TestRegister:
@@ -36,7 +36,7 @@ class TestRegister:
         limit = app.state.settings.webhook_max_endpoints
         for _ in range(limit):
             await register(browser, receiver.url)
-        response = await browser.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
         assert_problem(response, 409, "too-many-webhook-endpoints")
 
     @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ class TestRegister:
     )
     async def test_urls_we_never_send_to_are_refused(self, ann, url):
         browser, _ = ann
-        response = await browser.post(ME, json={"url": url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": url, "event_types": PERSON_EVENTS})
         assert_problem(response, 422, "webhook-url-refused")
 
 
@@ -118,21 +118,21 @@ class TestAccess:
             made = await browser.post("/api/v1/me/tokens", json={"name": "ci", "scopes": scopes})
             assert made.status_code == 201, made.text
             api.headers["Authorization"] = f"Bearer {made.json()['token']}"
-            response = await api.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+            response = await api.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
             assert response.status_code == expected, response.text
 
     async def test_an_unverified_address_cannot_register(self, session, make_client, receiver):
         await create_user(session, "new@example.com", verified=False)
         browser = make_client()
         await sign_in(browser, "new@example.com")
-        response = await browser.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
         assert_problem(response, 403, "email-not-verified")
         assert_problem(await browser.get(ME), 403, "email-not-verified")
 
     async def test_a_session_without_csrf_header_is_refused(self, ann, receiver):
         browser, _ = ann
         del browser.headers["X-CSRF-Token"]
-        response = await browser.post(ME, json={"url": receiver.url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": receiver.url, "event_types": PERSON_EVENTS})
         assert_problem(response, 403, "csrf-failed")
 
 
@@ -192,6 +192,53 @@ class TestChange:
         assert_problem(await browser.get(f"{ME}/{created['id']}/deliveries", params={"limit": 0}), 422)
 
 
+class TestReauthentication:
+    async def test_a_new_endpoint_or_url_needs_the_password_again(self, ann, receiver, clock):
+        browser, _ = ann
+        created = await register(browser, receiver.url, ["consent.changed"])
+        clock.advance(minutes=11)
+        body = {"url": receiver.url, "event_types": ["consent.changed"]}
+        refused = assert_problem(await browser.post(ME, json=body), 403, "reauthentication-required")
+        assert refused["reauthenticate"] == "/api/v1/me/reauthenticate"
+        moved = await browser.patch(f"{ME}/{created['id']}", json={"url": receiver.url + "&moved=1"})
+        assert_problem(moved, 403, "reauthentication-required")
+        # Other changes (switching it off, say) need nothing more.
+        assert (await browser.patch(f"{ME}/{created['id']}", json={"enabled": False})).status_code == 200
+        assert len((await browser.get(ME)).json()) == 1
+
+        again = await browser.post("/api/v1/me/reauthenticate", json={"password": PASSWORD})
+        assert again.status_code == 204, again.text
+        assert (await browser.post(ME, json=body)).status_code == 201
+        moved = await browser.patch(f"{ME}/{created['id']}", json={"url": receiver.url + "&moved=1"})
+        assert moved.status_code == 200 and moved.json()["url"].endswith("&moved=1")
+
+    async def test_a_personal_token_needs_no_password(self, ann, make_client, receiver, clock):
+        browser, _ = ann
+        made = await browser.post("/api/v1/me/tokens", json={"name": "ci", "scopes": ["webhooks:manage"]})
+        assert made.status_code == 201, made.text
+        clock.advance(minutes=11)
+        api = make_client()
+        api.headers["Authorization"] = f"Bearer {made.json()['token']}"
+        assert (
+            await api.post(ME, json={"url": receiver.url, "event_types": ["consent.changed"]})
+        ).status_code == 201
+
+
+class TestPersonEvents:
+    async def test_a_person_cannot_subscribe_to_what_they_can_never_receive(self, ann, receiver):
+        browser, _ = ann
+        refused = await browser.post(
+            ME, json={"url": receiver.url, "event_types": ["consent.changed", "account.deleted"]}
+        )
+        [error] = assert_problem(refused, 422)["errors"]
+        assert error["field"] == "event_types.1" and "account.deleted" not in error["message"]
+        assert "account.closed" in error["message"]
+        created = await register(browser, receiver.url, ["account.closed"])
+        patched = await browser.patch(f"{ME}/{created['id']}", json={"event_types": ["account.deleted"]})
+        assert_problem(patched, 422)
+        assert (await browser.get(f"{ME}/{created['id']}")).json()["event_types"] == ["account.closed"]
+
+
 class TestClientEndpoints:
     async def test_a_client_with_the_scope_manages_its_own_endpoints(self, crm, ann, receiver):
         created = await register(crm, receiver.url, path=CLIENT_ENDPOINTS)
@@ -207,6 +254,28 @@ class TestClientEndpoints:
 
     async def test_people_cannot_use_the_client_routes(self, ann):
         assert_problem(await ann[0].get(CLIENT_ENDPOINTS), 403, "clients-only")
+
+    async def test_each_event_type_needs_the_scope_that_reads_it(self, admin, make_client, receiver):
+        api = make_client()
+        token = await client_token(admin[0], api, ["webhooks:manage", "admin:users:read"])
+        api.headers["Authorization"] = f"Bearer {token}"
+        body = {"url": receiver.url, "event_types": ["consent.changed", "account.closed"]}
+        refused = await api.post(CLIENT_ENDPOINTS, json=body)
+        assert_problem(refused, 403, "webhook-event-scope-missing")
+        assert refused.json()["missing_scopes"] == ["consents:read"]
+        assert "consents:read" in refused.json()["detail"]
+        created = await register(
+            api, receiver.url, ["account.closed", "account.deleted"], path=CLIENT_ENDPOINTS
+        )
+        patched = await api.patch(
+            f"{CLIENT_ENDPOINTS}/{created['id']}", json={"event_types": ["data_request.completed"]}
+        )
+        assert_problem(patched, 403, "webhook-event-scope-missing")
+        assert patched.json()["missing_scopes"] == ["data_requests:read"]
+        assert (await api.get(f"{CLIENT_ENDPOINTS}/{created['id']}")).json()["event_types"] == [
+            "account.closed",
+            "account.deleted",
+        ]
 
     async def test_a_client_without_the_scope_is_refused(self, admin, make_client):
         api = make_client()
@@ -246,7 +315,7 @@ class TestServerSideRequestForgery:
     )
     async def test_internal_and_unresolvable_addresses_are_refused(self, strict, ann, url):
         browser, _ = ann
-        response = await browser.post(ME, json={"url": url, "event_types": ALL_EVENTS})
+        response = await browser.post(ME, json={"url": url, "event_types": PERSON_EVENTS})
         assert_problem(response, 422, "webhook-url-refused")
 
     async def test_a_name_that_resolves_to_loopback_is_refused(self, strict, ann, monkeypatch):
@@ -256,11 +325,34 @@ class TestServerSideRequestForgery:
         monkeypatch.setattr(addresses, "system_resolver", resolver)
         browser, _ = ann
         response = await browser.post(
-            ME, json={"url": "https://hooks.example.com/", "event_types": ALL_EVENTS}
+            ME, json={"url": "https://hooks.example.com/", "event_types": PERSON_EVENTS}
         )
         body = assert_problem(response, 422, "webhook-url-refused")
         # Refused without naming the address: the form must not be a lookup of internal names.
-        assert "127.0.0.1" not in body["detail"] and "reserved address" in body["detail"]
+        assert "127.0.0.1" not in body["detail"] and "only to public addresses" in body["detail"]
+
+    async def test_refusals_that_depend_on_dns_all_read_the_same(self, strict, ann):
+        """Whether a name is internal or unknown must not be told apart: same words for both."""
+        browser, _ = ann
+        details = []
+        for host in ("localhost", "no-such-host.invalid"):
+            response = await browser.post(
+                ME, json={"url": f"https://{host}/hook", "event_types": PERSON_EVENTS}
+            )
+            details.append(
+                assert_problem(response, 422, "webhook-url-refused")["detail"].replace(host, "HOST")
+            )
+        assert details[0] == details[1]
+        assert "resolve" in details[0] and "loopback" not in details[0]
+
+    async def test_what_the_url_itself_shows_keeps_its_own_reason(self, strict, ann):
+        browser, _ = ann
+        literal = await browser.post(ME, json={"url": "https://127.0.0.1/hook", "event_types": PERSON_EVENTS})
+        assert "loopback" in assert_problem(literal, 422, "webhook-url-refused")["detail"]
+        plain = await browser.post(
+            ME, json={"url": "http://hooks.example.com/", "event_types": PERSON_EVENTS}
+        )
+        assert "https://" in assert_problem(plain, 422, "webhook-url-refused")["detail"]
 
     async def test_a_name_that_resolves_to_public_addresses_is_accepted(self, strict, ann, monkeypatch):
         async def resolver(host, port):

@@ -38,6 +38,24 @@ class UnsafeAddress(Exception):
     """The URL is not one we may send to; the message says why, for the caller."""
 
 
+def _refused_host(host: str) -> UnsafeAddress:
+    """The one answer for every refusal that depends on what the name resolves to (no answer, or
+    an internal address): told apart, they would turn the endpoint form into a way to look up
+    names on our internal resolver. Only what the URL itself shows gets a message of its own."""
+    return UnsafeAddress(
+        f"The host {host!r} cannot receive webhooks: it must resolve, and only to public addresses."
+    )
+
+
+def _literal(host: str) -> IPAddress | None:
+    """The address written in the URL itself, if the host is one (not a name, nor a number in
+    another form such as `2130706433`, which only the resolver reads)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Target:
     """A parsed endpoint URL: scheme, host as written, port, and the path with its query."""
@@ -106,7 +124,7 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError) as error:
-        raise UnsafeAddress(f"The host {host!r} does not resolve.") from error
+        raise _refused_host(host) from error
     found: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
@@ -119,16 +137,16 @@ async def check(target: Target, resolver: Resolver, *, allow_private: bool) -> I
     """The address to connect to: the first the host resolves to, once all of them are allowed.
 
     Every answer is checked, not only the one used: a name that also points inside is refused."""
+    literal = _literal(target.host)
+    if literal is not None and not allow_private and blocked(literal):
+        # Written in the URL: saying so tells the caller nothing they did not know.
+        raise UnsafeAddress(
+            f"The address {target.host} is a loopback, private, link-local or otherwise reserved "
+            "address; webhooks only go to public addresses."
+        )
     addresses = await resolver(target.host, target.port)
     if not addresses:
-        raise UnsafeAddress(f"The host {target.host!r} does not resolve.")
-    if not allow_private:
-        for address in addresses:
-            if blocked(address):
-                # The address itself is not named: the answer must not turn the endpoint form
-                # into a way to look up names on our internal resolver.
-                raise UnsafeAddress(
-                    f"The host {target.host!r} resolves to a loopback, private, link-local or otherwise "
-                    "reserved address; webhooks only go to public addresses."
-                )
+        raise _refused_host(target.host)
+    if not allow_private and any(blocked(address) for address in addresses):
+        raise _refused_host(target.host)
     return addresses[0]

@@ -1,6 +1,7 @@
 """Sending one delivery: sign, check the address again, POST to that very address, record the
 outcome, and retry later with backoff, or give up and disable an endpoint that keeps failing."""
 
+import asyncio
 import logging
 import random
 import ssl
@@ -121,8 +122,15 @@ async def _attempt(
     if before_send is not None:
         await before_send()
     started = time.perf_counter()
+    deadline = settings.webhook_timeout_seconds
     try:
-        status = await post(target, address, content, headers, settings.webhook_timeout_seconds)
+        # httpx's own timeout bounds each read, not the whole: a receiver dripping its answer a
+        # byte at a time would hold a worker for as long as it likes without this deadline.
+        async with asyncio.timeout(deadline):
+            status = await post(target, address, content, headers, deadline)
+    except TimeoutError:
+        late = f"timed out: no complete answer within {deadline:g} s"
+        return None, late, round((time.perf_counter() - started) * 1000)
     except httpx.HTTPError as error:
         return None, _summary(error), round((time.perf_counter() - started) * 1000)
     duration = round((time.perf_counter() - started) * 1000)
@@ -303,7 +311,7 @@ async def prune(session: AsyncSession, settings: Settings) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-@jobs.handler(DELIVER_JOB)
+@jobs.handler(DELIVER_JOB, lane=jobs.WEBHOOKS_LANE)
 async def _deliver(context: jobs.JobContext, payload: dict[str, Any]) -> None:
     await deliver(
         context.session, context.settings, UUID(payload["delivery_id"]), before_send=context.session.commit

@@ -3,7 +3,8 @@ that caused it, and a job that sends it after the commit.
 
 Registered on import with the domains' hook registries; `opmaestro.tasks` imports this module.
 A person's endpoints receive that person's events only; an OAuth client's endpoints receive the
-events of every person (clients with `webhooks:manage` are trusted integrations of the operator).
+events of every person, each type only while the client holds the scope that reads the same
+information (`receivers.py`).
 """
 
 import json
@@ -20,8 +21,10 @@ from opmaestro.accounts.models import OAuthClient, User
 from opmaestro.consent import changes as consent_changes
 from opmaestro.core import jobs
 from opmaestro.core.clock import utcnow
+from opmaestro.core.config import Settings
 from opmaestro.dsar import hooks as dsar_hooks
 from opmaestro.dsar.models import DataRequest
+from opmaestro.webhooks.outbound import receivers, service
 from opmaestro.webhooks.outbound.delivery import DELIVER_JOB, DELIVER_JOB_ATTEMPTS
 from opmaestro.webhooks.outbound.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
@@ -41,10 +44,11 @@ async def emit(
 ) -> int:
     """Queue one delivery per event in `data` for each enabled endpoint subscribed to the type
     that may see this person's events; returns how many were queued."""
+    needed = receivers.client_scope_of(event_type)
     endpoints = [
         endpoint
-        for endpoint in await session.scalars(
-            select(WebhookEndpoint)
+        for endpoint, client_scopes in await session.execute(
+            select(WebhookEndpoint, OAuthClient.scopes)
             .outerjoin(OAuthClient, OAuthClient.id == WebhookEndpoint.client_id)
             .where(
                 WebhookEndpoint.enabled.is_(True),
@@ -56,6 +60,8 @@ async def emit(
             )
         )
         if event_type.value in endpoint.event_types
+        # A client's scopes may have shrunk since it subscribed: it gets only what it may read.
+        and (endpoint.client_id is None or needed in (client_scopes or []))
     ]
     if not endpoints:
         return 0
@@ -124,6 +130,12 @@ async def account_closed(session: AsyncSession, user: User) -> None:
         user.id,
         [{"deletion_due_at": _timestamp(due) if due else None}],
     )
+
+
+@account_hooks.on_password_reset
+async def password_reset(session: AsyncSession, user: User, _settings: Settings) -> None:
+    """A reset from an emailed link switches the person's endpoints off until they enable them again."""
+    await service.disable_after_password_reset(session, user.id)
 
 
 @dsar_hooks.on_erased

@@ -15,5 +15,9 @@ class TooManyEndpoints(AppError):
     status, slug, title = 409, "too-many-webhook-endpoints", "Too many webhook endpoints"
 
 
+class EventScopeMissing(Forbidden):
+    slug, title = "webhook-event-scope-missing", "The client may not receive these events"
+
+
 class ClientsOnly(Forbidden):
     slug, title = "clients-only", "For OAuth clients only"

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Response
 
 from opmaestro.accounts.deps import Authorize, Principal
+from opmaestro.accounts.exceptions import ReauthenticationRequired
 from opmaestro.core.db import SessionDep
 from opmaestro.core.deps import SettingsDep
 from opmaestro.core.errors import problem
@@ -18,6 +19,7 @@ from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
+    EventScopeMissing,
     TooManyEndpoints,
 )
 from opmaestro.webhooks.outbound.schemas import (
@@ -26,6 +28,8 @@ from opmaestro.webhooks.outbound.schemas import (
     EndpointRead,
     EndpointUpdate,
     EndpointWithSecret,
+    PersonEndpointCreate,
+    PersonEndpointUpdate,
 )
 
 SCOPE = "webhooks:manage"
@@ -52,13 +56,20 @@ async def _resolver() -> addresses.Resolver:
 
 ResolverDep = Annotated[addresses.Resolver, Depends(_resolver)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem(EndpointNotFound)}
-URL_REFUSED: dict[int | str, dict[str, Any]] = {422: problem(EndpointUrlRefused)}
+Responses = dict[int | str, dict[str, Any]]
 
 
 def build(
-    owner_dependency: Any, prefix: str, tags: list[str | Enum], extra: dict[int | str, Any]
+    owner_dependency: Any,
+    prefix: str,
+    tags: list[str | Enum],
+    extra: Responses,
+    create_body: type[EndpointCreate],
+    update_body: type[EndpointUpdate],
+    refused: Responses,
 ) -> APIRouter:
-    """One router for one kind of owner; the handlers differ only in whose endpoints they see."""
+    """One router for one kind of owner; the handlers differ only in whose endpoints they see,
+    which events the bodies may name, and `refused`: the errors of a body this owner may not send."""
     router = APIRouter(prefix=prefix, tags=tags, responses=SIGNED_IN_ERRORS | extra)
     Owner = Annotated[service.Owner, Depends(owner_dependency)]  # noqa: N806 - a type alias
 
@@ -72,10 +83,14 @@ def build(
         summary="Register a webhook endpoint",
         status_code=201,
         response_model=EndpointWithSecret,
-        responses={**URL_REFUSED, 409: problem(TooManyEndpoints)},
+        responses={**refused, 409: problem(TooManyEndpoints)},
     )
     async def create_webhook_endpoint(
-        body: EndpointCreate, owner: Owner, session: SessionDep, settings: SettingsDep, resolver: ResolverDep
+        body: create_body,  # type: ignore[valid-type]
+        owner: Owner,
+        session: SessionDep,
+        settings: SettingsDep,
+        resolver: ResolverDep,
     ) -> EndpointWithSecret:
         """Register a URL to receive signed events; the answer holds its signing secret, shown this once."""
         endpoint, secret = await service.create_endpoint(session, settings, resolver, owner, body)
@@ -92,11 +107,11 @@ def build(
         "/{endpoint_id}",
         summary="Change a webhook endpoint",
         response_model=EndpointRead,
-        responses=NOT_FOUND | URL_REFUSED,
+        responses=NOT_FOUND | refused,
     )
     async def update_webhook_endpoint(
         endpoint_id: UUID,
-        body: EndpointUpdate,
+        body: update_body,  # type: ignore[valid-type]
         owner: Owner,
         session: SessionDep,
         settings: SettingsDep,
@@ -148,5 +163,21 @@ def build(
     return router
 
 
-me_router = build(_person, "/me/webhook-endpoints", ["webhooks"], {})
-client_router = build(_client, "/webhook-endpoints", ["clients"], {403: problem(ClientsOnly)})
+me_router = build(
+    _person,
+    "/me/webhook-endpoints",
+    ["webhooks"],
+    {},
+    PersonEndpointCreate,
+    PersonEndpointUpdate,
+    {403: problem(ReauthenticationRequired), 422: problem(EndpointUrlRefused)},
+)
+client_router = build(
+    _client,
+    "/webhook-endpoints",
+    ["clients"],
+    {403: problem(ClientsOnly)},
+    EndpointCreate,
+    EndpointUpdate,
+    {403: problem(ClientsOnly, EventScopeMissing), 422: problem(EndpointUrlRefused)},
+)

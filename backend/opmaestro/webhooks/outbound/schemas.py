@@ -1,6 +1,7 @@
 """Request and response bodies of the webhook endpoint routes."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
@@ -31,6 +32,18 @@ Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=PL
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EventType))]
 
 
+class PersonEventType(StrEnum):
+    """The events a person's own endpoints can receive: not `account.deleted`, since they are
+    erased with the person's data."""
+
+    CONSENT_CHANGED = EventType.CONSENT_CHANGED.value
+    DATA_REQUEST_COMPLETED = EventType.DATA_REQUEST_COMPLETED.value
+    ACCOUNT_CLOSED = EventType.ACCOUNT_CLOSED.value
+
+
+PersonEventTypes = Annotated[list[PersonEventType], Field(min_length=1, max_length=len(PersonEventType))]
+
+
 class EndpointCreate(RequestModel):
     url: EndpointUrl
     event_types: EventTypes
@@ -43,6 +56,14 @@ class EndpointUpdate(RequestModel):
     event_types: EventTypes | None = None
     description: Description | None = None
     enabled: StrictBool | None = None
+
+
+class PersonEndpointCreate(EndpointCreate):
+    event_types: PersonEventTypes  # type: ignore[assignment]
+
+
+class PersonEndpointUpdate(EndpointUpdate):
+    event_types: PersonEventTypes | None = None  # type: ignore[assignment]
 
 
 class EndpointRead(ResponseModel):

@@ -1,28 +1,35 @@
 """Webhook endpoints of a person or an OAuth client: register, change, rotate, delete, read the log."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opmaestro.accounts import reauthentication
 from opmaestro.accounts.deps import AuthMethod, Principal
 from opmaestro.audit import service as audit
 from opmaestro.core.clock import utcnow
 from opmaestro.core.config import Settings
 from opmaestro.core.pagination import newest_first, page_of
-from opmaestro.webhooks.outbound import addresses, signing
+from opmaestro.webhooks.outbound import addresses, receivers, signing
 from opmaestro.webhooks.outbound.exceptions import (
     ClientsOnly,
     EndpointNotFound,
     EndpointUrlRefused,
+    EventScopeMissing,
     TooManyEndpoints,
 )
 from opmaestro.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
 from opmaestro.webhooks.outbound.schemas import EndpointCreate, EndpointUpdate
 
 AUDIT_SUBJECT = "webhook_endpoint"
+PASSWORD_RESET_REASON = (
+    "the account's password was reset; check that you registered this endpoint yourself, then enable it again"
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,29 @@ def client(principal: Principal) -> Owner:
     if principal.method is not AuthMethod.CLIENT or principal.client is None:
         raise ClientsOnly("These routes are for OAuth clients; people use /api/v1/me/webhook-endpoints.")
     return Owner(principal, client_id=principal.client.id)
+
+
+def checked_events(owner: Owner, event_types: Sequence[StrEnum]) -> list[str]:
+    """The event types, sorted, once the owner may receive every one of them."""
+    names = sorted({event_type.value for event_type in event_types})
+    if owner.client_id is not None:
+        missing = receivers.scopes_missing(names, owner.principal.scopes)
+        if missing:
+            raise EventScopeMissing(
+                "This client receives every person's events, so each event type needs the scope "
+                f"that reads the same information: missing {', '.join(missing)}.",
+                extra={"missing_scopes": missing},
+            )
+    return names
+
+
+def require_fresh_password(owner: Owner, settings: Settings) -> None:
+    """Before a person's events get a new destination: from a browser session, the password (or
+    a code) entered again recently, so a session left open or stolen cannot plant a feed of the
+    person's data. A personal token is a credential the person made on purpose (itself behind
+    re-authentication), and there is no password to ask a program for."""
+    if owner.user_id is not None and owner.principal.method is AuthMethod.SESSION:
+        reauthentication.require_recent_reauthentication(owner.principal, settings)
 
 
 async def checked_url(settings: Settings, resolver: addresses.Resolver, url: str) -> str:
@@ -90,6 +120,7 @@ async def create_endpoint(
     count = await session.scalar(select(func.count()).select_from(WebhookEndpoint).where(owner.owns()))
     if (count or 0) >= settings.webhook_max_endpoints:
         raise TooManyEndpoints(f"At most {settings.webhook_max_endpoints} webhook endpoints are allowed.")
+    require_fresh_password(owner, settings)
     url = await checked_url(settings, resolver, body.url)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
@@ -97,7 +128,7 @@ async def create_endpoint(
         client_id=owner.client_id,
         url=url,
         description=body.description,
-        event_types=sorted(set(body.event_types)),
+        event_types=checked_events(owner, body.event_types),
         enabled=body.enabled,
         secret_encrypted=signing.encrypt(settings, secret),
         consecutive_failures=0,
@@ -127,10 +158,11 @@ async def update_endpoint(
     endpoint = await get_endpoint(session, owner, endpoint_id, lock=True)
     changed = []
     if body.url is not None and body.url != endpoint.url:
+        require_fresh_password(owner, settings)
         endpoint.url = await checked_url(settings, resolver, body.url)
         changed.append("url")
     if body.event_types is not None:
-        endpoint.event_types = sorted(set(body.event_types))
+        endpoint.event_types = checked_events(owner, body.event_types)
         changed.append("event_types")
     if body.description is not None:
         endpoint.description = body.description
@@ -153,6 +185,32 @@ async def update_endpoint(
             fields=changed,
         )
     return endpoint
+
+
+async def disable_after_password_reset(session: AsyncSession, user_id: UUID) -> int:
+    """Switch off every endpoint of the person: whoever held the account before the reset may
+    have planted one. Only the owner, signed in again, can switch them back on. Returns how many."""
+    now = utcnow()
+    endpoint_ids = list(
+        await session.scalars(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.user_id == user_id)
+            .values(enabled=False, disabled_at=now, disabled_reason=PASSWORD_RESET_REASON, updated_at=now)
+            .returning(WebhookEndpoint.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for endpoint_id in endpoint_ids:
+        await audit.record(
+            session,
+            actor=None,
+            action="webhook_endpoint.disabled",
+            subject_type=AUDIT_SUBJECT,
+            subject_id=endpoint_id,
+            fields=["enabled"],
+            reason="password reset",
+        )
+    return len(endpoint_ids)
 
 
 async def rotate_secret(

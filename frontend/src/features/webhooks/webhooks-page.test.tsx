@@ -94,6 +94,47 @@ describe("WebhooksPage", () => {
     expect(document.body.textContent).not.toContain(SECRET);
   });
 
+  it("asks for the password again when the API wants it, then adds the endpoint", async () => {
+    let asked = false;
+    const calls = mockApi(
+      route("GET", LIST, () => json([])),
+      route("POST", LIST, () => {
+        if (!asked) {
+          asked = true;
+          return json(
+            {
+              type: "urn:opmaestro:problem:reauthentication-required",
+              title: "Re-authentication required",
+              status: 403,
+              detail: "Enter your password (or a two-factor code) again.",
+              reauthenticate: "/api/v1/me/reauthenticate",
+            },
+            403,
+          );
+        }
+        return json({ ...endpoint, secret: SECRET }, 201);
+      }),
+      route("POST", "/api/v1/me/reauthenticate", () => new Response(null, { status: 204 })),
+    );
+    const user = userEvent.setup();
+    renderPage(<WebhooksPage />);
+    await screen.findByText("You have no webhook endpoints.");
+    await fillIn(screen.getByLabelText(/Endpoint URL/), "https://crm.example.com/hooks");
+    await user.click(screen.getByLabelText(/consent\.changed/));
+    await user.click(screen.getByRole("button", { name: "Add endpoint" }));
+
+    const dialog = within(await screen.findByRole("dialog", { name: "Confirm it is you" }));
+    expect(dialog.getByText(/New webhook endpoints need your password again/)).toBeInTheDocument();
+    await fillIn(dialog.getByLabelText(/Password/), "correct horse battery staple");
+    await user.click(dialog.getByRole("button", { name: "Confirm" }));
+
+    expect(await screen.findByLabelText("Signing secret")).toHaveValue(SECRET);
+    const posts = calls.filter((call) => call.method === "POST");
+    expect(posts.map((call) => call.path)).toEqual([LIST, "/api/v1/me/reauthenticate", LIST]);
+    expect(posts[1]?.body).toEqual({ password: "correct horse battery staple" });
+    expect(posts[2]?.body).toEqual(posts[0]?.body);
+  });
+
   it("refuses a form without an https URL or events, and shows the server's refusal", async () => {
     const calls = mockApi(
       route("GET", LIST, () => json([])),
@@ -103,7 +144,8 @@ describe("WebhooksPage", () => {
             type: "urn:opmaestro:problem:webhook-url-refused",
             title: "This URL cannot receive webhooks",
             status: 422,
-            detail: "The host 'intranet.example.com' resolves to 10.0.0.1, a private address.",
+            detail:
+              "The host 'intranet.example.com' cannot receive webhooks: it must resolve, and only to public addresses.",
           },
           422,
         ),
@@ -121,7 +163,7 @@ describe("WebhooksPage", () => {
     await fillIn(screen.getByLabelText(/Endpoint URL/), "https://intranet.example.com/hooks");
     await user.click(screen.getByLabelText(/account\.closed/));
     await user.click(screen.getByRole("button", { name: "Add endpoint" }));
-    expect(await screen.findByText(/resolves to 10\.0\.0\.1/)).toBeInTheDocument();
+    expect(await screen.findByText(/it must resolve, and only to public addresses/)).toBeInTheDocument();
   });
 
   it("edits events, switches off, rotates and deletes after confirming", async () => {
@@ -164,6 +206,51 @@ describe("WebhooksPage", () => {
     expect(calls.some((call) => call.method === "DELETE")).toBe(false);
     await user.click(deleteDialog.getByRole("button", { name: "Delete" }));
     expect(await screen.findByText("You have no webhook endpoints.")).toBeInTheDocument();
+  });
+
+  it("says why an endpoint stopped after a password reset and lets the owner enable it again", async () => {
+    let current = {
+      ...endpoint,
+      enabled: false,
+      disabled_at: "2026-11-30T11:00:00Z",
+      disabled_reason:
+        "the account's password was reset; check that you registered this endpoint yourself, then enable it again",
+    };
+    const calls = mockApi(
+      route("GET", LIST, () => json([current])),
+      route("PATCH", ONE, (call) => {
+        current = { ...current, ...(call.body as object), disabled_at: null, disabled_reason: null };
+        return json(current);
+      }),
+    );
+    const user = userEvent.setup();
+    renderPage(<WebhooksPage />);
+    const card = within(await screen.findByRole("region", { name: endpoint.url }));
+
+    expect(card.getByText(/Stopped: the account's password was reset/)).toBeInTheDocument();
+    expect(card.queryByText(/Fix the receiver/)).not.toBeInTheDocument();
+    await user.click(card.getByLabelText("Send events to this endpoint"));
+    await waitFor(() => expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ enabled: true }));
+    expect(await card.findByText("Enabled")).toBeInTheDocument();
+    expect(card.queryByText(/Stopped/)).not.toBeInTheDocument();
+  });
+
+  it("offers only the events a person's endpoint can receive", async () => {
+    const older = { ...endpoint, event_types: ["consent.changed", "account.deleted"] };
+    const calls = mockApi(
+      route("GET", LIST, () => json([older])),
+      route("PATCH", ONE, (call) => json({ ...older, ...(call.body as object) })),
+    );
+    const user = userEvent.setup();
+    renderPage(<WebhooksPage />);
+    const card = within(await screen.findByRole("region", { name: endpoint.url }));
+
+    expect(screen.queryByLabelText(/account\.deleted/)).not.toBeInTheDocument();
+    expect(card.getByLabelText(/account\.closed/)).toBeInTheDocument();
+    await user.click(card.getByRole("button", { name: "Save events" }));
+    await waitFor(() =>
+      expect(calls.find((call) => call.method === "PATCH")?.body).toEqual({ event_types: ["consent.changed"] }),
+    );
   });
 
   it("shows the delivery log with status codes, errors and more pages", async () => {

@@ -57,8 +57,8 @@ export function WebhooksPage() {
         <PageTitle>Webhooks</PageTitle>
         <Text size="sm">
           We can tell another system when your consents change, a data request of yours is completed, or your account is
-          closed or erased. Each event is sent as a signed POST (Standard Webhooks) to the addresses below; check the
-          signature with the secret shown when you add an endpoint.
+          closed. Each event is sent as a signed POST (Standard Webhooks) to the addresses below; check the signature
+          with the secret shown when you add an endpoint.
         </Text>
         {secret && <SecretAlert endpoint={secret} onDone={() => setSecret(null)} />}
         <EndpointList onSecret={setSecret} />

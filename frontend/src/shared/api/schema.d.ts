@@ -3447,7 +3447,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write" | "data_requests:read")[];
         };
         /** OAuthClientCreated */
         OAuthClientCreated: {
@@ -3630,6 +3630,45 @@ export interface components {
              */
             token: string;
         };
+        /** PersonEndpointCreate */
+        PersonEndpointCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Event Types */
+            event_types: components["schemas"]["PersonEventType"][];
+            /**
+             * Url
+             * Format: webhook-url
+             * @description Where events are POSTed: an https:// URL whose host resolves only to public addresses (format `webhook-url`; checked when registered and again before each delivery).
+             */
+            url: string;
+        };
+        /** PersonEndpointUpdate */
+        PersonEndpointUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Event Types */
+            event_types?: components["schemas"]["PersonEventType"][] | null;
+            /** Url */
+            url?: string | null;
+        };
+        /**
+         * PersonEventType
+         * @description The events a person's own endpoints can receive: not `account.deleted`, since they are
+         *     erased with the person's data.
+         * @enum {string}
+         */
+        PersonEventType: "consent.changed" | "data_request.completed" | "account.closed";
         /** PlanList */
         PlanList: {
             /** Plans */
@@ -4105,7 +4144,7 @@ export interface components {
             /** Name */
             name: string;
             /** Scopes */
-            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write")[];
+            scopes: ("profile:read" | "profile:write" | "consent:read" | "consent:write" | "data:read" | "webhooks:manage" | "admin:users:read" | "admin:users:write" | "consents:read" | "consents:write" | "data_requests:read")[];
         };
         /** TokenCreated */
         TokenCreated: {
@@ -10126,7 +10165,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EndpointCreate"];
+                "application/json": components["schemas"]["PersonEndpointCreate"];
             };
         };
         responses: {
@@ -10157,7 +10196,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Re-authentication required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10329,7 +10368,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EndpointUpdate"];
+                "application/json": components["schemas"]["PersonEndpointUpdate"];
             };
         };
         responses: {
@@ -10360,7 +10399,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Re-authentication required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10854,7 +10893,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11057,7 +11096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description For OAuth clients only */
+            /** @description For OAuth clients only / The client may not receive these events */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -12,7 +12,6 @@ export type PublicDataRequestCreate = components["schemas"]["PublicDataRequestCr
 export type RequestKind = components["schemas"]["RequestKind"];
 export type RequestState = components["schemas"]["RequestState"];
 export type CorrectableField = components["schemas"]["CorrectableField"];
-export type Reauthentication = { password: string } | { code: string };
 
 const PAGE_SIZE = 20;
 // How often an open request is read again while its work runs.
@@ -79,12 +78,6 @@ export function useCancelRequest() {
     mutationFn: async (id: string) =>
       unwrap(await api.POST("/api/v1/me/data-requests/{request_id}/cancel", { params: { path: { request_id: id } } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: myRequestsKey }),
-  });
-}
-
-export function useReauthenticate() {
-  return useMutation({
-    mutationFn: async (body: Reauthentication) => unwrap(await api.POST("/api/v1/me/reauthenticate", { body })),
   });
 }
 

@@ -12,7 +12,7 @@ import {
   useMyData,
 } from "@/features/data-requests/api/data-requests";
 import { formatDateTime, timeLeft } from "@/features/data-requests/format";
-import { Dialog } from "./dialog";
+import { Dialog } from "@/shared/components/dialog";
 
 const MINUTE_MS = 60_000;
 

@@ -1,18 +1,12 @@
-import { useState } from "react";
-
-import { notifyError, ProblemError } from "@/shared/api/problem";
+import { notifyError } from "@/shared/api/problem";
+import { useReauthentication } from "@/shared/hooks/use-reauthentication";
 
 import { type DataRequest, type DataRequestCreate, useCreateRequest } from "@/features/data-requests/api/data-requests";
-import { ReauthenticateModal } from "@/features/data-requests/components/reauthenticate-modal";
 
 interface Callbacks {
   onCreated: (request: DataRequest) => void;
   /** Any other failure (a notification when not given). */
   onFailed?: (error: Error) => void;
-}
-
-interface Waiting extends Callbacks {
-  body: DataRequestCreate;
 }
 
 /**
@@ -22,32 +16,21 @@ interface Waiting extends Callbacks {
  */
 export function useCreateRequestWithReauthentication(mfaEnabled: boolean) {
   const create = useCreateRequest();
-  const [waiting, setWaiting] = useState<Waiting | null>(null);
+  const reauthentication = useReauthentication(mfaEnabled, "Requests about your data");
 
   const submit = (body: DataRequestCreate, callbacks: Callbacks) =>
     create.mutate(body, {
       onSuccess: callbacks.onCreated,
       onError: (error) => {
-        if (error instanceof ProblemError && error.is("reauthentication-required")) {
-          setWaiting({ body, ...callbacks });
-          return;
-        }
+        if (reauthentication.asked(error, () => submit(body, callbacks))) return;
         if (callbacks.onFailed) callbacks.onFailed(error);
         else notifyError(error, "The request could not be made");
       },
     });
 
-  const modal = (
-    <ReauthenticateModal
-      opened={waiting !== null}
-      mfaEnabled={mfaEnabled}
-      onCancel={() => setWaiting(null)}
-      onConfirmed={() => {
-        if (waiting) submit(waiting.body, waiting);
-        setWaiting(null);
-      }}
-    />
-  );
-
-  return { submit, pending: create.isPending ? (create.variables?.kind ?? null) : null, modal };
+  return {
+    submit,
+    pending: create.isPending ? (create.variables?.kind ?? null) : null,
+    modal: reauthentication.modal,
+  };
 }

@@ -5,18 +5,24 @@ import { unwrap } from "@/shared/api/problem";
 import type { components } from "@/shared/api/schema";
 
 export type EndpointRead = components["schemas"]["EndpointRead"];
-export type EndpointCreate = components["schemas"]["EndpointCreate"];
-export type EndpointUpdate = components["schemas"]["EndpointUpdate"];
+export type EndpointCreate = components["schemas"]["PersonEndpointCreate"];
+export type EndpointUpdate = components["schemas"]["PersonEndpointUpdate"];
 export type EndpointWithSecret = components["schemas"]["EndpointWithSecret"];
 export type DeliveryRead = components["schemas"]["DeliveryRead"];
 export type EventType = components["schemas"]["EventType"];
+/** What a person's own endpoints can receive: not account.deleted, since they are erased with the person's data. */
+export type PersonEventType = components["schemas"]["PersonEventType"];
 
-export const EVENT_TYPES: { value: EventType; label: string }[] = [
+export const EVENT_TYPES: { value: PersonEventType; label: string }[] = [
   { value: "consent.changed", label: "A consent answer is recorded (consent.changed)" },
   { value: "data_request.completed", label: "A data request is completed (data_request.completed)" },
   { value: "account.closed", label: "The account is closed (account.closed)" },
-  { value: "account.deleted", label: "The account's data is erased (account.deleted)" },
 ];
+
+/** The endpoint's event types that a person can receive (older endpoints may name others). */
+export function receivableEvents(eventTypes: EventType[]): PersonEventType[] {
+  return EVENT_TYPES.map((offered) => offered.value).filter((value) => eventTypes.includes(value));
+}
 
 const DELIVERY_PAGE = 20;
 export const endpointsKey = ["me", "webhook-endpoints"] as const;

@@ -2,22 +2,27 @@ import { Button, Checkbox, Group, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
 import { showFormError } from "@/shared/api/problem";
+import { useMe } from "@/shared/hooks/use-me";
+import { useReauthentication } from "@/shared/hooks/use-reauthentication";
 
 import {
   EVENT_TYPES,
   type EndpointWithSecret,
-  type EventType,
+  type EndpointCreate,
+  type PersonEventType,
   useCreateEndpoint,
 } from "@/features/webhooks/api/webhooks";
 
 interface EndpointValues {
   url: string;
   description: string;
-  event_types: EventType[];
+  event_types: PersonEventType[];
 }
 
 export function CreateEndpointForm({ onCreated }: { onCreated: (endpoint: EndpointWithSecret) => void }) {
   const create = useCreateEndpoint();
+  const me = useMe();
+  const reauthentication = useReauthentication(me.data?.mfa_enabled ?? false, "New webhook endpoints");
   const form = useForm<EndpointValues>({
     initialValues: { url: "", description: "", event_types: [] },
     validate: {
@@ -26,48 +31,54 @@ export function CreateEndpointForm({ onCreated }: { onCreated: (endpoint: Endpoi
     },
   });
 
-  const submit = form.onSubmit((values) => {
-    create.mutate(
-      {
-        url: values.url.trim(),
-        description: values.description.trim(),
-        event_types: values.event_types,
-        enabled: true,
+  const send = (body: EndpointCreate) =>
+    create.mutate(body, {
+      onSuccess: (endpoint) => {
+        form.reset();
+        onCreated(endpoint);
       },
-      {
-        onSuccess: (endpoint) => {
-          form.reset();
-          onCreated(endpoint);
-        },
-        onError: (error) => showFormError(error, form),
+      onError: (error) => {
+        if (!reauthentication.asked(error, () => send(body))) showFormError(error, form);
       },
-    );
-  });
+    });
+
+  const submit = form.onSubmit((values) =>
+    send({
+      url: values.url.trim(),
+      description: values.description.trim(),
+      event_types: values.event_types,
+      enabled: true,
+    }),
+  );
 
   return (
-    <form onSubmit={submit} noValidate aria-label="Add a webhook endpoint">
-      <Stack gap="sm">
-        <TextInput
-          label="Endpoint URL"
-          placeholder="https://crm.example.com/hooks/opmaestro"
-          required
-          maxLength={2048}
-          {...form.getInputProps("url")}
-        />
-        <TextInput label="Description" maxLength={200} {...form.getInputProps("description")} />
-        <Checkbox.Group label="Events to send" required {...form.getInputProps("event_types")}>
-          <Stack gap={6} mt={6}>
-            {EVENT_TYPES.map((event) => (
-              <Checkbox key={event.value} value={event.value} label={event.label} />
-            ))}
-          </Stack>
-        </Checkbox.Group>
-        <Group>
-          <Button type="submit" loading={create.isPending}>
-            Add endpoint
-          </Button>
-        </Group>
-      </Stack>
-    </form>
+    <>
+      <form onSubmit={submit} noValidate aria-label="Add a webhook endpoint">
+        <Stack gap="sm">
+          <TextInput
+            label="Endpoint URL"
+            placeholder="https://crm.example.com/hooks/opmaestro"
+            required
+            maxLength={2048}
+            {...form.getInputProps("url")}
+          />
+          <TextInput label="Description" maxLength={200} {...form.getInputProps("description")} />
+          <Checkbox.Group label="Events to send" required {...form.getInputProps("event_types")}>
+            <Stack gap={6} mt={6}>
+              {EVENT_TYPES.map((event) => (
+                <Checkbox key={event.value} value={event.value} label={event.label} />
+              ))}
+            </Stack>
+          </Checkbox.Group>
+          <Group>
+            <Button type="submit" loading={create.isPending}>
+              Add endpoint
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+      {/* Outside the form: a submit inside the modal (a portal) would bubble to it. */}
+      {reauthentication.modal}
+    </>
   );
 }

@@ -6,9 +6,10 @@ import { notifyError } from "@/shared/api/problem";
 
 import {
   EVENT_TYPES,
+  receivableEvents,
   type EndpointRead,
   type EndpointWithSecret,
-  type EventType,
+  type PersonEventType,
   useDeleteEndpoint,
   useRotateSecret,
   useUpdateEndpoint,
@@ -25,7 +26,7 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
   const update = useUpdateEndpoint(endpoint.id);
   const rotate = useRotateSecret(endpoint.id);
   const remove = useDeleteEndpoint(endpoint.id);
-  const [events, setEvents] = useState<EventType[]>(endpoint.event_types);
+  const [events, setEvents] = useState<PersonEventType[]>(receivableEvents(endpoint.event_types));
   const [confirming, setConfirming] = useState<"rotate" | "delete" | null>(null);
   const [showLog, setShowLog] = useState(false);
   const headingId = `webhook-${endpoint.id}`;
@@ -79,7 +80,8 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
         </Group>
         {endpoint.disabled_reason && (
           <Text size="sm" c="red.8">
-            Stopped: {endpoint.disabled_reason}. Fix the receiver, then enable it again.
+            Stopped: {endpoint.disabled_reason}.
+            {endpoint.consecutive_failures > 0 && " Fix the receiver, then enable it again."}
           </Text>
         )}
         {endpoint.consecutive_failures > 0 && endpoint.enabled && (
@@ -96,7 +98,7 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
         <Checkbox.Group
           label="Events"
           value={events}
-          onChange={(value) => setEvents(value as EventType[])}
+          onChange={(value) => setEvents(value as PersonEventType[])}
           error={events.length === 0 ? "Choose at least one event." : undefined}
         >
           <Stack gap={6} mt={6}>

@@ -3,22 +3,22 @@ import { useForm } from "@mantine/form";
 import { useState } from "react";
 
 import { ProblemError, showFormError } from "@/shared/api/problem";
+import { Dialog } from "@/shared/components/dialog";
 import { PasswordField } from "@/shared/components/form-fields";
-
-import { useReauthenticate } from "@/features/data-requests/api/data-requests";
-
-import { Dialog } from "./dialog";
+import { useReauthenticate } from "@/shared/hooks/use-reauthentication";
 
 interface ReauthenticateModalProps {
   opened: boolean;
   /** Two-factor is on: a code from the app (or a recovery code) may replace the password. */
   mfaEnabled: boolean;
+  /** What needs it, as in "… need your password again": "Requests about your data". */
+  actions: string;
   onCancel: () => void;
   onConfirmed: () => void;
 }
 
-/** "Confirm it is you": the password, or a two-factor code, entered again before a data request. */
-export function ReauthenticateModal({ opened, mfaEnabled, onCancel, onConfirmed }: ReauthenticateModalProps) {
+/** "Confirm it is you": the password, or a two-factor code, entered again before a sensitive action. */
+export function ReauthenticateModal({ opened, mfaEnabled, actions, onCancel, onConfirmed }: ReauthenticateModalProps) {
   const [useCode, setUseCode] = useState(false);
   const reauthenticate = useReauthenticate();
   const form = useForm({
@@ -57,8 +57,8 @@ export function ReauthenticateModal({ opened, mfaEnabled, onCancel, onConfirmed 
       <form noValidate onSubmit={submit} aria-label="Confirm it is you">
         <Stack gap="md">
           <Text size="sm">
-            Requests about your data need your {useCode ? "two-factor code" : "password"} again, so that nobody else can
-            make them from a browser you left signed in.
+            {actions} need your {useCode ? "two-factor code" : "password"} again, so that nobody else can make them from
+            a browser you left signed in.
           </Text>
           {useCode ? (
             <TextInput

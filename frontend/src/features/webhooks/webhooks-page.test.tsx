@@ -209,7 +209,11 @@ describe("WebhooksPage", () => {
   });
 
   it("says why an endpoint stopped after a password reset and lets the owner enable it again", async () => {
-    let current = {
+    type Stoppable = Omit<typeof endpoint, "disabled_at" | "disabled_reason"> & {
+      disabled_at: string | null;
+      disabled_reason: string | null;
+    };
+    let current: Stoppable = {
       ...endpoint,
       enabled: false,
       disabled_at: "2026-11-30T11:00:00Z",

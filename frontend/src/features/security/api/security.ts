@@ -106,10 +106,3 @@ export function useDisableTwoFactor() {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY }),
   });
 }
-
-/** The password (or a two-factor code) entered again; the API then allows sensitive actions for a while. */
-export function useReauthenticate() {
-  return useMutation({
-    mutationFn: async (body: Reauthentication) => unwrap(await api.POST("/api/v1/me/reauthenticate", { body })),
-  });
-}

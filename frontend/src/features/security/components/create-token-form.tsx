@@ -5,7 +5,7 @@ import type { components } from "@/shared/api/client";
 import { showFormError } from "@/shared/api/problem";
 
 import { type TokenCreate, type TokenCreated, useCreateToken, useScopes } from "@/features/security/api/security";
-import { useReauthentication } from "@/features/security/hooks/use-reauthentication";
+import { useReauthentication } from "@/shared/hooks/use-reauthentication";
 
 interface TokenValues {
   name: string;
@@ -24,7 +24,7 @@ export function CreateTokenForm({ isStaff, mfaEnabled, onCreated }: CreateTokenF
   const scopes = useScopes();
   const create = useCreateToken();
   // A new token needs the password entered recently; otherwise it is asked for, then the token is made.
-  const reauthentication = useReauthentication(mfaEnabled);
+  const reauthentication = useReauthentication(mfaEnabled, "New API tokens");
   const form = useForm<TokenValues>({
     initialValues: { name: "", scopes: [], expires_in_days: 90 },
     validate: {

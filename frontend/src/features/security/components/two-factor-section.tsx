@@ -9,7 +9,7 @@ import { notifyError, ProblemError, showFormError } from "@/shared/api/problem";
 import { PasswordField } from "@/shared/components/form-fields";
 
 import { useConfirmTwoFactor, useDisableTwoFactor, useStartTwoFactor } from "@/features/security/api/security";
-import { useReauthentication } from "@/features/security/hooks/use-reauthentication";
+import { useReauthentication } from "@/shared/hooks/use-reauthentication";
 import { Section } from "./section";
 
 function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
@@ -108,7 +108,7 @@ export function TwoFactorSection({ enabled, isStaff }: { enabled: boolean; isSta
   const confirm = useConfirmTwoFactor();
   const [codes, setCodes] = useState<string[] | null>(null);
   // Turning it on needs the password entered recently (signing in counts); otherwise it is asked for here.
-  const reauthentication = useReauthentication(false);
+  const reauthentication = useReauthentication(false, "Changes to how you sign in");
   const form = useForm({
     initialValues: { code: "" },
     validate: { code: (value) => (/^\d{6,8}$/.test(value.trim()) ? null : "Enter the 6-digit code from your app.") },

@@ -105,8 +105,9 @@ class TestProblemDetails:
 
     async def test_wrong_method_is_405_with_allow(self, client):
         response = await client.delete("/api/v1/health")
-        assert_problem(response, 405)
+        body = assert_problem(response, 405)
         assert "GET" in response.headers["allow"]
+        assert body["detail"] == f"DELETE is not served here; use {response.headers['allow']}."
 
     async def test_declared_oversized_body_is_413(self, probe_app, client, settings):
         oversized = b"x" * (settings.max_body_bytes + 1)

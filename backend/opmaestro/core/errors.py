@@ -273,6 +273,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
         headers["Allow"] = allowed_methods(request)
+        detail = detail or f"{request.method} is not served here; use {headers['Allow']}."
     return problem_response(exc.status_code, detail=detail, headers=headers)
 
 

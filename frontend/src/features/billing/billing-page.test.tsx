@@ -103,14 +103,16 @@ describe("BillingPage", () => {
     expect(screen.getByText("Payment overdue")).toBeInTheDocument();
   });
 
-  it("says billing is not configured when the server has no Stripe key", async () => {
-    mockApi(
+  it("says billing is not configured when the server has no Stripe key, asking only once", async () => {
+    const calls = mockApi(
       route("GET", "/api/v1/billing/plans", notConfigured),
       route("GET", "/api/v1/billing/subscription", notConfigured),
       route("GET", "/api/v1/billing/invoices", notConfigured),
     );
     renderPage(<BillingPage />);
     expect(await screen.findByText("Billing is not configured")).toBeInTheDocument();
+    // One 503 in the browser's console, not three.
+    expect(calls.map((call) => call.path)).toEqual(["/api/v1/billing/plans"]);
     expect(screen.queryByRole("button", { name: /Subscribe/ })).not.toBeInTheDocument();
   });
 

@@ -41,7 +41,7 @@ export function BillingPage() {
   const returned = search.get("checkout");
   const plans = usePlans();
   const waiting = returned === "success";
-  const subscription = useSubscription(waiting ? POLL_AFTER_CHECKOUT_MS : false);
+  const subscription = useSubscription(waiting ? POLL_AFTER_CHECKOUT_MS : false, plans.isSuccess);
   const current = subscription.data ?? null;
 
   if (isNotConfigured(plans.error) || isNotConfigured(subscription.error)) {
@@ -78,7 +78,9 @@ export function BillingPage() {
           </Alert>
         )}
         <Section id="billing-subscription" title="Your subscription">
-          {subscription.isPending && <Loader size="sm" role="status" aria-label="Loading your subscription" />}
+          {(plans.isPending || subscription.isLoading) && (
+            <Loader size="sm" role="status" aria-label="Loading your subscription" />
+          )}
           {subscription.isError && (
             <LoadFailed what="Your subscription" error={subscription.error} retry={() => void subscription.refetch()} />
           )}
@@ -99,7 +101,8 @@ export function BillingPage() {
           )}
         </Section>
         <Section id="billing-invoices" title="Invoices">
-          <Invoices />
+          {plans.isPending && <Loader size="sm" role="status" aria-label="Loading your invoices" />}
+          {plans.isSuccess && <Invoices />}
         </Section>
       </Stack>
     </Container>

@@ -29,11 +29,15 @@ export function usePlans() {
   });
 }
 
-/** The subscription; with `pollMs` it is read again until one shows up (Stripe's events are on their way). */
-export function useSubscription(pollMs: number | false = false) {
+/**
+ * The subscription; with `pollMs` it is read again until one shows up (Stripe's events are on their way).
+ * `enabled` waits for the plans: on a server without Stripe they alone answer that billing is off.
+ */
+export function useSubscription(pollMs: number | false = false, enabled = true) {
   return useQuery({
     queryKey: [...billingKey, "subscription"],
     queryFn: async () => unwrap(await api.GET("/api/v1/billing/subscription")).subscription,
+    enabled,
     retry,
     refetchInterval: (query) => (pollMs !== false && query.state.data == null ? pollMs : false),
   });

@@ -1,7 +1,7 @@
-import { Alert, Anchor, Badge, Box, Container, Group, Loader, Paper, Stack, Table, Text, Title } from "@mantine/core";
-import { Link } from "react-router";
+import { Alert, Anchor, Badge, Group, Loader, Stack, Table, Text, Title } from "@mantine/core";
 
 import { PageTitle } from "@/shared/components/page-title";
+import { PublicDocument } from "@/shared/components/public-document";
 import { formatDate } from "@/shared/lib/consent-format";
 
 import { useCookieBanner } from "./api/cookies";
@@ -108,31 +108,20 @@ function Policy({ banner }: { banner: CookieBanner }) {
 export function CookiePolicyPage() {
   const banner = useCookieBanner();
   return (
-    <Box bg="gray.0" mih="100vh" py={48}>
-      <Container size="md">
-        <Box component="header" mb="lg">
-          <Anchor component={Link} to="/" underline="never" c="dark">
-            <Text component="span" fw={700} fz="xl">
-              OpMaestro
-            </Text>
-          </Anchor>
-        </Box>
-        <Paper component="main" withBorder shadow="sm" radius="md" p="xl">
-          <Stack gap="lg">
-            <PageTitle>Cookie policy</PageTitle>
-            {banner.isPending && <Loader size="sm" role="status" aria-label="Loading the cookie policy" />}
-            {banner.isError && (
-              <Alert color="red" title="The cookie policy could not be loaded">
-                {banner.error.message}{" "}
-                <Anchor component="button" onClick={() => void banner.refetch()}>
-                  Try again
-                </Anchor>
-              </Alert>
-            )}
-            {banner.isSuccess && <Policy banner={banner.data} />}
-          </Stack>
-        </Paper>
-      </Container>
-    </Box>
+    <PublicDocument>
+      <Stack gap="lg">
+        <PageTitle>Cookie policy</PageTitle>
+        {banner.isPending && <Loader size="sm" role="status" aria-label="Loading the cookie policy" />}
+        {banner.isError && (
+          <Alert color="red" title="The cookie policy could not be loaded">
+            {banner.error.message}{" "}
+            <Anchor component="button" onClick={() => void banner.refetch()}>
+              Try again
+            </Anchor>
+          </Alert>
+        )}
+        {banner.isSuccess && <Policy banner={banner.data} />}
+      </Stack>
+    </PublicDocument>
   );
 }

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Box, Container, Group, Loader, Paper, Stack, Text } from "@mantine/core";
+import { Alert, Anchor, Group, Loader, Stack, Text } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 
@@ -6,6 +6,7 @@ import { api } from "@/shared/api/client";
 import { unwrap } from "@/shared/api/problem";
 import type { components } from "@/shared/api/schema";
 import { PageTitle } from "@/shared/components/page-title";
+import { PublicDocument } from "@/shared/components/public-document";
 import { formatDate } from "@/shared/lib/consent-format";
 
 type PolicyKind = components["schemas"]["PolicyKind"];
@@ -36,48 +37,37 @@ export function PolicyPage({ kind }: { kind: PolicyKind }) {
   const policy = usePolicy(kind);
   const others = (Object.keys(POLICY_PATHS) as PolicyKind[]).filter((other) => other !== kind);
   return (
-    <Box bg="gray.0" mih="100vh" py={48}>
-      <Container size="md">
-        <Box component="header" mb="lg">
-          <Anchor component={Link} to="/" underline="never" c="dark">
-            <Text component="span" fw={700} fz="xl">
-              OpMaestro
+    <PublicDocument>
+      <Stack gap="lg">
+        <PageTitle>{policy.data?.title ?? TITLES[kind]}</PageTitle>
+        {policy.isPending && <Loader size="sm" role="status" aria-label={`Loading the ${TITLES[kind]}`} />}
+        {policy.isError && (
+          <Alert color="red" title={`The ${TITLES[kind].toLowerCase()} could not be loaded`}>
+            {policy.error.message}{" "}
+            <Anchor component="button" onClick={() => void policy.refetch()}>
+              Try again
+            </Anchor>
+          </Alert>
+        )}
+        {policy.isSuccess && (
+          <>
+            <Text size="sm" c="dimmed">
+              Version {policy.data.version}, in effect since {formatDate(policy.data.effective_at)}.
             </Text>
+            <Text style={{ whiteSpace: "pre-wrap" }}>{policy.data.body}</Text>
+          </>
+        )}
+        <Group component="nav" aria-label="Other policies" gap="md">
+          {others.map((other) => (
+            <Anchor key={other} component={Link} to={POLICY_PATHS[other]} fz="sm">
+              {TITLES[other]}
+            </Anchor>
+          ))}
+          <Anchor component={Link} to="/cookie-policy" fz="sm">
+            Cookie policy
           </Anchor>
-        </Box>
-        <Paper component="main" withBorder shadow="sm" radius="md" p="xl">
-          <Stack gap="lg">
-            <PageTitle>{policy.data?.title ?? TITLES[kind]}</PageTitle>
-            {policy.isPending && <Loader size="sm" role="status" aria-label={`Loading the ${TITLES[kind]}`} />}
-            {policy.isError && (
-              <Alert color="red" title={`The ${TITLES[kind].toLowerCase()} could not be loaded`}>
-                {policy.error.message}{" "}
-                <Anchor component="button" onClick={() => void policy.refetch()}>
-                  Try again
-                </Anchor>
-              </Alert>
-            )}
-            {policy.isSuccess && (
-              <>
-                <Text size="sm" c="dimmed">
-                  Version {policy.data.version}, in effect since {formatDate(policy.data.effective_at)}.
-                </Text>
-                <Text style={{ whiteSpace: "pre-wrap" }}>{policy.data.body}</Text>
-              </>
-            )}
-            <Group component="nav" aria-label="Other policies" gap="md">
-              {others.map((other) => (
-                <Anchor key={other} component={Link} to={POLICY_PATHS[other]} fz="sm">
-                  {TITLES[other]}
-                </Anchor>
-              ))}
-              <Anchor component={Link} to="/cookie-policy" fz="sm">
-                Cookie policy
-              </Anchor>
-            </Group>
-          </Stack>
-        </Paper>
-      </Container>
-    </Box>
+        </Group>
+      </Stack>
+    </PublicDocument>
   );
 }

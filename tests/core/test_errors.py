@@ -101,11 +101,13 @@ class TestProblemDetails:
         assert body["type"] == "urn:opmaestro:problem:malformed-json"
 
     async def test_unknown_route_is_404(self, client):
-        assert_problem(await client.get("/api/v1/no-such-thing"), 404)
+        body = assert_problem(await client.get("/api/v1/no-such-thing"), 404)
+        assert body["type"] == "urn:opmaestro:problem:not-found"
 
     async def test_wrong_method_is_405_with_allow(self, client):
         response = await client.delete("/api/v1/health")
         body = assert_problem(response, 405)
+        assert body["type"] == "urn:opmaestro:problem:method-not-allowed"
         assert "GET" in response.headers["allow"]
         assert body["detail"] == f"DELETE is not served here; use {response.headers['allow']}."
 

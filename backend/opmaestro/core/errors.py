@@ -274,7 +274,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
         headers["Allow"] = allowed_methods(request)
         detail = detail or f"{request.method} is not served here; use {headers['Allow']}."
-    return problem_response(exc.status_code, detail=detail, headers=headers)
+    return problem_response(
+        exc.status_code,
+        detail=detail,
+        headers=headers,
+        type_=_ROUTING_TYPES.get(exc.status_code, "about:blank"),
+    )
+
+
+# The router's own answers get types like the rest, so a client can tell them apart by type alone.
+_ROUTING_TYPES: dict[int, str] = {
+    HTTPStatus.NOT_FOUND: "urn:opmaestro:problem:not-found",
+    HTTPStatus.METHOD_NOT_ALLOWED: "urn:opmaestro:problem:method-not-allowed",
+}
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

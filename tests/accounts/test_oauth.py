@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pyotp
@@ -222,6 +223,26 @@ class TestClientCredentialsGrant:
         body = problem_of(response, 400, "invalid-request")
         assert body["error"] == "invalid_request"
         assert "access_token" not in body
+
+    @pytest.mark.parametrize("repeated", ["client_id", "client_secret", "grant_type"])
+    async def test_a_parameter_sent_twice_is_an_invalid_request(self, client, admin, third_party, repeated):
+        """RFC 6749 §3.2: the last one must not quietly win (another client's id, a guessed secret)."""
+        first = await register(client, ["profile:read"], name="First")
+        second = await register(client, ["profile:read"], name="Second")
+        pairs = [
+            ("grant_type", "client_credentials"),
+            ("client_id", second["client_id"]),
+            ("client_secret", second["client_secret"]),
+        ]
+        earlier = {"client_id": first["client_id"], "client_secret": "wrong", "grant_type": "password"}
+        body = [(repeated, earlier[repeated]), *pairs]
+
+        response = await third_party.post(
+            TOKEN, content=urlencode(body), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+
+        problem = problem_of(response, 400, "invalid-request")
+        assert problem["error"] == "invalid_request" and repeated in problem["detail"]
 
     async def test_a_requested_subset_of_scopes_is_all_the_token_gets(self, client, admin, third_party):
         registered = await register(client, ["admin:users:read", "profile:read"])

@@ -54,6 +54,10 @@ async def issue_token(
     scope: Annotated[str | None, Form(max_length=500)] = None,
 ) -> OAuthToken:
     """OAuth 2.0 client credentials: exchange a client id and secret (form or HTTP Basic) for a JWT."""
+    # RFC 6749 §3.2: a parameter sent twice is an invalid request (else the last one would win).
+    form = await request.form()
+    if repeated := sorted({name for name in form if len(form.getlist(name)) > 1}):
+        raise InvalidOAuthRequest(f"Send each parameter once: {', '.join(repeated)} came more than once.")
     if grant_type != "client_credentials":
         raise UnsupportedGrant("Only grant_type=client_credentials is supported.")
     if basic := _basic_credentials(request):

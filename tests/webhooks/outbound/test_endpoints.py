@@ -202,6 +202,9 @@ class TestReauthentication:
         assert refused["reauthenticate"] == "/api/v1/me/reauthenticate"
         moved = await browser.patch(f"{ME}/{created['id']}", json={"url": receiver.url + "&moved=1"})
         assert_problem(moved, 403, "reauthentication-required")
+        # A new secret would let a stale session sign events the receiver trusts.
+        rotated = await browser.post(f"{ME}/{created['id']}/rotate-secret")
+        assert_problem(rotated, 403, "reauthentication-required")
         # Other changes (switching it off, say) need nothing more.
         assert (await browser.patch(f"{ME}/{created['id']}", json={"enabled": False})).status_code == 200
         assert len((await browser.get(ME)).json()) == 1
@@ -211,6 +214,7 @@ class TestReauthentication:
         assert (await browser.post(ME, json=body)).status_code == 201
         moved = await browser.patch(f"{ME}/{created['id']}", json={"url": receiver.url + "&moved=1"})
         assert moved.status_code == 200 and moved.json()["url"].endswith("&moved=1")
+        assert (await browser.post(f"{ME}/{created['id']}/rotate-secret")).status_code == 200
 
     async def test_a_personal_token_needs_no_password(self, ann, make_client, receiver, clock):
         browser, _ = ann

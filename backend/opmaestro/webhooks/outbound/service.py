@@ -218,6 +218,8 @@ async def rotate_secret(
 ) -> tuple[WebhookEndpoint, str]:
     """A new secret; the replaced one keeps signing beside it for the grace period."""
     endpoint = await get_endpoint(session, owner, endpoint_id, lock=True)
+    # The secret lets its holder sign events the receiver will trust: a stale session gets none.
+    require_fresh_password(owner, settings)
     secret = signing.new_secret()
     grace = timedelta(hours=settings.webhook_rotation_grace_hours)
     if grace:

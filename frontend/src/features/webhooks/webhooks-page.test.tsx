@@ -135,6 +135,42 @@ describe("WebhooksPage", () => {
     expect(posts[2]?.body).toEqual(posts[0]?.body);
   });
 
+  it("asks for the password again before a new signing secret, then shows it", async () => {
+    let asked = false;
+    const calls = mockApi(
+      route("GET", LIST, () => json([endpoint])),
+      route("POST", `${ONE}/rotate-secret`, () => {
+        if (asked) return json({ ...endpoint, secret: NEW_SECRET });
+        asked = true;
+        return json(
+          {
+            type: "urn:opmaestro:problem:reauthentication-required",
+            title: "Re-authentication required",
+            status: 403,
+            detail: "Enter your password (or a two-factor code) again.",
+          },
+          403,
+        );
+      }),
+      route("POST", "/api/v1/me/reauthenticate", () => new Response(null, { status: 204 })),
+    );
+    const user = userEvent.setup();
+    renderPage(<WebhooksPage />);
+    const card = within(await screen.findByRole("region", { name: endpoint.url }));
+    await user.click(card.getByRole("button", { name: "Rotate secret" }));
+    const confirmRotate = within(await screen.findByRole("dialog", { name: "Rotate the signing secret?" }));
+    await user.click(confirmRotate.getByRole("button", { name: "Rotate" }));
+
+    const dialog = within(await screen.findByRole("dialog", { name: "Confirm it is you" }));
+    expect(dialog.getByText(/New signing secrets need your password again/)).toBeInTheDocument();
+    await fillIn(dialog.getByLabelText(/Password/), "correct horse battery staple");
+    await user.click(dialog.getByRole("button", { name: "Confirm" }));
+
+    expect(await screen.findByLabelText("Signing secret")).toHaveValue(NEW_SECRET);
+    const posts = calls.filter((call) => call.method === "POST").map((call) => call.path);
+    expect(posts).toEqual([`${ONE}/rotate-secret`, "/api/v1/me/reauthenticate", `${ONE}/rotate-secret`]);
+  });
+
   it("refuses a form without an https URL or events, and shows the server's refusal", async () => {
     const calls = mockApi(
       route("GET", LIST, () => json([])),

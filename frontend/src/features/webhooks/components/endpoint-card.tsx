@@ -15,6 +15,8 @@ import {
   useUpdateEndpoint,
 } from "@/features/webhooks/api/webhooks";
 import { ConfirmDialog } from "@/shared/components/confirm-dialog";
+import { useMe } from "@/shared/hooks/use-me";
+import { useReauthentication } from "@/shared/hooks/use-reauthentication";
 import { DeliveriesTable } from "./deliveries-table";
 
 interface EndpointCardProps {
@@ -26,6 +28,8 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
   const update = useUpdateEndpoint(endpoint.id);
   const rotate = useRotateSecret(endpoint.id);
   const remove = useDeleteEndpoint(endpoint.id);
+  const me = useMe();
+  const reauthentication = useReauthentication(me.data?.mfa_enabled ?? false, "New signing secrets");
   const [events, setEvents] = useState<PersonEventType[]>(receivableEvents(endpoint.event_types));
   const [confirming, setConfirming] = useState<"rotate" | "delete" | null>(null);
   const [showLog, setShowLog] = useState(false);
@@ -41,18 +45,20 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
       },
     );
   const toggle = (enabled: boolean) => update.mutate({ enabled }, { onError: (error) => notifyError(error) });
+  const rotateSecret = () =>
+    rotate.mutate(undefined, {
+      onSuccess: (rotated) => {
+        setConfirming(null);
+        onSecret(rotated);
+      },
+      onError: (error) => {
+        setConfirming(null);
+        if (!reauthentication.asked(error, rotateSecret)) notifyError(error);
+      },
+    });
   const confirm = () => {
     if (confirming === "rotate") {
-      rotate.mutate(undefined, {
-        onSuccess: (rotated) => {
-          setConfirming(null);
-          onSecret(rotated);
-        },
-        onError: (error) => {
-          setConfirming(null);
-          notifyError(error);
-        },
-      });
+      rotateSecret();
     } else if (confirming === "delete") {
       remove.mutate(undefined, {
         onSuccess: () => notifications.show({ color: "green", message: "The endpoint was deleted." }),
@@ -128,6 +134,7 @@ export function EndpointCard({ endpoint, onSecret }: EndpointCardProps) {
         </Group>
         {showLog && <DeliveriesTable endpointId={endpoint.id} />}
       </Stack>
+      {reauthentication.modal}
       <ConfirmDialog
         opened={confirming !== null}
         title={confirming === "rotate" ? "Rotate the signing secret?" : "Delete this endpoint?"}

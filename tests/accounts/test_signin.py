@@ -17,6 +17,7 @@ from opmaestro.core import jobs
 from opmaestro.core.config import Settings, get_settings
 from opmaestro.core.security import password_hasher
 from opmaestro.main import create_app
+from opmaestro.notifications.models import OutboxMessage
 from tests.factories import PASSWORD, create_user, sign_in
 
 LOGIN = "/api/v1/auth/login"
@@ -494,6 +495,12 @@ class TestClosedAccount:
         await session.refresh(user)
         assert user.status == UserStatus.ACTIVE
         assert user.deletion_due_at is None
+        # The owner hears of it: whoever knew the password stopped the deletion.
+        [mail] = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.template == "account_reopened"))
+        ).all()
+        assert mail.to_address == EMAIL and mail.subject == "Your OpMaestro account is open again"
+        assert "it will not be deleted" in mail.text_body and "/security" in mail.text_body
 
     async def test_wrong_password_does_not_reopen_the_account(self, client, session, user):
         await sign_in(client, EMAIL)

@@ -76,7 +76,10 @@ class TestDownload:
         beyond = await browser.get(url, headers={"Range": f"bytes={finished.export_size + 1}-"})
         assert_problem(beyond, 416, "range-not-satisfiable")
         assert beyond.headers["content-range"] == f"bytes */{finished.export_size}"
-        assert_problem(await browser.get(url, headers={"Range": "garbage"}), 400, "invalid-range")
+        assert_problem(await browser.get(url, headers={"Range": "bytes=garbage"}), 400, "invalid-range")
+        # A unit we do not know is ignored (RFC 9110): the whole archive.
+        whole = await browser.get(url, headers={"Range": "items=0-5"})
+        assert whole.status_code == 200 and len(whole.content) == finished.export_size
 
     async def test_each_download_is_audited(self, browser, finished, session, member):
         await browser.get(download_url(finished.id))

@@ -325,6 +325,12 @@ class ProblemFileResponse(FileResponse):
     a problem like every other API error (with its `Content-Range` kept)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # RFC 9110 §14.2: a range in a unit we do not know is ignored, and the whole file served.
+        headers = scope.get("headers", [])
+        if any(
+            name == b"range" and not value.strip().lower().startswith(b"bytes=") for name, value in headers
+        ):
+            scope = {**scope, "headers": [(name, value) for name, value in headers if name != b"range"]}
         replaced = False
 
         async def problem_instead(message: Message) -> None:

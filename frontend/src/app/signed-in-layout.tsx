@@ -127,6 +127,9 @@ export function SignedInLayout() {
           <Anchor component={Link} to="/privacy" fz="sm">
             Privacy policy
           </Anchor>
+          <Anchor component={Link} to="/terms" fz="sm">
+            Terms
+          </Anchor>
           <Anchor component={Link} to="/cookie-policy" fz="sm">
             Cookie policy
           </Anchor>

@@ -34,9 +34,23 @@ def _subscriptions(user_id: UUID, *, cancelling: bool) -> Any:
     )
 
 
-async def _subscription_row(session: AsyncSession, subscription_id: str) -> BillingSubscription | None:
-    return await session.scalar(
+async def _record_answer(
+    session: AsyncSession, subscription_id: str, updated: Any, action: str, reason: str
+) -> None:
+    """Keep what Stripe answered (whether the subscription ends with its period), audited."""
+    row = await session.scalar(
         select(BillingSubscription).where(BillingSubscription.stripe_subscription_id == subscription_id)
+    )
+    if row is not None:
+        row.cancel_at_period_end = gateway.field(updated, "cancel_at_period_end") is True
+    await audit.record(
+        session,
+        actor=None,
+        action=action,
+        subject_type="billing_subscription",
+        subject_id=row.id if row is not None else None,
+        fields=["cancel_at_period_end"],
+        reason=reason,
     )
 
 
@@ -92,17 +106,12 @@ async def cancel_at_period_end(context: jobs.JobContext, payload: dict[str, Any]
                 # Per job: closing, reopening and closing again is two cancellations, not a replay.
                 options={"idempotency_key": f"opmaestro-account-ended-{subscription_id}-{context.job_id}"},
             )
-            row = await _subscription_row(context.session, subscription_id)
-            if row is not None:
-                row.cancel_at_period_end = gateway.field(updated, "cancel_at_period_end") is True
-            await audit.record(
+            await _record_answer(
                 context.session,
-                actor=None,
-                action="billing.subscription_cancel_requested",
-                subject_type="billing_subscription",
-                subject_id=row.id if row is not None else None,
-                fields=["cancel_at_period_end"],
-                reason=payload.get("reason") or "account ended",
+                subscription_id,
+                updated,
+                "billing.subscription_cancel_requested",
+                payload.get("reason") or "account ended",
             )
     await context.session.flush()
 
@@ -127,16 +136,7 @@ async def resume_after_reopening(context: jobs.JobContext, payload: dict[str, An
                 params={"cancel_at_period_end": False, "metadata": {ENDED_BY: ""}},
                 options={"idempotency_key": f"opmaestro-account-reopened-{subscription_id}-{context.job_id}"},
             )
-            row = await _subscription_row(context.session, subscription_id)
-            if row is not None:
-                row.cancel_at_period_end = gateway.field(updated, "cancel_at_period_end") is True
-            await audit.record(
-                context.session,
-                actor=None,
-                action="billing.subscription_resumed",
-                subject_type="billing_subscription",
-                subject_id=row.id if row is not None else None,
-                fields=["cancel_at_period_end"],
-                reason="account reopened",
+            await _record_answer(
+                context.session, subscription_id, updated, "billing.subscription_resumed", "account reopened"
             )
     await context.session.flush()

@@ -162,24 +162,14 @@ def _field_problem(error: dict[str, Any]) -> FieldProblem:
 def _field_problems(errors: list[Any]) -> list[FieldProblem]:
     """One problem per field and cause: for an optional field sent with a wrong value, the
     union's `none` member failing too ("Input should be None") is noise."""
-    problems: list[FieldProblem] = []
-    seen: set[tuple[str, str, str]] = set()
-    for error in errors:
-        loc = [str(part) for part in error.get("loc", ())]
-        if error.get("type") == "none_required" and len(loc) > 2 and loc[-1] == "none":
-            field = ".".join(_field_path(loc[1:]))
-            if any(
-                ".".join(_field_path([str(p) for p in other.get("loc", ())][1:])) == field
-                for other in errors
-                if other is not error
-            ):
-                continue
-        problem = _field_problem(error)
-        key = (problem.location, problem.field, problem.message)
-        if key not in seen:
-            seen.add(key)
-            problems.append(problem)
-    return problems
+    problems = [_field_problem(error) for error in errors]
+    others = {(p.location, p.field) for p in problems if p.code != "none_required"}
+    kept: dict[tuple[str, str, str], FieldProblem] = {}
+    for problem in problems:
+        if problem.code == "none_required" and (problem.location, problem.field) in others:
+            continue
+        kept.setdefault((problem.location, problem.field, problem.message), problem)
+    return list(kept.values())
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -357,6 +357,24 @@ async def set_password(session: AsyncSession, user: User, password: str) -> None
     user.password_changed_at = utcnow()
 
 
+async def notify_reopened(session: AsyncSession, settings: Settings, user: User) -> None:
+    """Tell the owner a closed account was opened again: whoever knows the password stopped
+    its deletion."""
+    await notifications.send_email(
+        session,
+        settings,
+        user.email,
+        "account_reopened",
+        {
+            "name": greeting_name(user),
+            "reopened_at": utcnow().strftime("%Y-%m-%d %H:%M"),
+            "security_url": public_url(settings, "/security"),
+            "close_url": public_url(settings, "/close-account"),
+        },
+        user_id=user.id,
+    )
+
+
 async def notify_password_changed(
     session: AsyncSession,
     settings: Settings,

@@ -201,20 +201,7 @@ async def login(
             subject_id=user.id,
             fields=["status"],
         )
-        # The owner hears of it: whoever knows the password has stopped the deletion.
-        await notifications.send_email(
-            session,
-            settings,
-            user.email,
-            "account_reopened",
-            {
-                "name": accounts.greeting_name(user),
-                "reopened_at": utcnow().strftime("%Y-%m-%d %H:%M"),
-                "security_url": public_url(settings, "/security"),
-                "close_url": public_url(settings, "/close-account"),
-            },
-            user_id=user.id,
-        )
+        await accounts.notify_reopened(session, settings, user)
         await hooks.reopened(session, user, settings)
     if previous_token:
         await sessions.revoke_token(session, previous_token)
